@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace AppHost.Engines;
+
+/// <summary>
+/// Chooses where local servers keep their data: a persistent folder for <c>dotnet run</c>, a throw-away one per
+/// AppHost process for tests (<c>Engines:Ephemeral=true</c>), removed when the AppHost stops and swept at the next
+/// start if the AppHost died.
+/// </summary>
+internal static class LocalDataFolders
+{
+    private const string EphemeralPrefix = "sga-";
+
+    public static LocalPostgresLayout For(IDistributedApplicationBuilder builder, string engineName, string binDirectory)
+    {
+        var ephemeral = EngineModeResolver.IsEphemeral(builder);
+        var runAsPostgres = Owner.IsRoot;
+        var root = builder.Configuration["Engines:DataRoot"] is { Length: > 0 } configured
+            ? configured
+            : ephemeral ? EphemeralRoot(builder) : PersistentRoot(runAsPostgres);
+
+        var engineFolder = Path.Combine(root, engineName);
+        var socketFolder = Path.Combine(engineFolder, "run");
+        if (socketFolder.Length > 80)
+        {
+            // Unix socket paths are limited to ~107 characters including the socket's own name.
+            socketFolder = Path.Combine(Path.GetTempPath(), $"{EphemeralPrefix}sock-{Environment.ProcessId}-{engineName}");
+        }
+
+        Directory.CreateDirectory(engineFolder);
+        return new LocalPostgresLayout(binDirectory, Path.Combine(engineFolder, "data"), socketFolder, !ephemeral, runAsPostgres);
+    }
+
+    private static string PersistentRoot(bool runAsRoot) => runAsRoot
+        // /root is not traversable by the postgres user, so root keeps engine data where services keep theirs.
+        ? "/var/lib/splitgraph-aspire"
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "splitgraph-aspire");
+
+    private static string EphemeralRoot(IDistributedApplicationBuilder builder)
+    {
+        SweepDeadAppHostFolders();
+        var root = Path.Combine(Path.GetTempPath(), $"{EphemeralPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}"[..(EphemeralPrefix.Length + 16)]);
+        Directory.CreateDirectory(root);
+        if (!builder.Services.Any(s => s.ImplementationInstance is EphemeralFolderCleanup))
+        {
+            builder.Services.AddSingleton<IHostedService>(new EphemeralFolderCleanup(root));
+        }
+
+        return root;
+    }
+
+    /// <summary>Removes throw-away folders left by AppHosts that were killed before they could clean up.</summary>
+    private static void SweepDeadAppHostFolders()
+    {
+        foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), EphemeralPrefix + "*"))
+        {
+            var name = Path.GetFileName(folder)[EphemeralPrefix.Length..];
+            var pidText = name.Split('-')[0];
+            if (int.TryParse(pidText, out var pid) && pid != Environment.ProcessId && !IsAlive(pid))
+            {
+                TryDelete(folder);
+            }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    internal static void TryDelete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Best effort: the next start sweeps it again.
+        }
+    }
+}
+
+/// <summary>Deletes an AppHost's throw-away engine folders when it stops.</summary>
+internal sealed class EphemeralFolderCleanup(string root) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        LocalDataFolders.TryDelete(root);
+        return Task.CompletedTask;
+    }
+}

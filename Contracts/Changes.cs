@@ -1,0 +1,19 @@
+using System.Text.Json;
+
+namespace SplitgraphAspire.Contracts;
+
+/// <summary>
+/// One pending change: an upsert (<see cref="Upserted"/> true, <see cref="NewRow"/> set) or a delete
+/// (<see cref="OldRow"/> set, <see cref="NewRow"/> null). Rows and keys keep their JSON types.
+/// </summary>
+/// <param name="EventId">Log position; pass the last one as <c>after</c> to read the next page.</param>
+public sealed record ChangeEntry(long EventId, JsonElement PrimaryKey, bool Upserted, JsonElement? OldRow, JsonElement? NewRow);
+
+/// <summary>A page of change entries; <see cref="NextAfter"/> is null on the last page.</summary>
+public sealed record ChangePage(IReadOnlyList<ChangeEntry> Entries, long? NextAfter);
+
+/// <summary>Result of <c>DELETE …/changes</c>.</summary>
+public sealed record DiscardResult(long Discarded);
+
+/// <summary>Result of a commit: the object created (null when there was nothing to commit).</summary>
+public sealed record CommitResult(string? ObjectId, long Upserts, long Deletes, bool Created);

@@ -1,0 +1,38 @@
+namespace SplitgraphAspire.Contracts;
+
+/// <summary>A column of an object: position, name, type, whether it is part of the change key.</summary>
+public sealed record ObjectColumn(int Ordinal, string Name, string Type, bool IsPrimaryKey);
+
+/// <summary>An object as the catalogue lists it.</summary>
+public sealed record ObjectInfo(string ObjectId, string Format, long RowCount, long SizeBytes, DateTimeOffset CreatedAt);
+
+/// <summary>One object with its schema.</summary>
+public sealed record ObjectDetail(string ObjectId, string Format, long RowCount, long SizeBytes, DateTimeOffset CreatedAt, IReadOnlyList<ObjectColumn> Schema);
+
+/// <summary>Body naming objects.</summary>
+public sealed record ObjectIdsRequest(IReadOnlyList<string> ObjectIds);
+
+/// <summary>Result of a delete: what was removed and what was not there.</summary>
+public sealed record DeleteObjectsResult(IReadOnlyList<string> Deleted, IReadOnlyList<string> Missing);
+
+/// <summary>A structured row filter: <c>column operator value</c>; never raw SQL.</summary>
+/// <param name="Operator">One of <c>=</c>, <c>&lt;&gt;</c>, <c>&lt;</c>, <c>&lt;=</c>, <c>&gt;</c>, <c>&gt;=</c>, <c>is null</c>, <c>is not null</c>.</param>
+public sealed record RowFilter(string Column, string Operator, string? Value);
+
+/// <summary>Body of <c>POST …/objects/apply</c>.</summary>
+public sealed record ApplyRequest(IReadOnlyList<string> ObjectIds, string TargetSchema, string TargetTable, IReadOnlyList<RowFilter>? Filter);
+
+/// <summary>Result of applying fragments.</summary>
+public sealed record ApplyResult(long Deleted, long Inserted);
+
+/// <summary>Body of upload/download: objects and the other engine.</summary>
+public sealed record TransferRequest(IReadOnlyList<string> ObjectIds, string Remote);
+
+/// <summary>Result of a transfer.</summary>
+public sealed record TransferResult(IReadOnlyList<string> Transferred, IReadOnlyList<string> Skipped, IReadOnlyList<string> Missing);
+
+/// <summary>Body of the development SQL console.</summary>
+public sealed record SqlRequest(string Statement);
+
+/// <summary>Result of the development SQL console.</summary>
+public sealed record SqlResult(IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<object?>> Rows, int RecordsAffected);

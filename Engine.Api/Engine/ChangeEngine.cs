@@ -1,0 +1,215 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NpgsqlTypes;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Engine;
+
+/// <summary>
+/// Splitgraph's <c>AuditTriggerChangeEngine</c>: installs the audit triggers and reads the change log.
+/// Works inside the transaction of the <see cref="SqlEngine"/> it is given.
+/// </summary>
+public sealed class ChangeEngine(SqlEngine engine)
+{
+    /// <summary>The row-level trigger's name; every tracked table has it (Splitgraph's name).</summary>
+    public const string RowTrigger = "audit_trigger_row";
+
+    public SqlEngine Sql => engine;
+
+    /// <summary>Installs the audit triggers on each table; idempotent. An unknown table is a 404.</summary>
+    public async Task TrackTablesAsync(IReadOnlyList<TableRef> tables, CancellationToken cancellationToken = default)
+    {
+        foreach (var table in tables)
+        {
+            await TableCatalog.RequireColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
+            var name = Identifiers.Qualify(table.Schema, table.Table);
+            // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens.
+            await engine.RunSqlAsync(
+                $"""
+                CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON {name}
+                    REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts();
+                CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON {name}
+                    REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes();
+                CREATE OR REPLACE TRIGGER {RowTrigger} AFTER UPDATE ON {name}
+                    FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update();
+                CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON {name}
+                    FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate();
+                """, null, ResultShape.None, cancellationToken);
+        }
+    }
+
+    /// <summary>Drops the triggers and deletes the tables' pending changes, in the same transaction.</summary>
+    public async Task UntrackTablesAsync(IReadOnlyList<TableRef> tables, CancellationToken cancellationToken = default)
+    {
+        foreach (var table in tables)
+        {
+            await TableCatalog.RequireColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
+            var name = Identifiers.Qualify(table.Schema, table.Table);
+            await engine.RunSqlAsync(
+                $"""
+                DROP TRIGGER IF EXISTS audit_trigger_stm ON {name};
+                DROP TRIGGER IF EXISTS audit_trigger_stm_delete ON {name};
+                DROP TRIGGER IF EXISTS {RowTrigger} ON {name};
+                DROP TRIGGER IF EXISTS audit_trigger_truncate ON {name};
+                """, null, ResultShape.None, cancellationToken);
+            await DiscardPendingChangesAsync(table.Schema, table.Table, cancellationToken);
+        }
+    }
+
+    /// <summary>Every table that has the audit trigger, ordered by schema and name.</summary>
+    public async Task<IReadOnlyList<TableRef>> GetTrackedTablesAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            """
+            SELECT n.nspname, c.relname FROM pg_trigger t
+            JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE t.tgname = $1 ORDER BY 1, 2
+            """, [RowTrigger], ResultShape.ManyMany, cancellationToken))!;
+        return rows.Select(r => new TableRef((string)r[0]!, (string)r[1]!)).ToList();
+    }
+
+    public async Task<bool> IsTrackedAsync(string schema, string table, CancellationToken cancellationToken = default)
+    {
+        var found = await engine.RunSqlAsync(
+            """
+            SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE t.tgname = $1 AND n.nspname = $2 AND c.relname = $3
+            """, [RowTrigger, schema, table], ResultShape.OneOne, cancellationToken);
+        return found is not null;
+    }
+
+    /// <summary>True if the log has any change for the schema.</summary>
+    public async Task<bool> HasPendingChangesAsync(string schema, CancellationToken cancellationToken = default) =>
+        await engine.RunSqlAsync(
+            "SELECT 1 FROM splitgraph_audit.logged_actions WHERE schema_name = $1 LIMIT 1",
+            [schema], ResultShape.OneOne, cancellationToken) is not null;
+
+    /// <summary>Tables of the schema with pending changes.</summary>
+    public async Task<IReadOnlyList<string>> GetChangedTablesAsync(string schema, CancellationToken cancellationToken = default)
+    {
+        var rows = (List<object?>)(await engine.RunSqlAsync(
+            "SELECT DISTINCT table_name FROM splitgraph_audit.logged_actions WHERE schema_name = $1 ORDER BY 1",
+            [schema], ResultShape.ManyOne, cancellationToken))!;
+        return rows.Cast<string>().ToList();
+    }
+
+    /// <summary>Raw counts of logged inserts, deletes and updates (no conflation, as Splitgraph).</summary>
+    public async Task<AggregateChanges> GetAggregateChangesAsync(string schema, string table, CancellationToken cancellationToken = default)
+    {
+        var row = (object?[])(await engine.RunSqlAsync(
+            """
+            SELECT count(*) FILTER (WHERE action = 'I'), count(*) FILTER (WHERE action = 'D'), count(*) FILTER (WHERE action = 'U')
+            FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND table_name = $2
+            """, [schema, table], ResultShape.OneMany, cancellationToken))!;
+        return new AggregateChanges((long)row[0]!, (long)row[1]!, (long)row[2]!);
+    }
+
+    /// <summary>
+    /// One entry per change in log order, from <paramref name="after"/> (exclusive), at most <paramref name="limit"/>
+    /// log rows. A key-changing update gives two entries: a delete of the old key, then an upsert of the new one.
+    /// </summary>
+    public async Task<ChangePage> GetPendingChangesAsync(string schema, string table, long after = 0, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        var columns = await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            """
+            SELECT event_id, action, row_data::text, changed_fields::text FROM splitgraph_audit.logged_actions
+            WHERE schema_name = $1 AND table_name = $2 AND event_id > $3 ORDER BY event_id LIMIT $4
+            """, [schema, table, after, limit], ResultShape.ManyMany, cancellationToken))!;
+
+        var entries = new List<ChangeEntry>(rows.Count);
+        foreach (var row in rows)
+        {
+            entries.AddRange(LogEntryExpander.Expand((long)row[0]!, ((string)row[1]!)[0], (string)row[2]!, row[3] as string, key.Names));
+        }
+
+        return new ChangePage(entries, rows.Count == limit ? (long)rows[^1][0]! : null);
+    }
+
+    /// <summary>
+    /// Net (conflated) changes, one entry per changed key, ordered by the key's last change: what a commit would
+    /// contain. Insert-then-delete and update-then-revert cancel; insert-then-update is one upsert.
+    /// </summary>
+    public async Task<ChangePage> GetNetChangesAsync(string schema, string table, long after = 0, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        var columns = await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            NetChangesSql.Select + " WHERE last_event > $4 ORDER BY last_event LIMIT $5",
+            [schema, table, KeyArray(key), after, limit], ResultShape.ManyMany, cancellationToken))!;
+
+        var entries = rows.Select(r => new ChangeEntry(
+            (long)r[0]!,
+            JsonDocument.Parse((string)r[1]!).RootElement,
+            (bool)r[2]!,
+            r[3] is string old ? JsonDocument.Parse(old).RootElement : null,
+            r[4] is string @new ? JsonDocument.Parse(@new).RootElement : null)).ToList();
+        return new ChangePage(entries, rows.Count == limit ? (long)rows[^1][0]! : null);
+    }
+
+    /// <summary>Deletes the logged changes of the schema, or of one table of it. Returns how many.</summary>
+    public async Task<long> DiscardPendingChangesAsync(string schema, string? table = null, CancellationToken cancellationToken = default)
+    {
+        var deleted = await engine.RunSqlAsync(
+            """
+            WITH d AS (DELETE FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND ($2::text IS NULL OR table_name = $2) RETURNING 1)
+            SELECT count(*) FROM d
+            """, [schema, (object?)table ?? DBNull.Value], ResultShape.OneOne, cancellationToken);
+        return (long)deleted!;
+    }
+
+    /// <summary>The change key as a text[] parameter for the net-changes SQL.</summary>
+    internal static Npgsql.NpgsqlParameter KeyArray(ChangeKey key) =>
+        new() { Value = key.Names.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+}
+
+/// <summary>Turns one log row into change entries (C#: only pages of the log come through here).</summary>
+internal static class LogEntryExpander
+{
+    public static IEnumerable<ChangeEntry> Expand(long eventId, char action, string rowData, string? changedFields, IReadOnlyList<string> keyColumns)
+    {
+        var row = JsonNode.Parse(rowData)!.AsObject();
+        switch (action)
+        {
+            case 'I':
+                yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), true, null, ToElement(row));
+                break;
+            case 'D':
+                yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), false, ToElement(row), null);
+                break;
+            default:
+                var changed = changedFields is null ? new JsonObject() : JsonNode.Parse(changedFields)!.AsObject();
+                var newRow = row.DeepClone().AsObject();
+                foreach (var (name, value) in changed)
+                {
+                    newRow[name] = value?.DeepClone();
+                }
+
+                if (keyColumns.Any(changed.ContainsKey))
+                {
+                    yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), false, ToElement(row), null);
+                    yield return new ChangeEntry(eventId, KeyOf(newRow, keyColumns), true, null, ToElement(newRow));
+                }
+                else
+                {
+                    yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), true, ToElement(row), ToElement(newRow));
+                }
+
+                break;
+        }
+    }
+
+    private static JsonElement KeyOf(JsonObject row, IReadOnlyList<string> keyColumns)
+    {
+        var key = new JsonObject();
+        foreach (var column in keyColumns)
+        {
+            key[column] = row[column]?.DeepClone();
+        }
+
+        return ToElement(key);
+    }
+
+    private static JsonElement ToElement(JsonNode node) => JsonSerializer.SerializeToElement(node);
+}

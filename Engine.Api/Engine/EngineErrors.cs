@@ -1,0 +1,37 @@
+namespace Engine.Api.Engine;
+
+/// <summary>A failure the caller can act on; <see cref="StatusCode"/> says how the API reports it.</summary>
+public abstract class EngineException(string title, string message, int statusCode, Exception? inner = null) : Exception(message, inner)
+{
+    public string Title { get; } = title;
+
+    public int StatusCode { get; } = statusCode;
+}
+
+public sealed class UnknownEngineException(string engine)
+    : EngineException("Unknown engine", $"There is no engine called '{engine}'.", 404);
+
+public sealed class EngineNotInitializedException(string engine, Exception? inner = null)
+    : EngineException("Engine not initialised", $"Engine '{engine}' has not been initialised: POST /api/engines/{engine}/initialize.", 409, inner);
+
+public sealed class EngineUnavailableException(string engine, Exception inner)
+    : EngineException("Engine unavailable", $"Engine '{engine}' cannot be reached: {inner.Message}", 503, inner);
+
+public sealed class TableNotFoundException(string schema, string table)
+    : EngineException("Table not found", $"Table \"{schema}\".\"{table}\" does not exist.", 404);
+
+public sealed class TableNotTrackedException(string schema, string table)
+    : EngineException("Table not tracked", $"Table \"{schema}\".\"{table}\" is not tracked.", 409);
+
+public sealed class ObjectNotFoundException(IReadOnlyCollection<string> objectIds)
+    : EngineException("Object not found", $"No object {string.Join(", ", objectIds)} on this engine.", 404);
+
+public sealed class InvalidInputException(string title, string message)
+    : EngineException(title, message, 400);
+
+public sealed class ConflictException(string title, string message)
+    : EngineException(title, message, 409);
+
+/// <summary>A statement the engine rejected (development SQL console, filters on wrong types).</summary>
+public sealed class SqlRejectedException(string message, Exception inner)
+    : EngineException("Statement rejected", message, 400, inner);

@@ -1,0 +1,94 @@
+using Npgsql;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Engine;
+
+/// <summary>
+/// Applies fragments to a table in list order: delete target rows whose change key matches a fragment row, then
+/// insert the fragment's upserts (optionally filtered; the filter never limits the delete). One round trip, in the
+/// engine's transaction.
+/// </summary>
+public sealed class FragmentApplier(SqlEngine engine)
+{
+    /// <param name="schemaSpec">Columns to apply (defaults to the first object's schema, checked against the target).</param>
+    public async Task<ApplyResult> ApplyFragmentsAsync(IReadOnlyList<string> objectIds, string targetSchema, string targetTable,
+        IReadOnlyList<RowFilter>? filter = null, IReadOnlyList<ObjectColumn>? schemaSpec = null, CancellationToken cancellationToken = default)
+    {
+        if (objectIds.Count == 0)
+        {
+            throw new InvalidInputException("No objects", "The list of objects to apply is empty.");
+        }
+
+        var objects = new ObjectEngine(engine);
+        await objects.RequireAsync(objectIds, cancellationToken);
+        var targetColumns = await TableCatalog.RequireColumnsAsync(engine, targetSchema, targetTable, cancellationToken);
+
+        var specs = new List<IReadOnlyList<ObjectColumn>>();
+        foreach (var id in objectIds)
+        {
+            var spec = (await objects.GetObjectSchemaAsync(id, cancellationToken)).Where(c => c.Name != ObjectEngine.UpsertFlag).ToList();
+            EnsureMatches(id, spec, targetColumns, targetSchema, targetTable);
+            specs.Add(spec);
+        }
+
+        var columns = schemaSpec?.Where(c => c.Name != ObjectEngine.UpsertFlag).ToList() ?? specs[0];
+        var target = Identifiers.Qualify(targetSchema, targetTable);
+        var columnList = string.Join(", ", columns.Select(c => Identifiers.Quote(c.Name)));
+
+        var connection = await engine.ConnectionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection, engine.CurrentTransaction);
+        for (var i = 0; i < objectIds.Count; i++)
+        {
+            var fragment = Identifiers.Qualify(ObjectEngine.MetaSchema, objectIds[i]);
+            var key = KeyOf(specs[i], targetColumns);
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"DELETE FROM {target} t USING {fragment} f WHERE {KeyMatch.Sql(key, "t", "f")}"));
+
+            var arguments = new List<object?>();
+            var where = RowFilterSql.Build(filter, targetColumns, arguments, "f.");
+            var insert = new NpgsqlBatchCommand(
+                $"INSERT INTO {target} ({columnList}) SELECT {string.Join(", ", columns.Select(c => "f." + Identifiers.Quote(c.Name)))} " +
+                $"FROM {fragment} f WHERE f.{ObjectEngine.UpsertFlag}" + (where.Length > 0 ? $" AND {where}" : string.Empty));
+            foreach (var argument in arguments)
+            {
+                insert.Parameters.Add(new NpgsqlParameter { Value = argument });
+            }
+
+            batch.BatchCommands.Add(insert);
+        }
+
+        await engine.GuardAsync(async () => await batch.ExecuteNonQueryAsync(cancellationToken));
+        var affected = new List<long>();
+        foreach (NpgsqlBatchCommand command in batch.BatchCommands)
+        {
+            affected.Add(command.RecordsAffected);
+        }
+
+        var deleted = affected.Where((_, i) => i % 2 == 0).Sum();
+        var inserted = affected.Where((_, i) => i % 2 == 1).Sum();
+        return new ApplyResult(deleted, inserted);
+    }
+
+    private static void EnsureMatches(string objectId, IReadOnlyList<ObjectColumn> spec, IReadOnlyList<TableColumn> target, string schema, string table)
+    {
+        var expected = string.Join(", ", spec.Select(c => $"{c.Name} {c.Type}"));
+        var actual = string.Join(", ", target.Select(c => $"{c.Name} {c.Type}"));
+        if (expected != actual)
+        {
+            throw new ConflictException("Schema mismatch",
+                $"Object {objectId} has columns ({expected}) but \"{schema}\".\"{table}\" has ({actual}).");
+        }
+    }
+
+    /// <summary>The object's key columns, or every comparable column of an object made from a table without a key.</summary>
+    private static ChangeKey KeyOf(IReadOnlyList<ObjectColumn> spec, IReadOnlyList<TableColumn> targetColumns)
+    {
+        var primary = spec.Where(c => c.IsPrimaryKey).Select(c => targetColumns.First(t => t.Name == c.Name)).ToList();
+        if (primary.Count > 0)
+        {
+            return new ChangeKey(primary, IsPrimaryKey: true);
+        }
+
+        var comparable = targetColumns.Where(c => c.Comparable).ToList();
+        return new ChangeKey(comparable.Count > 0 ? comparable : targetColumns, IsPrimaryKey: false);
+    }
+}

@@ -1,0 +1,234 @@
+using System.Text.Json;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Engine;
+
+/// <summary>
+/// Splitgraph's <c>PostgresEngine</c> object methods (fragments, objects, dump, schema, size, delete);
+/// applying fragments is <see cref="FragmentApplier"/>, transfers are <see cref="ObjectTransfers"/>.
+/// </summary>
+public sealed class ObjectEngine(SqlEngine engine)
+{
+    public const string MetaSchema = "splitgraph_meta";
+    public const string UpsertFlag = "sg_ud_flag";
+
+    public SqlEngine Sql => engine;
+
+    /// <summary>
+    /// Builds the fragment table <paramref name="schema"/>.<paramref name="table"/> from key lists: upserted keys get
+    /// their current row from the source with <c>sg_ud_flag = true</c>, deleted keys only their key columns and false.
+    /// Keys are JSON objects <c>{column: value}</c>; one set-based statement per kind.
+    /// </summary>
+    public async Task StoreFragmentAsync(IReadOnlyList<JsonElement> inserted, IReadOnlyList<JsonElement> deleted, string schema, string table,
+        string sourceSchema, string sourceTable, CancellationToken cancellationToken = default)
+    {
+        var columns = await TableCatalog.RequireColumnsAsync(engine, sourceSchema, sourceTable, cancellationToken);
+        var key = await TableCatalog.GetChangeKeyAsync(engine, sourceSchema, sourceTable, columns, cancellationToken);
+        await CreateFragmentTableAsync(schema, table, columns, key, cancellationToken);
+
+        var source = Identifiers.Qualify(sourceSchema, sourceTable);
+        var target = Identifiers.Qualify(schema, table);
+        var all = string.Join(", ", columns.Select(c => Identifiers.Quote(c.Name)));
+        var keys = string.Join(", ", key.Columns.Select(c => Identifiers.Quote(c.Name)));
+        await engine.RunSqlAsync(
+            $"""
+            INSERT INTO {target} ({all}, {UpsertFlag})
+            SELECT {string.Join(", ", columns.Select(c => "s." + Identifiers.Quote(c.Name)))}, true
+            FROM {source} s WHERE EXISTS (
+                SELECT 1 FROM jsonb_populate_recordset(NULL::{source}, $1) k WHERE {KeyMatch.Sql(key, "s", "k")})
+            """, [Json(inserted)], ResultShape.None, cancellationToken);
+        await engine.RunSqlAsync(
+            $"INSERT INTO {target} ({keys}, {UpsertFlag}) SELECT {keys}, false FROM jsonb_populate_recordset(NULL::{source}, $1)",
+            [Json(deleted)], ResultShape.None, cancellationToken);
+    }
+
+    /// <summary>
+    /// Turns the staging table into the object <c>splitgraph_meta."objectId"</c> and registers it; the staging
+    /// table is gone afterwards. An object that already exists makes this a no-op (content-addressed).
+    /// </summary>
+    /// <returns>True when a new object was stored.</returns>
+    public async Task<bool> StoreObjectAsync(string objectId, string sourceSchema, string sourceTable, CancellationToken cancellationToken = default) =>
+        (await StoreAsync(Identifiers.ValidateObjectId(objectId), sourceSchema, sourceTable, cancellationToken)).Created;
+
+    /// <summary>Stores the staging table under its content-addressed ID (see <see cref="ObjectHasher"/>).</summary>
+    public Task<(string ObjectId, bool Created)> StoreContentAddressedAsync(string sourceSchema, string sourceTable, CancellationToken cancellationToken = default) =>
+        StoreAsync(null, sourceSchema, sourceTable, cancellationToken);
+
+    private async Task<(string ObjectId, bool Created)> StoreAsync(string? objectId, string sourceSchema, string sourceTable, CancellationToken cancellationToken)
+    {
+        var source = Identifiers.Qualify(sourceSchema, sourceTable);
+        var spec = await ReadSchemaSpecAsync(sourceSchema, sourceTable, cancellationToken);
+        var hash = await ObjectHasher.ComputeAsync(engine, sourceSchema, sourceTable, spec, cancellationToken);
+        var id = objectId ?? hash.ObjectId;
+
+        // Two stores of the same content race on this lock, not on the catalogue's primary key.
+        await engine.RunSqlAsync("SELECT pg_advisory_xact_lock(hashtext($1))", [id], ResultShape.None, cancellationToken);
+        if (await ExistsAsync(id, cancellationToken))
+        {
+            await engine.RunSqlAsync($"DROP TABLE {source}", null, ResultShape.None, cancellationToken);
+            return (id, false);
+        }
+
+        if (sourceSchema != MetaSchema)
+        {
+            await engine.RunSqlAsync($"ALTER TABLE {source} SET SCHEMA {MetaSchema}", null, ResultShape.None, cancellationToken);
+        }
+
+        await engine.RunSqlAsync($"ALTER TABLE {Identifiers.Qualify(MetaSchema, sourceTable)} RENAME TO {Identifiers.Quote(id)}",
+            null, ResultShape.None, cancellationToken);
+        await RegisterAsync(id, spec, hash, cancellationToken);
+        return (id, true);
+    }
+
+    /// <summary>Adds the catalogue row of an object whose table is in place.</summary>
+    internal Task RegisterAsync(string objectId, IReadOnlyList<ObjectColumn> spec, ObjectHasher.ContentHash hash, CancellationToken cancellationToken) =>
+        engine.RunSqlAsync(
+            $"""
+            INSERT INTO {MetaSchema}.objects (object_id, format, row_count, size_bytes, schema_spec, has_primary_key, content_hash)
+            VALUES ($1, 'FRAG', $2, pg_total_relation_size(format('%I.%I', '{MetaSchema}', $1::text)::regclass), $3::jsonb, $4, $5)
+            """,
+            [objectId, hash.RowCount, JsonSerializer.Serialize(spec), spec.Any(c => c.IsPrimaryKey), hash.Hash], ResultShape.None, cancellationToken);
+
+    /// <summary>Drops objects and their catalogue rows in one transaction; unknown IDs are reported, not fatal.</summary>
+    public async Task<DeleteObjectsResult> DeleteObjectsAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
+    {
+        var ids = objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToList();
+        var deleted = ((List<object?>)(await engine.RunSqlAsync(
+            $"DELETE FROM {MetaSchema}.objects WHERE object_id = ANY($1) RETURNING object_id",
+            [ids.ToArray()], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToList();
+        foreach (var id in deleted)
+        {
+            await engine.RunSqlAsync($"DROP TABLE IF EXISTS {Identifiers.Qualify(MetaSchema, id)}", null, ResultShape.None, cancellationToken);
+        }
+
+        return new DeleteObjectsResult(deleted.Order().ToList(), ids.Except(deleted).Order().ToList());
+    }
+
+    /// <summary>Columns of the object, <c>sg_ud_flag</c> last.</summary>
+    public async Task<IReadOnlyList<ObjectColumn>> GetObjectSchemaAsync(string objectId, CancellationToken cancellationToken = default)
+    {
+        Identifiers.ValidateObjectId(objectId);
+        var spec = await engine.RunSqlAsync($"SELECT schema_spec::text FROM {MetaSchema}.objects WHERE object_id = $1",
+            [objectId], ResultShape.OneOne, cancellationToken) as string ?? throw new ObjectNotFoundException([objectId]);
+        return JsonSerializer.Deserialize<List<ObjectColumn>>(spec, JsonSerializerOptions.Web)!;
+    }
+
+    /// <summary>Bytes on disk, indexes included.</summary>
+    public async Task<long> GetObjectSizeAsync(string objectId, CancellationToken cancellationToken = default)
+    {
+        await RequireAsync([objectId], cancellationToken);
+        return (long)(await engine.RunSqlAsync(
+            "SELECT pg_total_relation_size(format('%I.%I', $1::text, $2::text)::regclass)",
+            [MetaSchema, objectId], ResultShape.OneOne, cancellationToken))!;
+    }
+
+    /// <summary>The catalogue, newest first.</summary>
+    public async Task<IReadOnlyList<ObjectInfo>> ListObjectsAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            $"SELECT object_id, format, row_count, size_bytes, created_at FROM {MetaSchema}.objects ORDER BY created_at DESC, object_id",
+            null, ResultShape.ManyMany, cancellationToken))!;
+        return rows.Select(r => new ObjectInfo((string)r[0]!, (string)r[1]!, (long)r[2]!, (long)r[3]!, new DateTimeOffset((DateTime)r[4]!))).ToList();
+    }
+
+    public async Task<ObjectDetail> GetObjectAsync(string objectId, CancellationToken cancellationToken = default)
+    {
+        Identifiers.ValidateObjectId(objectId);
+        var info = (await ListObjectsAsync(cancellationToken)).FirstOrDefault(o => o.ObjectId == objectId)
+            ?? throw new ObjectNotFoundException([objectId]);
+        var schema = await GetObjectSchemaAsync(objectId, cancellationToken);
+        return new ObjectDetail(info.ObjectId, info.Format, info.RowCount, info.SizeBytes, info.CreatedAt, schema);
+    }
+
+    /// <summary>
+    /// Writes an SQL script that recreates the object on another initialised engine: table with key, rows,
+    /// catalogue row, in one transaction. Run on an engine that already has the object, it fails and changes nothing.
+    /// </summary>
+    public async Task DumpObjectAsync(string objectId, TextWriter output, CancellationToken cancellationToken = default)
+    {
+        var spec = await GetObjectSchemaAsync(objectId, cancellationToken);
+        var literals = (object?[])(await engine.RunSqlAsync(
+            $"SELECT quote_literal(schema_spec::text), quote_literal(content_hash), quote_literal(created_at::text), row_count, has_primary_key FROM {MetaSchema}.objects WHERE object_id = $1",
+            [objectId], ResultShape.OneMany, cancellationToken))!;
+        var table = Identifiers.Qualify(MetaSchema, objectId);
+
+        await output.WriteAsync($"-- Splitgraph object {objectId}\nBEGIN;\n");
+        await output.WriteAsync($"CREATE TABLE {table} ({ColumnDefinitions(spec)});\n");
+        await engine.DumpTableSqlAsync(MetaSchema, objectId, output, cancellationToken: cancellationToken);
+        await output.WriteAsync(
+            $"INSERT INTO {MetaSchema}.objects (object_id, format, row_count, size_bytes, schema_spec, has_primary_key, content_hash, created_at)\n" +
+            $"VALUES ('{objectId}', 'FRAG', {literals[3]}, pg_total_relation_size('{table.Replace("'", "''")}'), {literals[0]}::jsonb, {((bool)literals[4]! ? "true" : "false")}, {literals[1]}, {literals[2]}::timestamptz);\n");
+        await output.WriteAsync("COMMIT;\n");
+    }
+
+    public async Task<bool> ExistsAsync(string objectId, CancellationToken cancellationToken = default) =>
+        await engine.RunSqlAsync($"SELECT 1 FROM {MetaSchema}.objects WHERE object_id = $1", [objectId], ResultShape.OneOne, cancellationToken) is not null;
+
+    /// <summary>404 naming every ID that is not in the catalogue.</summary>
+    public async Task RequireAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
+    {
+        var ids = objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToArray();
+        var found = ((List<object?>)(await engine.RunSqlAsync($"SELECT object_id FROM {MetaSchema}.objects WHERE object_id = ANY($1)",
+            [ids], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToHashSet();
+        var missing = ids.Where(id => !found.Contains(id)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new ObjectNotFoundException(missing);
+        }
+    }
+
+    /// <summary>Creates an empty fragment table: the source's columns without constraints, plus the flag and the key.</summary>
+    internal async Task CreateFragmentTableAsync(string schema, string table, IReadOnlyList<TableColumn> columns, ChangeKey key, CancellationToken cancellationToken)
+    {
+        var spec = columns.Select(c => new ObjectColumn(c.Ordinal, c.Name, c.Type, key.IsPrimaryKey && key.Columns.Contains(c)))
+            .Append(new ObjectColumn(columns.Count + 1, UpsertFlag, "boolean", false)).ToList();
+        await engine.RunSqlAsync($"CREATE TABLE {Identifiers.Qualify(schema, table)} ({ColumnDefinitions(spec)})", null, ResultShape.None, cancellationToken);
+    }
+
+    /// <summary>Column list for CREATE TABLE; types come from the catalogue (format_type), names are quoted.</summary>
+    internal static string ColumnDefinitions(IReadOnlyList<ObjectColumn> spec)
+    {
+        var definitions = spec.Select(c => $"{Identifiers.Quote(c.Name)} {c.Type}").ToList();
+        var key = spec.Where(c => c.IsPrimaryKey).Select(c => Identifiers.Quote(c.Name)).ToList();
+        if (key.Count > 0)
+        {
+            definitions.Add($"PRIMARY KEY ({string.Join(", ", key)})");
+        }
+
+        return string.Join(", ", definitions);
+    }
+
+    /// <summary>Schema spec of a (staging or object) table: its columns, key flags from its primary key, flag last.</summary>
+    internal async Task<IReadOnlyList<ObjectColumn>> ReadSchemaSpecAsync(string schema, string table, CancellationToken cancellationToken)
+    {
+        var columns = await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        if (columns.Count == 0 || columns[^1].Name != UpsertFlag)
+        {
+            throw new InvalidInputException("Not a fragment", $"\"{schema}\".\"{table}\" has no trailing {UpsertFlag} column.");
+        }
+
+        var primaryKey = (await engine.GetPrimaryKeysAsync(schema, table, cancellationToken)).Select(k => k.Column).ToHashSet();
+        return columns.Select((c, i) => new ObjectColumn(i + 1, c.Name, c.Type, primaryKey.Contains(c.Name))).ToList();
+    }
+
+    private static Npgsql.NpgsqlParameter Json(IReadOnlyList<JsonElement> keys) => Jsonb.Parameter(JsonSerializer.Serialize(keys));
+}
+
+/// <summary>How rows of two relations are matched on a change key.</summary>
+internal static class KeyMatch
+{
+    /// <summary>
+    /// Primary keys: plain equality (hashable, index-friendly). Other keys may hold NULLs: compare the key columns'
+    /// row text, which tells NULL from empty and stays hashable (IS NOT DISTINCT FROM would force nested loops).
+    /// </summary>
+    public static string Sql(ChangeKey key, string left, string right)
+    {
+        if (key.IsPrimaryKey)
+        {
+            return string.Join(" AND ", key.Columns.Select(c => $"{left}.{Identifiers.Quote(c.Name)} = {right}.{Identifiers.Quote(c.Name)}"));
+        }
+
+        string Row(string alias) => $"ROW({string.Join(", ", key.Columns.Select(c => $"{alias}.{Identifiers.Quote(c.Name)}"))})::text";
+        return $"{Row(left)} = {Row(right)}";
+    }
+}

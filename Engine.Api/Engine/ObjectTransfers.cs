@@ -1,0 +1,218 @@
+using System.Text.Json;
+using Npgsql;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Engine;
+
+/// <summary>Progress of a transfer: objects finished of all, and bytes/rows moved so far.</summary>
+public sealed record TransferProgress(int ObjectsDone, int ObjectsTotal, long RowsCopied, long BytesCopied, string? CurrentObject);
+
+/// <summary>
+/// Moves objects between two engines. Upload pipes binary <c>COPY TO STDOUT</c> straight into <c>COPY FROM STDIN</c>;
+/// download pulls through postgres_fdw. Each object is one transaction on the receiving engine, verified against its
+/// content ID before it commits; objects already there are skipped; IDs missing on the source are reported.
+/// </summary>
+public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote, IProgress<TransferProgress>? progress = null)
+{
+    private const int CopyBufferSize = 1 << 16;
+
+    /// <summary>This engine → <c>remote</c>.</summary>
+    public async Task<TransferResult> UploadObjectsAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
+    {
+        var ids = Validate(objectIds);
+        await using var source = new SqlEngine(local);
+        var catalogue = await ReadCatalogueAsync(source, ids, cancellationToken);
+        await source.CommitAsync(cancellationToken);
+
+        var result = new Outcome(ids, catalogue.Keys);
+        var tracker = new ProgressTracker(progress, catalogue.Count);
+        foreach (var (id, entry) in catalogue)
+        {
+            await using var target = new SqlEngine(remote);
+            if (!await LockAbsentAsync(target, id, cancellationToken))
+            {
+                result.Skipped.Add(id);
+                tracker.ObjectDone(id, 0);
+                continue;
+            }
+
+            var table = Identifiers.Qualify(ObjectEngine.MetaSchema, id);
+            await target.RunSqlAsync($"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec)})", null, ResultShape.None, cancellationToken);
+            var targetConnection = await target.ConnectionAsync(cancellationToken);
+            await using (var sourceConnection = await local.DataSource.OpenConnectionAsync(cancellationToken))
+            {
+                await target.GuardAsync(async () =>
+                {
+                    await using var reader = await sourceConnection.BeginRawBinaryCopyAsync($"COPY {table} TO STDOUT (FORMAT BINARY)", cancellationToken);
+                    await using var writer = await targetConnection.BeginRawBinaryCopyAsync($"COPY {table} FROM STDIN (FORMAT BINARY)", cancellationToken);
+                    await PipeAsync(reader, writer, tracker, cancellationToken);
+                    return 0;
+                });
+            }
+
+            await VerifyAndRegisterAsync(target, id, entry, cancellationToken);
+            await target.CommitAsync(cancellationToken);
+            result.Transferred.Add(id);
+            tracker.ObjectDone(id, entry.RowCount);
+        }
+
+        return result.ToResult();
+    }
+
+    /// <summary><c>remote</c> → this engine, through postgres_fdw into a schema unique to this call.</summary>
+    public async Task<TransferResult> DownloadObjectsAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
+    {
+        var ids = Validate(objectIds);
+        Dictionary<string, CatalogueEntry> catalogue;
+        await using (var source = new SqlEngine(remote))
+        {
+            catalogue = await ReadCatalogueAsync(source, ids, cancellationToken);
+        }
+
+        var result = new Outcome(ids, catalogue.Keys);
+        if (catalogue.Count == 0)
+        {
+            return result.ToResult();
+        }
+
+        var server = "sg_engine_" + remote.Name.Replace('-', '_');
+        var foreignSchema = "sg_fdw_" + Guid.NewGuid().ToString("N");
+        var tracker = new ProgressTracker(progress, catalogue.Count);
+        await using (var setup = new SqlEngine(local))
+        {
+            await setup.RunSqlAsync("SELECT splitgraph_meta.ensure_foreign_server($1, $2, $3, $4, $5, $6)",
+                [server, remote.FdwHost, remote.FdwPort, remote.Database, remote.Username, remote.Password ?? string.Empty],
+                ResultShape.None, cancellationToken);
+            await setup.RunSqlAsync(
+                $"CREATE SCHEMA {Identifiers.Quote(foreignSchema)}; " +
+                $"IMPORT FOREIGN SCHEMA {ObjectEngine.MetaSchema} LIMIT TO ({string.Join(", ", catalogue.Keys.Select(Identifiers.Quote))}) " +
+                $"FROM SERVER {Identifiers.Quote(server)} INTO {Identifiers.Quote(foreignSchema)}",
+                null, ResultShape.None, cancellationToken);
+            await setup.CommitAsync(cancellationToken);
+        }
+
+        try
+        {
+            foreach (var (id, entry) in catalogue)
+            {
+                await using var target = new SqlEngine(local);
+                if (!await LockAbsentAsync(target, id, cancellationToken))
+                {
+                    result.Skipped.Add(id);
+                    tracker.ObjectDone(id, 0);
+                    continue;
+                }
+
+                var table = Identifiers.Qualify(ObjectEngine.MetaSchema, id);
+                await target.RunSqlAsync(
+                    $"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec)}); " +
+                    $"INSERT INTO {table} SELECT * FROM {Identifiers.Qualify(foreignSchema, id)}",
+                    null, ResultShape.None, cancellationToken);
+                await VerifyAndRegisterAsync(target, id, entry, cancellationToken);
+                await target.CommitAsync(cancellationToken);
+                result.Transferred.Add(id);
+                tracker.ObjectDone(id, entry.RowCount);
+            }
+        }
+        finally
+        {
+            // Always, even when the caller gave up: a fresh token so the clean-up itself is not cancelled.
+            await using var cleanup = new SqlEngine(local);
+            await cleanup.RunSqlAsync($"DROP SCHEMA IF EXISTS {Identifiers.Quote(foreignSchema)} CASCADE", null, ResultShape.None, CancellationToken.None);
+            await cleanup.CommitAsync(CancellationToken.None);
+        }
+
+        return result.ToResult();
+    }
+
+    private List<string> Validate(IReadOnlyList<string> objectIds)
+    {
+        if (objectIds.Count == 0)
+        {
+            throw new InvalidInputException("No objects", "The list of objects to transfer is empty.");
+        }
+
+        if (local.Name == remote.Name)
+        {
+            throw new InvalidInputException("Invalid remote", $"An engine cannot transfer objects to itself ('{local.Name}').");
+        }
+
+        return objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToList();
+    }
+
+    /// <summary>Takes the per-object lock on the receiving engine; false when the object is already there.</summary>
+    private static async Task<bool> LockAbsentAsync(SqlEngine target, string id, CancellationToken cancellationToken)
+    {
+        // Two transfers of one object serialise here; the second then finds it present and skips.
+        await target.RunSqlAsync("SELECT pg_advisory_xact_lock(hashtext($1))", [id], ResultShape.None, cancellationToken);
+        return !await new ObjectEngine(target).ExistsAsync(id, cancellationToken);
+    }
+
+    private static async Task VerifyAndRegisterAsync(SqlEngine target, string id, CatalogueEntry entry, CancellationToken cancellationToken)
+    {
+        var hash = await ObjectHasher.ComputeAsync(target, ObjectEngine.MetaSchema, id, entry.Spec, cancellationToken);
+        if (hash.Hash != entry.ContentHash)
+        {
+            await target.RollbackAsync(cancellationToken);
+            throw new ConflictException("Transfer verification failed",
+                $"Object {id} arrived on engine '{target.Name}' with different content ({hash.ObjectId}); nothing was kept.");
+        }
+
+        await new ObjectEngine(target).RegisterAsync(id, entry.Spec, hash, cancellationToken);
+    }
+
+    private static async Task PipeAsync(Stream reader, Stream writer, ProgressTracker tracker, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[CopyBufferSize];
+        int read;
+        while ((read = await reader.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            await writer.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            tracker.Bytes(read);
+        }
+    }
+
+    private static async Task<Dictionary<string, CatalogueEntry>> ReadCatalogueAsync(SqlEngine engine, List<string> ids, CancellationToken cancellationToken)
+    {
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            $"SELECT object_id, schema_spec::text, content_hash, row_count FROM {ObjectEngine.MetaSchema}.objects WHERE object_id = ANY($1)",
+            [ids.ToArray()], ResultShape.ManyMany, cancellationToken))!;
+        var found = rows.ToDictionary(r => (string)r[0]!, r => new CatalogueEntry(
+            JsonSerializer.Deserialize<List<ObjectColumn>>((string)r[1]!, JsonSerializerOptions.Web)!, (string)r[2]!, (long)r[3]!));
+        // Keep the caller's order.
+        return ids.Where(found.ContainsKey).ToDictionary(id => id, id => found[id]);
+    }
+
+    private sealed record CatalogueEntry(IReadOnlyList<ObjectColumn> Spec, string ContentHash, long RowCount);
+
+    private sealed class Outcome(List<string> requested, IEnumerable<string> present)
+    {
+        public List<string> Transferred { get; } = [];
+
+        public List<string> Skipped { get; } = [];
+
+        public TransferResult ToResult() => new(Transferred, Skipped, requested.Except(present).ToList());
+    }
+
+    private sealed class ProgressTracker(IProgress<TransferProgress>? progress, int total)
+    {
+        private int _done;
+        private long _rows;
+        private long _bytes;
+        private string? _current;
+
+        public void Bytes(long count)
+        {
+            _bytes += count;
+            progress?.Report(new TransferProgress(_done, total, _rows, _bytes, _current));
+        }
+
+        public void ObjectDone(string id, long rows)
+        {
+            _done++;
+            _rows += rows;
+            _current = id;
+            progress?.Report(new TransferProgress(_done, total, _rows, _bytes, id));
+        }
+    }
+}

@@ -1,0 +1,359 @@
+using System.Data;
+using System.Net.Sockets;
+using Npgsql;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Engine;
+
+/// <summary>
+/// Splitgraph's <c>PsycopgEngine</c>: one connection with one open transaction, opened on first use and ended by
+/// <see cref="CommitAsync"/>, <see cref="RollbackAsync"/> or <see cref="CloseAsync"/>. An error rolls the
+/// transaction back, as psycopg's engine does. Not thread-safe: one per request.
+/// </summary>
+public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
+{
+    private NpgsqlConnection? _connection;
+    private NpgsqlTransaction? _transaction;
+
+    public string Name => endpoint.Name;
+
+    public EngineEndpoint Endpoint => endpoint;
+
+    /// <summary>The open transaction, for batches built outside this class.</summary>
+    internal NpgsqlTransaction? CurrentTransaction => _transaction;
+
+    /// <summary>Isolation of the next transaction (commit uses repeatable read: log and table from one snapshot).</summary>
+    public IsolationLevel IsolationLevel { get; set; } = IsolationLevel.ReadCommitted;
+
+    /// <summary>The engine's connection inside its open transaction.</summary>
+    public async Task<NpgsqlConnection> ConnectionAsync(CancellationToken cancellationToken = default)
+    {
+        if (_transaction is not null && _connection is not null)
+        {
+            return _connection;
+        }
+
+        try
+        {
+            _connection ??= await endpoint.DataSource.OpenConnectionAsync(cancellationToken);
+            _transaction = await _connection.BeginTransactionAsync(IsolationLevel, cancellationToken);
+            return _connection;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            await DropConnectionAsync();
+            throw new EngineUnavailableException(Name, ex);
+        }
+    }
+
+    /// <summary>A command on the engine's connection and transaction, with positional parameters ($1, $2, …).</summary>
+    public async Task<NpgsqlCommand> CommandAsync(string sql, IEnumerable<object?>? arguments = null, CancellationToken cancellationToken = default)
+    {
+        var connection = await ConnectionAsync(cancellationToken);
+        var command = new NpgsqlCommand(sql, connection, _transaction);
+        foreach (var argument in arguments ?? [])
+        {
+            command.Parameters.Add(argument as NpgsqlParameter ?? new NpgsqlParameter { Value = argument ?? DBNull.Value });
+        }
+
+        return command;
+    }
+
+    /// <summary>Runs one statement with parameters and returns its result in <paramref name="shape"/>.</summary>
+    public Task<object?> RunSqlAsync(string statement, IReadOnlyList<object?>? arguments = null, ResultShape shape = ResultShape.ManyMany, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            await using var command = await CommandAsync(statement, arguments, cancellationToken);
+            if (shape == ResultShape.None)
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken);
+                return null;
+            }
+
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var rows = new List<object?[]>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var row = new object?[reader.FieldCount];
+                for (var i = 0; i < row.Length; i++)
+                {
+                    row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+                }
+
+                rows.Add(row);
+                if (shape is ResultShape.OneOne or ResultShape.OneMany)
+                {
+                    break;
+                }
+            }
+
+            return shape switch
+            {
+                ResultShape.OneOne => rows.Count == 0 || rows[0].Length == 0 ? null : rows[0][0],
+                ResultShape.OneMany => rows.Count == 0 ? null : rows[0],
+                ResultShape.ManyOne => rows.Select(r => r.Length == 0 ? null : r[0]).ToList(),
+                _ => (object)rows,
+            };
+        });
+
+    /// <summary>Runs <paramref name="statement"/> once per argument set, batched into few round trips.</summary>
+    /// <param name="schema">Optional schema to put first on the search path for the batch.</param>
+    public Task RunSqlBatchAsync(string statement, IReadOnlyList<IReadOnlyList<object?>> arguments, string? schema = null, CancellationToken cancellationToken = default) =>
+        GuardAsync<object?>(async () =>
+        {
+            if (arguments.Count == 0)
+            {
+                return null;
+            }
+
+            var connection = await ConnectionAsync(cancellationToken);
+            if (schema is not null)
+            {
+                await using var setPath = new NpgsqlCommand("SELECT set_config('search_path', $1, true)", connection, _transaction);
+                setPath.Parameters.Add(new NpgsqlParameter { Value = Identifiers.Quote(schema) + ", public" });
+                await setPath.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            const int batchSize = 1000;
+            foreach (var chunk in arguments.Chunk(batchSize))
+            {
+                await using var batch = new NpgsqlBatch(connection, _transaction);
+                foreach (var argumentSet in chunk)
+                {
+                    var batchCommand = new NpgsqlBatchCommand(statement);
+                    foreach (var argument in argumentSet)
+                    {
+                        batchCommand.Parameters.Add(new NpgsqlParameter { Value = argument ?? DBNull.Value });
+                    }
+
+                    batch.BatchCommands.Add(batchCommand);
+                }
+
+                await batch.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            return null;
+        });
+
+    /// <summary>Commits the open transaction, if any; the next call opens a new one.</summary>
+    public async Task CommitAsync(CancellationToken cancellationToken = default)
+    {
+        if (_transaction is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _transaction.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            await _transaction.DisposeAsync();
+            _transaction = null;
+        }
+    }
+
+    /// <summary>Rolls the open transaction back, if any.</summary>
+    public async Task RollbackAsync(CancellationToken cancellationToken = default)
+    {
+        if (_transaction is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (_connection is { State: ConnectionState.Open })
+            {
+                await _transaction.RollbackAsync(cancellationToken);
+            }
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            // The connection is gone, and the server rolled the transaction back with it.
+        }
+        finally
+        {
+            await _transaction.DisposeAsync();
+            _transaction = null;
+        }
+    }
+
+    /// <summary>Commits and returns the connection to the pool.</summary>
+    public async Task CloseAsync(CancellationToken cancellationToken = default)
+    {
+        await CommitAsync(cancellationToken);
+        await DropConnectionAsync();
+    }
+
+    /// <summary>Primary-key columns in key definition order, with their types including typmods.</summary>
+    public async Task<IReadOnlyList<PrimaryKeyColumn>> GetPrimaryKeysAsync(string schema, string table, CancellationToken cancellationToken = default)
+    {
+        var rows = (List<object?[]>)(await RunSqlAsync(
+            """
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+            FROM pg_index i
+            CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+            WHERE i.indisprimary AND i.indrelid = (
+                SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = $1 AND c.relname = $2)
+            ORDER BY k.position
+            """, [schema, table], ResultShape.ManyMany, cancellationToken))!;
+        return rows.Select(r => new PrimaryKeyColumn((string)r[0]!, (string)r[1]!)).ToList();
+    }
+
+    /// <summary>Takes an exclusive lock on the table until the transaction ends.</summary>
+    public Task LockTableAsync(string schema, string table, CancellationToken cancellationToken = default) =>
+        RunSqlAsync($"LOCK TABLE {Identifiers.Qualify(schema, table)} IN EXCLUSIVE MODE", null, ResultShape.None, cancellationToken);
+
+    /// <summary>
+    /// Writes the table's rows as SQL that recreates them (see <see cref="TableDumper"/>).
+    /// </summary>
+    public async Task DumpTableSqlAsync(string schema, string table, TextWriter output, IReadOnlyList<string>? columns = null,
+        IReadOnlyList<RowFilter>? filter = null, string? targetSchema = null, string? targetTable = null, CancellationToken cancellationToken = default)
+    {
+        var tableColumns = await TableCatalog.GetColumnsAsync(this, schema, table, cancellationToken)
+            ?? throw new TableNotFoundException(schema, table);
+        await GuardAsync<object?>(async () =>
+        {
+            await TableDumper.DumpAsync(this, schema, table, tableColumns, output, columns, filter, targetSchema ?? schema, targetTable ?? table, cancellationToken);
+            return null;
+        });
+    }
+
+    /// <summary>
+    /// Creates the engine's database if missing, then installs — idempotently — the audit schema, log and trigger
+    /// functions, the object schema and catalogue, and postgres_fdw. Commits.
+    /// </summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureDatabaseAsync(cancellationToken);
+        await RunSqlAsync(EmbeddedSql.Initialize, null, ResultShape.None, cancellationToken);
+        await CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Drops a database through the maintenance connection (the engine's own connection must not be in it).</summary>
+    public async Task DeleteDatabaseAsync(string database, CancellationToken cancellationToken = default)
+    {
+        Identifiers.Validate(database, "database name");
+        await using var admin = new NpgsqlConnection(endpoint.AdminConnectionString);
+        await admin.OpenAsync(cancellationToken);
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Identifiers.Quote(database)} WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Opens a connection from parts (the Aspire-provided connection string is the normal path).</summary>
+    public static async Task<NpgsqlConnection> MakeConnAsync(string server, int port, string username, string password, string database, CancellationToken cancellationToken = default)
+    {
+        var builder = new NpgsqlConnectionStringBuilder
+        {
+            Host = server,
+            Port = port,
+            Username = username,
+            Password = password,
+            Database = database,
+        };
+        var connection = new NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await RollbackAsync();
+        await DropConnectionAsync();
+    }
+
+    /// <summary>Runs <paramref name="action"/>, rolling back and translating errors into <see cref="EngineException"/>s.</summary>
+    internal async Task<T> GuardAsync<T>(Func<Task<T>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception ex) when (ex is not EngineException and not OperationCanceledException)
+        {
+            await RollbackAsync();
+            throw Translate(ex);
+        }
+        catch (OperationCanceledException)
+        {
+            await RollbackAsync();
+            throw;
+        }
+    }
+
+    private Exception Translate(Exception ex)
+    {
+        if (IsUnavailable(ex))
+        {
+            return new EngineUnavailableException(Name, ex);
+        }
+
+        if (ex is PostgresException pg)
+        {
+            // Missing audit/object schema or functions: the engine was never initialised.
+            if (pg.SqlState is PostgresErrorCodes.InvalidSchemaName or PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.UndefinedFunction
+                && pg.MessageText.Contains("splitgraph_", StringComparison.Ordinal))
+            {
+                return new EngineNotInitializedException(Name, pg);
+            }
+
+            if (pg.SqlState is PostgresErrorCodes.InvalidCatalogName)
+            {
+                return new EngineNotInitializedException(Name, pg);
+            }
+
+            if (pg.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable)
+            {
+                return new ConflictException("Concurrent change", $"Engine '{Name}': {pg.MessageText}. Retry the request.");
+            }
+
+            return new SqlRejectedException($"Engine '{Name}' rejected the statement: {pg.MessageText}", pg);
+        }
+
+        return ex;
+    }
+
+    internal static bool IsUnavailable(Exception ex) =>
+        ex is NpgsqlException { InnerException: SocketException or IOException or TimeoutException } or SocketException
+        || (ex is NpgsqlException npg and not PostgresException && npg.IsTransient)
+        || ex is PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.CrashShutdown };
+
+    private async Task EnsureDatabaseAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var admin = new NpgsqlConnection(endpoint.AdminConnectionString);
+            await admin.OpenAsync(cancellationToken);
+            await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", admin);
+            exists.Parameters.Add(new NpgsqlParameter { Value = endpoint.Database });
+            if (await exists.ExecuteScalarAsync(cancellationToken) is not null)
+            {
+                return;
+            }
+
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {Identifiers.Quote(endpoint.Database)}", admin);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DuplicateDatabase)
+        {
+            // Another initialisation created it first.
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw new EngineUnavailableException(Name, ex);
+        }
+    }
+
+    private async Task DropConnectionAsync()
+    {
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+            _connection = null;
+        }
+    }
+}

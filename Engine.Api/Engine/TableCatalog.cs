@@ -1,0 +1,62 @@
+namespace Engine.Api.Engine;
+
+/// <summary>A column of a user table as the catalogue describes it.</summary>
+/// <param name="Type">Type with typmod, e.g. <c>character varying(20)</c>, from <c>format_type</c>.</param>
+/// <param name="Comparable">Usable in a change key of a table without a primary key (no json, jsonb, xml…).</param>
+public sealed record TableColumn(int Ordinal, string Name, string Type, bool NotNull, bool Comparable);
+
+/// <summary>Catalogue reads about user tables; identifiers arrive as parameters, never as SQL text.</summary>
+public static class TableCatalog
+{
+    /// <summary>Columns in attribute order, or null when the table does not exist (or is not a table).</summary>
+    public static async Task<IReadOnlyList<TableColumn>?> GetColumnsAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken)
+    {
+        Identifiers.Validate(schema, "schema name");
+        Identifiers.Validate(table, "table name");
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            """
+            SELECT a.attnum::int, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                   (t.typcategory IN ('N', 'S', 'D', 'B', 'I', 'T', 'E') OR t.typname = 'uuid')
+            FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+            LEFT JOIN pg_type t ON t.oid = a.atttypid
+            WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
+            ORDER BY a.attnum
+            """, [schema, table], ResultShape.ManyMany, cancellationToken))!;
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        return rows.Where(r => r[0] is not null)
+            .Select(r => new TableColumn((int)r[0]!, (string)r[1]!, (string)r[2]!, (bool)r[3]!, (bool)r[4]!))
+            .ToList();
+    }
+
+    /// <summary>Columns, or a 404 when the table does not exist.</summary>
+    public static async Task<IReadOnlyList<TableColumn>> RequireColumnsAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken) =>
+        await GetColumnsAsync(engine, schema, table, cancellationToken) ?? throw new TableNotFoundException(schema, table);
+
+    /// <summary>
+    /// The change key: primary-key columns in key order, or every comparable column for a table without one.
+    /// </summary>
+    public static async Task<ChangeKey> GetChangeKeyAsync(SqlEngine engine, string schema, string table, IReadOnlyList<TableColumn> columns, CancellationToken cancellationToken)
+    {
+        var primaryKey = await engine.GetPrimaryKeysAsync(schema, table, cancellationToken);
+        if (primaryKey.Count > 0)
+        {
+            return new ChangeKey(primaryKey.Select(k => columns.First(c => c.Name == k.Column)).ToList(), IsPrimaryKey: true);
+        }
+
+        var comparable = columns.Where(c => c.Comparable).ToList();
+        return new ChangeKey(comparable.Count > 0 ? comparable : columns, IsPrimaryKey: false);
+    }
+}
+
+/// <summary>The columns that identify a row for change tracking and fragment application.</summary>
+/// <param name="IsPrimaryKey">True when the columns are the table's primary key (never NULL, unique).</param>
+public sealed record ChangeKey(IReadOnlyList<TableColumn> Columns, bool IsPrimaryKey)
+{
+    public IReadOnlyList<string> Names => Columns.Select(c => c.Name).ToList();
+}

@@ -1,0 +1,74 @@
+using System.Data;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Engine;
+
+/// <summary>
+/// Commit of one tracked table: its net pending changes become a fragment object under its content-addressed ID,
+/// and exactly the log rows read are discarded — one repeatable-read transaction, so the log, the table and the
+/// discard all see one snapshot: a change written meanwhile is neither lost nor counted twice.
+/// </summary>
+public sealed class TableCommitter(SqlEngine engine)
+{
+    /// <summary>Isolation a commit needs; set on the engine before its first statement.</summary>
+    public const IsolationLevel Isolation = IsolationLevel.RepeatableRead;
+
+    /// <param name="snapshot">Store the whole table as one object instead of its pending changes.</param>
+    public async Task<CommitResult> CommitAsync(string schema, string table, bool snapshot = false, CancellationToken cancellationToken = default)
+    {
+        var columns = await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        var changes = new ChangeEngine(engine);
+        if (!snapshot && !await changes.IsTrackedAsync(schema, table, cancellationToken))
+        {
+            throw new TableNotTrackedException(schema, table);
+        }
+
+        var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
+        var objects = new ObjectEngine(engine);
+        var staging = "sg_staging_" + Guid.NewGuid().ToString("N");
+        await objects.CreateFragmentTableAsync(ObjectEngine.MetaSchema, staging, columns, key, cancellationToken);
+
+        var source = Identifiers.Qualify(schema, table);
+        var target = Identifiers.Qualify(ObjectEngine.MetaSchema, staging);
+        var names = string.Join(", ", columns.Select(c => Identifiers.Quote(c.Name)));
+        if (snapshot)
+        {
+            await engine.RunSqlAsync($"INSERT INTO {target} SELECT s.*, true FROM {source} s", null, ResultShape.None, cancellationToken);
+        }
+        else
+        {
+            // Upserts take their values from the log's final row, deletes only their key (other columns NULL).
+            await engine.RunSqlAsync(
+                NetChangesSql.Net +
+                $"""
+                INSERT INTO {target} ({names}, {ObjectEngine.UpsertFlag})
+                SELECT {string.Join(", ", columns.Select(c => "r." + Identifiers.Quote(c.Name)))}, n.upserted
+                FROM net n, LATERAL jsonb_populate_record(NULL::{source}, CASE WHEN n.upserted THEN n.new_row ELSE n.row_key END) r
+                """, [schema, table, ChangeEngine.KeyArray(key)], ResultShape.None, cancellationToken);
+        }
+
+        var counts = (object?[])(await engine.RunSqlAsync(
+            $"SELECT count(*) FILTER (WHERE {ObjectEngine.UpsertFlag}), count(*) FILTER (WHERE NOT {ObjectEngine.UpsertFlag}) FROM {target}",
+            null, ResultShape.OneMany, cancellationToken))!;
+        var (upserts, deletes) = ((long)counts[0]!, (long)counts[1]!);
+
+        string? objectId = null;
+        var created = false;
+        if (upserts + deletes == 0 && !snapshot)
+        {
+            await engine.RunSqlAsync($"DROP TABLE {target}", null, ResultShape.None, cancellationToken);
+        }
+        else
+        {
+            (objectId, created) = await objects.StoreContentAddressedAsync(ObjectEngine.MetaSchema, staging, cancellationToken);
+        }
+
+        if (!snapshot)
+        {
+            // Repeatable read: deletes exactly the log rows the snapshot saw, not ones committed since.
+            await changes.DiscardPendingChangesAsync(schema, table, cancellationToken);
+        }
+
+        return new CommitResult(objectId, upserts, deletes, created);
+    }
+}

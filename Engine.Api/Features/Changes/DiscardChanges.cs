@@ -1,0 +1,41 @@
+using Engine.Api.Engine;
+using Engine.Api.Infrastructure;
+using MediatR;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Features.Changes;
+
+/// <summary><c>DELETE …/schemas/{schema}/changes?table=</c>: discard the pending changes of a schema or one of its tables.</summary>
+public sealed record DiscardChangesCommand(string Engine, string Schema, string? Table) : IRequest<DiscardResult>, IEngineRequest, IValidatable
+{
+    public void Validate()
+    {
+        Identifiers.Validate(Schema, "schema name");
+        if (Table is not null)
+        {
+            Identifiers.Validate(Table, "table name");
+        }
+    }
+}
+
+public sealed class DiscardChangesHandler(EngineSessions sessions) : IRequestHandler<DiscardChangesCommand, DiscardResult>
+{
+    public async Task<DiscardResult> Handle(DiscardChangesCommand request, CancellationToken cancellationToken)
+    {
+        var engine = sessions.Open(request.Engine);
+        if (request.Table is not null)
+        {
+            await TableCatalog.RequireColumnsAsync(engine, request.Schema, request.Table, cancellationToken);
+        }
+
+        return new DiscardResult(await new ChangeEngine(engine).DiscardPendingChangesAsync(request.Schema, request.Table, cancellationToken));
+    }
+}
+
+public static class DiscardChanges
+{
+    public static void Map(IEndpointRouteBuilder engine) =>
+        engine.MapDelete("/schemas/{schema}/changes", (string engine, string schema, string? table, IMediator mediator, CancellationToken ct) =>
+                mediator.Send(new DiscardChangesCommand(engine, schema, table), ct))
+              .WithSummary("Discard pending changes of a schema, or of one table with ?table=.");
+}

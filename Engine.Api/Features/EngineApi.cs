@@ -1,0 +1,46 @@
+using Engine.Api.Features.Changes;
+using Engine.Api.Features.Engines;
+using Engine.Api.Features.Objects;
+using Engine.Api.Features.Sql;
+using Engine.Api.Features.Tables;
+using Engine.Api.Features.Tracking;
+using Engine.Api.Features.Transfers;
+
+namespace Engine.Api.Features;
+
+/// <summary>All routes under <c>/api</c>; each feature maps its own.</summary>
+public static class EngineApi
+{
+    public static IEndpointRouteBuilder MapEngineApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api");
+        ListEngines.Map(api);
+
+        var engine = api.MapGroup("/engines/{engine}");
+        InitializeEngine.Map(engine);
+        ListTables.Map(engine);
+        GetTrackedTables.Map(engine);
+        TrackTables.Map(engine);
+        UntrackTables.Map(engine);
+        GetSchemaChanges.Map(engine);
+        GetTableChanges.Map(engine);
+        DiscardChanges.Map(engine);
+        DumpTable.Map(engine);
+        CommitTable.Map(engine);
+        ListObjects.Map(engine);
+        GetObject.Map(engine);
+        GetObjectSchema.Map(engine);
+        GetObjectSize.Map(engine);
+        DumpObject.Map(engine);
+        DeleteObjects.Map(engine);
+        ApplyFragments.Map(engine);
+        UploadObjects.Map(engine);
+        DownloadObjects.Map(engine);
+        RunSql.Map(engine);
+        TransferStatusRoutes.Map(api);
+
+        // Anything else under /api is a 404 problem, not an empty response.
+        api.MapFallback(() => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No such API route."));
+        return app;
+    }
+}

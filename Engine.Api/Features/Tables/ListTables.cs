@@ -1,0 +1,49 @@
+using Engine.Api.Engine;
+using Engine.Api.Infrastructure;
+using MediatR;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Features.Tables;
+
+/// <summary><c>GET …/tables?schema=</c>: user tables with primary key, tracked flag and row estimate.</summary>
+public sealed record ListTablesQuery(string Engine, string? Schema) : IRequest<IReadOnlyList<TableInfo>>, IEngineRequest, IValidatable
+{
+    public void Validate()
+    {
+        if (Schema is not null)
+        {
+            Identifiers.Validate(Schema, "schema name");
+        }
+    }
+}
+
+public sealed class ListTablesHandler(EngineSessions sessions) : IRequestHandler<ListTablesQuery, IReadOnlyList<TableInfo>>
+{
+    public async Task<IReadOnlyList<TableInfo>> Handle(ListTablesQuery request, CancellationToken cancellationToken)
+    {
+        var rows = (List<object?[]>)(await sessions.Open(request.Engine).RunSqlAsync(
+            $"""
+            SELECT n.nspname, c.relname,
+                   coalesce((SELECT array_agg(a.attname ORDER BY k.position)
+                             FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
+                             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                             WHERE i.indrelid = c.oid AND i.indisprimary), ARRAY[]::name[]),
+                   EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = '{ChangeEngine.RowTrigger}'),
+                   greatest(c.reltuples, 0)::bigint
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'splitgraph_audit', 'splitgraph_meta')
+              AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'sg_fdw_%'
+              AND ($1::text IS NULL OR n.nspname = $1)
+            ORDER BY 1, 2
+            """, [(object?)request.Schema ?? DBNull.Value], ResultShape.ManyMany, cancellationToken))!;
+        return rows.Select(r => new TableInfo((string)r[0]!, (string)r[1]!, (string[])r[2]!, (bool)r[3]!, (long)r[4]!)).ToList();
+    }
+}
+
+public static class ListTables
+{
+    public static void Map(IEndpointRouteBuilder engine) =>
+        engine.MapGet("/tables", (string engine, string? schema, IMediator mediator, CancellationToken ct) => mediator.Send(new ListTablesQuery(engine, schema), ct))
+              .WithSummary("User tables with primary key, tracked flag and row estimate.");
+}

@@ -1,0 +1,49 @@
+using Engine.Api.Behaviors;
+using Engine.Api.Features;
+using Engine.Api.Infrastructure;
+using Microsoft.AspNetCore.Http.Features;
+using Scalar.AspNetCore;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+
+// One pooled data source per engine found in configuration (ConnectionStrings:<name>).
+foreach (var engine in EngineRegistry.Discover(builder.Configuration))
+{
+    builder.AddKeyedNpgsqlDataSource(engine,
+        // Engine health is reported per engine by GET /api/engines; one engine down must not mark the API down.
+        settings => settings.DisableHealthChecks = true,
+        dataSource => dataSource.ConnectionStringBuilder.CommandTimeout = 600);
+}
+
+builder.Services.AddSingleton<EngineRegistry>();
+builder.Services.AddScoped<EngineSessions>();
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<Engine.Api.Features.Transfers.TransferMonitor>();
+builder.Services.AddHostedService<EngineInitializer>();
+builder.Services.AddMediatRHandlers(typeof(Program).Assembly,
+    typeof(LoggingBehavior<,>), typeof(ValidationBehavior<,>), typeof(TransactionBehavior<,>));
+
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<EngineExceptionHandler>();
+// Malformed bodies and parameters become exceptions, so they leave as ProblemDetails like every other error.
+builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+builder.Services.Configure<FormOptions>(options => options.MultipartBodyLengthLimit = 1 << 20);
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1 << 20);
+builder.Services.AddOpenApi();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+
+app.MapOpenApi();
+app.MapScalarApiReference();
+app.MapDefaultEndpoints();
+app.MapEngineApi();
+
+app.Run();
+
+/// <summary>Entry point, visible to tests.</summary>
+public partial class Program;
