@@ -23,6 +23,7 @@ public sealed class PgServer
     private readonly Process _process;
     private readonly string _folder;
     private readonly StringBuilder _log = new();
+    private int _stopped;
 
     private PgServer(Process process, string folder, int port, string password)
     {
@@ -96,6 +97,7 @@ public sealed class PgServer
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop();
+        StartWatchdog(process.Id, folder);
 
         await server.WaitUntilReadyAsync();
         return server;
@@ -141,9 +143,24 @@ public sealed class PgServer
         }
     }
 
+    /// <summary>Stops the run's server if it was started (idempotent).</summary>
+    public static void StopIfStarted()
+    {
+        if (Shared.IsValueCreated && Shared.Value.IsCompletedSuccessfully)
+        {
+            Shared.Value.Result.Stop();
+        }
+    }
+
     /// <summary>Fast shutdown (SIGINT), then the folder goes.</summary>
     private void Stop()
     {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1)
+        {
+            return;
+        }
+
+
         try
         {
             if (!_process.HasExited)
@@ -162,6 +179,23 @@ public sealed class PgServer
         }
 
         TryDelete(_folder);
+    }
+
+    /// <summary>
+    /// A detached shell that outlives the test host: once this process is gone (ended or killed), it stops the
+    /// server if still running and deletes the folder. The test host may be ended before in-process clean-up finishes.
+    /// </summary>
+    private static void StartWatchdog(int postmaster, string folder)
+    {
+        var script =
+            $"while kill -0 {Environment.ProcessId} 2>/dev/null; do sleep 0.5; done; " +
+            $"kill -INT {postmaster} 2>/dev/null; " +
+            $"for i in $(seq 50); do kill -0 {postmaster} 2>/dev/null || break; sleep 0.2; done; " +
+            $"rm -rf '{folder}'";
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(script + " </dev/null >/dev/null 2>&1");
+        Process.Start(info)?.Dispose();
     }
 
     /// <summary>Removes folders of earlier runs whose test process died without stopping its server.</summary>

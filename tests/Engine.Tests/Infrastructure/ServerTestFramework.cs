@@ -1,0 +1,20 @@
+using Xunit.Sdk;
+
+[assembly: TestFramework("Engine.Tests.Infrastructure.ServerTestFramework", "Engine.Tests")]
+
+namespace Engine.Tests.Infrastructure;
+
+/// <summary>
+/// xUnit's framework, plus: the shared server is stopped and its folder deleted when the assembly's run ends
+/// (before the test host exits; a ProcessExit handler remains as a fallback).
+/// </summary>
+public sealed class ServerTestFramework : XunitTestFramework
+{
+    public ServerTestFramework(IMessageSink messageSink)
+        : base(messageSink) => DisposalTracker.Add(new ServerStopper());
+
+    private sealed class ServerStopper : IDisposable
+    {
+        public void Dispose() => PgServer.StopIfStarted();
+    }
+}
