@@ -1,15 +1,39 @@
 using Dashboard.Components;
 using Dashboard.Services;
+using Microsoft.Extensions.Http.Resilience;
+using MudBlazor;
 using MudBlazor.Services;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-builder.Services.AddMudServices();
+builder.Services.AddMudServices(options =>
+{
+    options.SnackbarConfiguration.PositionClass = Defaults.Classes.Position.BottomRight;
+    options.SnackbarConfiguration.VisibleStateDuration = 6000;
+    options.SnackbarConfiguration.PreventDuplicates = false;
+});
 
-// "engine-api" is resolved by Aspire service discovery (https first, then http).
-builder.Services.AddHttpClient<EngineApiClient>(client => client.BaseAddress = new Uri(builder.Configuration["EngineApi:BaseAddress"] ?? "https+http://engine-api"));
+// "engine-api" is resolved by Aspire service discovery (https first, then http). The service defaults add a standard
+// resilience handler to every client; it would retry POSTs (commit, apply, transfer) and cut long transfers at its
+// attempt timeout, so this client replaces it with one that never retries unsafe methods and allows long calls.
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is marked experimental; it is the documented way to replace the defaults.
+builder.Services.AddHttpClient<EngineApiClient>(client =>
+    {
+        client.BaseAddress = new Uri(builder.Configuration["EngineApi:BaseAddress"] ?? "https+http://engine-api");
+        client.Timeout = Timeout.InfiniteTimeSpan;
+    })
+    .RemoveAllResilienceHandlers()
+    .AddStandardResilienceHandler(options =>
+    {
+        options.Retry.DisableForUnsafeHttpMethods();
+        options.Retry.MaxRetryAttempts = 2;
+        options.AttemptTimeout.Timeout = TimeSpan.FromMinutes(10);
+        options.TotalRequestTimeout.Timeout = TimeSpan.FromMinutes(30);
+        options.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(20);
+    });
+#pragma warning restore EXTEXP0001
 
 var app = builder.Build();
 
@@ -22,5 +46,6 @@ app.UseAntiforgery();
 app.MapStaticAssets();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapDefaultEndpoints();
+DownloadEndpoints.Map(app);
 
 app.Run();

@@ -1,11 +1,250 @@
+using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using SplitgraphAspire.Contracts;
 
 namespace Dashboard.Services;
 
-/// <summary>Typed client for Engine.Api; the dashboard never talks to PostgreSQL directly.</summary>
+/// <summary>
+/// Typed client for Engine.Api — one method per route; the dashboard never talks to PostgreSQL directly. Every failure
+/// surfaces as an <see cref="EngineApiException"/> carrying the ProblemDetails <c>detail</c> (or the network error).
+/// </summary>
 public sealed class EngineApiClient(HttpClient http)
 {
-    public async Task<IReadOnlyList<EngineInfo>> GetEnginesAsync(CancellationToken cancellationToken = default) =>
-        await http.GetFromJsonAsync<List<EngineInfo>>("/api/engines", cancellationToken) ?? [];
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    // --- Engines -------------------------------------------------------------------------------------------------
+
+    public Task<List<EngineInfo>> GetEnginesAsync(CancellationToken cancellationToken = default) =>
+        GetAsync<List<EngineInfo>>("/api/engines", cancellationToken);
+
+    public Task InitializeAsync(string engine, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Post, $"{Base(engine)}/initialize", null, cancellationToken);
+
+    // --- Tables and tracking -------------------------------------------------------------------------------------
+
+    public Task<List<TableInfo>> GetTablesAsync(string engine, string? schema = null, CancellationToken cancellationToken = default) =>
+        GetAsync<List<TableInfo>>($"{Base(engine)}/tables{(schema is null ? "" : "?schema=" + Uri.EscapeDataString(schema))}", cancellationToken);
+
+    public Task<List<TableRef>> GetTrackedTablesAsync(string engine, CancellationToken cancellationToken = default) =>
+        GetAsync<List<TableRef>>($"{Base(engine)}/tracked-tables", cancellationToken);
+
+    public Task<List<TableRef>> TrackTablesAsync(string engine, IReadOnlyList<TableRef> tables, CancellationToken cancellationToken = default) =>
+        PostAsync<List<TableRef>>($"{Base(engine)}/tracked-tables", new TablesRequest(tables), cancellationToken);
+
+    public Task<List<TableRef>> UntrackTablesAsync(string engine, IReadOnlyList<TableRef> tables, CancellationToken cancellationToken = default) =>
+        PostAsync<List<TableRef>>($"{Base(engine)}/tracked-tables/untrack", new TablesRequest(tables), cancellationToken);
+
+    // --- Pending changes -----------------------------------------------------------------------------------------
+
+    public Task<SchemaChanges> GetSchemaChangesAsync(string engine, string schema, CancellationToken cancellationToken = default) =>
+        GetAsync<SchemaChanges>($"{Base(engine)}/schemas/{E(schema)}/changes", cancellationToken);
+
+    public Task<AggregateChanges> GetAggregateChangesAsync(string engine, string schema, string table, CancellationToken cancellationToken = default) =>
+        GetAsync<AggregateChanges>($"{TablePath(engine, schema, table)}/changes?aggregate=true", cancellationToken);
+
+    public Task<ChangePage> GetChangesAsync(string engine, string schema, string table, bool net, long after, int limit, CancellationToken cancellationToken = default) =>
+        GetAsync<ChangePage>($"{TablePath(engine, schema, table)}/changes?net={(net ? "true" : "false")}&after={after}&limit={limit}", cancellationToken);
+
+    public Task<DiscardResult> DiscardChangesAsync(string engine, string schema, string? table, CancellationToken cancellationToken = default) =>
+        SendAsync<DiscardResult>(HttpMethod.Delete, $"{Base(engine)}/schemas/{E(schema)}/changes{(table is null ? "" : "?table=" + E(table))}", null, cancellationToken);
+
+    public Task<CommitResult> CommitAsync(string engine, string schema, string table, bool snapshot = false, CancellationToken cancellationToken = default) =>
+        PostAsync<CommitResult>($"{TablePath(engine, schema, table)}/commit{(snapshot ? "?snapshot=true" : "")}", null, cancellationToken);
+
+    /// <summary>The API path of a table's SQL dump (streamed).</summary>
+    public static string TableDumpPath(string engine, string schema, string table) => $"{TablePath(engine, schema, table)}/dump";
+
+    // --- Objects -------------------------------------------------------------------------------------------------
+
+    public Task<List<ObjectInfo>> GetObjectsAsync(string engine, CancellationToken cancellationToken = default) =>
+        GetAsync<List<ObjectInfo>>($"{Base(engine)}/objects", cancellationToken);
+
+    public Task<ObjectDetail> GetObjectAsync(string engine, string objectId, CancellationToken cancellationToken = default) =>
+        GetAsync<ObjectDetail>($"{Base(engine)}/objects/{E(objectId)}", cancellationToken);
+
+    public Task<List<ObjectColumn>> GetObjectSchemaAsync(string engine, string objectId, CancellationToken cancellationToken = default) =>
+        GetAsync<List<ObjectColumn>>($"{Base(engine)}/objects/{E(objectId)}/schema", cancellationToken);
+
+    /// <summary>The API path of an object's SQL dump (streamed).</summary>
+    public static string ObjectDumpPath(string engine, string objectId) => $"{Base(engine)}/objects/{E(objectId)}/dump";
+
+    /// <summary>
+    /// Opens a streamed API response (an SQL dump) for the dashboard's download proxy; the caller disposes it.
+    /// A failure before the body starts becomes an <see cref="EngineApiException"/>.
+    /// </summary>
+    public async Task<HttpResponseMessage> OpenStreamAsync(string apiPath, CancellationToken cancellationToken = default)
+    {
+        var response = await SendRawAsync(new HttpRequestMessage(HttpMethod.Get, apiPath), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            using (response)
+            {
+                throw await ToExceptionAsync(response, cancellationToken);
+            }
+        }
+
+        return response;
+    }
+
+    public Task<DeleteObjectsResult> DeleteObjectsAsync(string engine, IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default) =>
+        PostAsync<DeleteObjectsResult>($"{Base(engine)}/objects/delete", new ObjectIdsRequest(objectIds), cancellationToken);
+
+    public Task<ApplyResult> ApplyAsync(string engine, ApplyRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync<ApplyResult>($"{Base(engine)}/objects/apply", request, cancellationToken);
+
+    /// <summary>Upload objects to <paramref name="remote"/>, or download them from it; progress is at <see cref="GetTransferAsync"/>.</summary>
+    public Task<TransferResult> TransferAsync(string engine, TransferDirection direction, IReadOnlyList<string> objectIds, string remote, Guid? transferId = null, CancellationToken cancellationToken = default) =>
+        PostAsync<TransferResult>(
+            $"{Base(engine)}/objects/{(direction == TransferDirection.Upload ? "upload" : "download")}{(transferId is { } id ? "?transferId=" + id : "")}",
+            new TransferRequest(objectIds, remote), cancellationToken);
+
+    /// <summary>Progress of a transfer; null while the API does not know it yet (it has not started).</summary>
+    public async Task<TransferStatusInfo?> GetTransferAsync(Guid transferId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await GetAsync<TransferStatusInfo>($"/api/transfers/{transferId}", cancellationToken);
+        }
+        catch (EngineApiException ex) when (ex.Status == (int)HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    // --- Development SQL console ---------------------------------------------------------------------------------
+
+    public Task<SqlResult> RunSqlAsync(string engine, string statement, CancellationToken cancellationToken = default) =>
+        PostAsync<SqlResult>($"{Base(engine)}/sql", new SqlRequest(statement), cancellationToken);
+
+    // --- Aggregates the API has no single route for ---------------------------------------------------------------
+
+    /// <summary>Pending-change counters of every tracked table of an engine (one aggregate call per table).</summary>
+    public async Task<List<TablePendingChanges>> GetPendingChangesPerTableAsync(string engine, int maxTables = 50, CancellationToken cancellationToken = default)
+    {
+        var tracked = await GetTrackedTablesAsync(engine, cancellationToken);
+        var tasks = tracked.Take(maxTables).Select(async t =>
+            new TablePendingChanges(engine, t.Schema, t.Table, await GetAggregateChangesAsync(engine, t.Schema, t.Table, cancellationToken)));
+        return [.. await Task.WhenAll(tasks)];
+    }
+
+    // --- Plumbing ------------------------------------------------------------------------------------------------
+
+    private static string E(string segment) => Uri.EscapeDataString(segment);
+
+    private static string Base(string engine) => $"/api/engines/{E(engine)}";
+
+    private static string TablePath(string engine, string schema, string table) => $"{Base(engine)}/schemas/{E(schema)}/tables/{E(table)}";
+
+    private Task<T> GetAsync<T>(string path, CancellationToken cancellationToken) => SendAsync<T>(HttpMethod.Get, path, null, cancellationToken);
+
+    private Task<T> PostAsync<T>(string path, object? body, CancellationToken cancellationToken) => SendAsync<T>(HttpMethod.Post, path, body, cancellationToken);
+
+    private async Task SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(Request(method, path, body), HttpCompletionOption.ResponseContentRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ToExceptionAsync(response, cancellationToken);
+        }
+    }
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(Request(method, path, body), HttpCompletionOption.ResponseContentRead, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ToExceptionAsync(response, cancellationToken);
+        }
+
+        try
+        {
+            return await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken)
+                   ?? throw new EngineApiException((int)response.StatusCode, "Empty response", $"The API answered {path} with an empty body.");
+        }
+        catch (JsonException ex)
+        {
+            throw new EngineApiException((int)response.StatusCode, "Unexpected response", $"The API's answer to {path} could not be read: {ex.Message}", ex);
+        }
+    }
+
+    private static HttpRequestMessage Request(HttpMethod method, string path, object? body)
+    {
+        var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, body.GetType(), options: Json);
+        }
+        else if (method == HttpMethod.Post)
+        {
+            request.Content = new StringContent("", System.Text.Encoding.UTF8, "application/json");
+        }
+
+        return request;
+    }
+
+    private async Task<HttpResponseMessage> SendRawAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        using (request)
+        {
+            try
+            {
+                return await http.SendAsync(request, completion, cancellationToken);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new EngineApiException(0, "Engine API unreachable", $"The engine API cannot be reached ({ex.Message}).", ex);
+            }
+            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new EngineApiException(0, "Engine API timed out", "The engine API did not answer in time.", ex);
+            }
+        }
+    }
+
+    /// <summary>Reads a ProblemDetails body (or whatever came back) into a typed exception.</summary>
+    internal static async Task<EngineApiException> ToExceptionAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        var title = response.ReasonPhrase ?? "Request failed";
+        var detail = "";
+        try
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!string.IsNullOrWhiteSpace(text))
+            {
+                try
+                {
+                    using var doc = JsonDocument.Parse(text);
+                    if (doc.RootElement.ValueKind == JsonValueKind.Object)
+                    {
+                        if (doc.RootElement.TryGetProperty("title", out var t) && t.ValueKind == JsonValueKind.String)
+                        {
+                            title = t.GetString()!;
+                        }
+
+                        if (doc.RootElement.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String)
+                        {
+                            detail = d.GetString()!;
+                        }
+                    }
+                }
+                catch (JsonException)
+                {
+                    detail = text.Length > 500 ? text[..500] : text;
+                }
+            }
+        }
+        catch (HttpRequestException)
+        {
+            // The body could not be read; the status line is all there is.
+        }
+
+        if (string.IsNullOrWhiteSpace(detail))
+        {
+            detail = $"The engine API answered {status} {title}.";
+        }
+
+        return new EngineApiException(status, title, detail);
+    }
 }

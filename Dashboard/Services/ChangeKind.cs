@@ -1,0 +1,54 @@
+using System.Text.Json;
+using SplitgraphAspire.Contracts;
+
+namespace Dashboard.Services;
+
+public enum ChangeKind
+{
+    Insert,
+    Update,
+    Delete,
+}
+
+/// <summary>One column of a change entry, old and new side by side.</summary>
+public sealed record ChangedField(string Column, JsonElement? Old, JsonElement? New, bool InOld, bool InNew)
+{
+    /// <summary>True when the value differs between the old and the new row (or exists on one side only).</summary>
+    public bool Changed => InOld != InNew || !JsonEquals(Old, New);
+
+    private static bool JsonEquals(JsonElement? a, JsonElement? b) =>
+        (a, b) switch
+        {
+            (null, null) => true,
+            ({ } x, { } y) => JsonElement.DeepEquals(x, y),
+            _ => false,
+        };
+}
+
+public static class ChangeEntries
+{
+    /// <summary>Insert (new row only), delete (old row only) or update (both).</summary>
+    public static ChangeKind Kind(ChangeEntry entry) => entry switch
+    {
+        { Upserted: false } => ChangeKind.Delete,
+        { OldRow: null } or { OldRow.ValueKind: JsonValueKind.Null } => ChangeKind.Insert,
+        _ => ChangeKind.Update,
+    };
+
+    /// <summary>Every column of the old and new rows, in the rows' order, with both values.</summary>
+    public static IReadOnlyList<ChangedField> Fields(ChangeEntry entry)
+    {
+        var old = Props(entry.OldRow);
+        var @new = Props(entry.NewRow);
+        var names = old.Keys.Concat(@new.Keys).Distinct().ToList();
+        return names.Select(n => new ChangedField(n,
+            old.TryGetValue(n, out var o) ? o : null,
+            @new.TryGetValue(n, out var v) ? v : null,
+            old.ContainsKey(n), @new.ContainsKey(n))).ToList();
+    }
+
+    private static Dictionary<string, JsonElement> Props(JsonElement? row) =>
+        row is { ValueKind: JsonValueKind.Object } r
+            ? r.EnumerateObject().ToDictionary(p => p.Name, p => p.Value)
+            : [];
+}
