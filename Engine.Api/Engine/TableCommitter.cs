@@ -35,7 +35,7 @@ public sealed class TableCommitter(SqlEngine engine)
         {
             await engine.RunSqlAsync($"INSERT INTO {target} SELECT s.*, true FROM {source} s", null, ResultShape.None, cancellationToken);
         }
-        else
+        else if (key.IsPrimaryKey)
         {
             // Upserts take their values from the log's final row, deletes only their key (other columns NULL).
             await engine.RunSqlAsync(
@@ -44,6 +44,25 @@ public sealed class TableCommitter(SqlEngine engine)
                 INSERT INTO {target} ({names}, {ObjectEngine.UpsertFlag})
                 SELECT {string.Join(", ", columns.Select(c => "r." + Identifiers.Quote(c.Name)))}, n.upserted
                 FROM net n, LATERAL jsonb_populate_record(NULL::{source}, CASE WHEN n.upserted THEN n.new_row ELSE n.row_key END) r
+                """, [schema, table, ChangeEngine.KeyArray(key)], ResultShape.None, cancellationToken);
+        }
+        else
+        {
+            // Without a primary key a "key" can match several identical rows, and the log's net view does not count
+            // them. Applying deletes every row with a changed key, so the fragment must carry all of the key's live
+            // rows (same snapshot as the log), or a delete of the key when none is left.
+            var liveColumns = string.Join(", ", columns.Select(c => "s." + Identifiers.Quote(c.Name)));
+            var keyColumns = string.Join(", ", columns.Select(c => "k." + Identifiers.Quote(c.Name)));
+            await engine.RunSqlAsync(
+                NetChangesSql.Net +
+                $"""
+                , net_keys AS (SELECT k.* FROM net n, LATERAL jsonb_populate_record(NULL::{source}, n.row_key) k)
+                INSERT INTO {target} ({names}, {ObjectEngine.UpsertFlag})
+                SELECT {liveColumns}, true FROM {source} s
+                WHERE EXISTS (SELECT 1 FROM net_keys k WHERE {KeyMatch.Sql(key, "s", "k")})
+                UNION ALL
+                SELECT {keyColumns}, false FROM net_keys k
+                WHERE NOT EXISTS (SELECT 1 FROM {source} s WHERE {KeyMatch.Sql(key, "s", "k")})
                 """, [schema, table, ChangeEngine.KeyArray(key)], ResultShape.None, cancellationToken);
         }
 
