@@ -20,7 +20,11 @@ internal static class LocalDataFolders
         var runAsPostgres = Owner.IsRoot;
         var root = builder.Configuration["Engines:DataRoot"] is { Length: > 0 } configured
             ? configured
-            : ephemeral ? EphemeralRoot(builder) : PersistentRoot(runAsPostgres);
+            : ephemeral ? EphemeralRoot() : PersistentRoot(runAsPostgres);
+        if (ephemeral)
+        {
+            RegisterCleanup(builder, root);
+        }
 
         var engineFolder = Path.Combine(root, engineName);
         var socketFolder = Path.Combine(engineFolder, "run");
@@ -39,17 +43,20 @@ internal static class LocalDataFolders
         ? "/var/lib/splitgraph-aspire"
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "splitgraph-aspire");
 
-    private static string EphemeralRoot(IDistributedApplicationBuilder builder)
+    private static string EphemeralRoot() =>
+        Path.Combine(Path.GetTempPath(), $"{EphemeralPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}"[..(EphemeralPrefix.Length + 16)]);
+
+    /// <summary>Once per AppHost: sweep folders of dead AppHosts, and delete this one's when it stops.</summary>
+    private static void RegisterCleanup(IDistributedApplicationBuilder builder, string root)
     {
-        SweepDeadAppHostFolders();
-        var root = Path.Combine(Path.GetTempPath(), $"{EphemeralPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}"[..(EphemeralPrefix.Length + 16)]);
-        Directory.CreateDirectory(root);
-        if (!builder.Services.Any(s => s.ImplementationInstance is EphemeralFolderCleanup))
+        if (builder.Services.Any(s => s.ServiceType == typeof(EphemeralFolderCleanup)))
         {
-            builder.Services.AddSingleton<IHostedService>(new EphemeralFolderCleanup(root));
+            return;
         }
 
-        return root;
+        SweepDeadAppHostFolders();
+        builder.Services.AddSingleton(sp => new EphemeralFolderCleanup(root, sp.GetRequiredService<IHostApplicationLifetime>()));
+        builder.Services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<EphemeralFolderCleanup>());
     }
 
     /// <summary>Removes throw-away folders left by AppHosts that were killed before they could clean up.</summary>
@@ -66,7 +73,7 @@ internal static class LocalDataFolders
         }
     }
 
-    private static bool IsAlive(int pid)
+    internal static bool IsAlive(int pid)
     {
         try
         {
@@ -92,14 +99,52 @@ internal static class LocalDataFolders
     }
 }
 
-/// <summary>Deletes an AppHost's throw-away engine folders when it stops.</summary>
-internal sealed class EphemeralFolderCleanup(string root) : IHostedService
+/// <summary>
+/// Deletes an AppHost's throw-away engine folder once it has stopped and its servers have exited (the orchestrator
+/// stops them after the AppHost's own services, so deleting earlier would race a shutting-down server).
+/// </summary>
+internal sealed class EphemeralFolderCleanup(string root, IHostApplicationLifetime lifetime) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    private static readonly TimeSpan ServerExitWait = TimeSpan.FromSeconds(30);
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        LocalDataFolders.TryDelete(root);
+        lifetime.ApplicationStopped.Register(() => _ = Task.Run(DeleteWhenServersExitAsync));
         return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>postmaster.pid names the server's process; it stays behind when the server is killed, so check the process.</summary>
+    private bool AnyServerAlive()
+    {
+        foreach (var pidFile in Directory.EnumerateFiles(root, "postmaster.pid", SearchOption.AllDirectories))
+        {
+            try
+            {
+                var firstLine = File.ReadLines(pidFile).FirstOrDefault();
+                if (int.TryParse(firstLine, out var pid) && LocalDataFolders.IsAlive(pid))
+                {
+                    return true;
+                }
+            }
+            catch (IOException)
+            {
+                // Removed while we read it: that server is gone.
+            }
+        }
+
+        return false;
+    }
+
+    private async Task DeleteWhenServersExitAsync()
+    {
+        var deadline = DateTime.UtcNow + ServerExitWait;
+        while (DateTime.UtcNow < deadline && Directory.Exists(root) && AnyServerAlive())
+        {
+            await Task.Delay(200);
+        }
+
+        LocalDataFolders.TryDelete(root);
     }
 }
