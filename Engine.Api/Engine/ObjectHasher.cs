@@ -12,6 +12,7 @@ public static class ObjectHasher
 {
     public sealed record ContentHash(string ObjectId, string Hash, long RowCount);
 
+    /// <remarks>ROW(t.*), not t: a bare t would mean a column called "t" when the table has one. Same text either way.</remarks>
     public static async Task<ContentHash> ComputeAsync(SqlEngine engine, string schema, string table, IReadOnlyList<ObjectColumn> schemaSpec, CancellationToken cancellationToken)
     {
         await CanonicalOutput.ApplyAsync(engine, cancellationToken);
@@ -22,7 +23,7 @@ public static class ObjectHasher
                    coalesce(sum(('x' || substr(h, 16, 15))::bit(60)::bigint::numeric), 0)::text,
                    coalesce(sum(('x' || substr(h, 31, 15))::bit(60)::bigint::numeric), 0)::text,
                    coalesce(sum(('x' || substr(h, 46, 15))::bit(60)::bigint::numeric), 0)::text
-            FROM (SELECT encode(sha256(convert_to(t::text, 'UTF8')), 'hex') AS h FROM {Identifiers.Qualify(schema, table)} t) rows
+            FROM (SELECT encode(sha256(convert_to(ROW(t.*)::text, 'UTF8')), 'hex') AS h FROM {Identifiers.Qualify(schema, table)} t) rows
             """, null, ResultShape.OneMany, cancellationToken))!;
 
         var rowCount = (long)row[0]!;

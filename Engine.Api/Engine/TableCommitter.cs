@@ -35,22 +35,11 @@ public sealed class TableCommitter(SqlEngine engine)
         {
             await engine.RunSqlAsync($"INSERT INTO {target} SELECT s.*, true FROM {source} s", null, ResultShape.None, cancellationToken);
         }
-        else if (key.IsPrimaryKey)
-        {
-            // Upserts take their values from the log's final row, deletes only their key (other columns NULL).
-            await engine.RunSqlAsync(
-                NetChangesSql.Net +
-                $"""
-                INSERT INTO {target} ({names}, {ObjectEngine.UpsertFlag})
-                SELECT {string.Join(", ", columns.Select(c => "r." + Identifiers.Quote(c.Name)))}, n.upserted
-                FROM net n, LATERAL jsonb_populate_record(NULL::{source}, CASE WHEN n.upserted THEN n.new_row ELSE n.row_key END) r
-                """, [schema, table, ChangeEngine.KeyArray(key)], ResultShape.None, cancellationToken);
-        }
         else
         {
-            // Without a primary key a "key" can match several identical rows, and the log's net view does not count
-            // them. Applying deletes every row with a changed key, so the fragment must carry all of the key's live
-            // rows (same snapshot as the log), or a delete of the key when none is left.
+            // Upserts are the live rows of every changed key (same snapshot as the log, as Splitgraph's store_fragment):
+            // values from the log's jsonb would turn a json 'null' into SQL NULL, and without a primary key a key can
+            // match several identical rows that the net view does not count. Keys with no live row become deletes.
             var liveColumns = string.Join(", ", columns.Select(c => "s." + Identifiers.Quote(c.Name)));
             var keyColumns = string.Join(", ", columns.Select(c => "k." + Identifiers.Quote(c.Name)));
             await engine.RunSqlAsync(

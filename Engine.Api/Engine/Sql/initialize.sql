@@ -22,12 +22,13 @@ CREATE INDEX IF NOT EXISTS logged_actions_table_event_idx
     ON splitgraph_audit.logged_actions (schema_name, table_name, event_id) INCLUDE (action);
 
 -- Inserts and deletes are logged per statement from transition tables: one trigger call per statement,
--- static SQL (PL/pgSQL caches a plan per table).
+-- static SQL (PL/pgSQL caches a plan per table). Whole rows are written r.* : a bare r would mean a user
+-- column called "r" when the table has one.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_inserts() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', to_jsonb(r) FROM sg_new_rows r;
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', to_jsonb(r.*) FROM sg_new_rows r;
     RETURN NULL;
 END $$;
 
@@ -35,7 +36,7 @@ CREATE OR REPLACE FUNCTION splitgraph_audit.log_deletes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', to_jsonb(r) FROM sg_old_rows r;
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', to_jsonb(r.*) FROM sg_old_rows r;
     RETURN NULL;
 END $$;
 
@@ -65,7 +66,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
     EXECUTE format(
         'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data) '
-        'SELECT %L, %L, ''D'', to_jsonb(r) FROM %I.%I r',
+        'SELECT %L, %L, ''D'', to_jsonb(r.*) FROM %I.%I r',
         TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME);
     RETURN NULL;
 END $$;
@@ -93,6 +94,9 @@ CREATE OR REPLACE FUNCTION splitgraph_meta.ensure_foreign_server(
     server_name text, host text, port int, dbname text, username text, password text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- Concurrent transfers from one remote would otherwise race on the server and mapping rows
+    -- ("tuple concurrently updated"); held until the caller's transaction ends.
+    PERFORM pg_advisory_xact_lock(hashtext('splitgraph.fdw.' || server_name));
     IF NOT EXISTS (SELECT 1 FROM pg_foreign_server WHERE srvname = server_name) THEN
         EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L, fetch_size %L)',
             server_name, host, port::text, dbname, '10000');
