@@ -1,0 +1,45 @@
+using Aspire.Hosting;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace EndToEnd.Tests.Browser;
+
+/// <summary>Helpers shared by the browser tests: open a dashboard page once it is interactive, take screenshots.</summary>
+public static class DashboardPage
+{
+    public static readonly float Timeout = 30_000;
+
+    public static Uri BaseAddress(TopologyFixture topology) => topology.App.GetEndpoint("dashboard");
+
+    public static async Task<(IBrowserContext Context, IPage Page)> NewPageAsync(BrowserFixture browser, TopologyFixture topology)
+    {
+        var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = BaseAddress(topology).ToString(),
+            ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
+        });
+        context.SetDefaultTimeout(Timeout);
+        // No internet here: external font requests would only slow page loads down.
+        await context.RouteAsync(url => !url.StartsWith(BaseAddress(topology).GetLeftPart(UriPartial.Authority), StringComparison.Ordinal),
+            route => route.AbortAsync());
+        return (context, await context.NewPageAsync());
+    }
+
+    /// <summary>Navigates and waits until the Blazor circuit is live (clicks before that are lost).</summary>
+    public static async Task GotoInteractiveAsync(IPage page, string path)
+    {
+        await page.GotoAsync(path, new PageGotoOptions { WaitUntil = WaitUntilState.DOMContentLoaded });
+        await WaitInteractiveAsync(page);
+    }
+
+    public static Task WaitInteractiveAsync(IPage page) =>
+        page.Locator("#interactive-marker").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached });
+
+    public static async Task<string> ScreenshotAsync(IPage page, string name, ITestOutputHelper output)
+    {
+        var path = Path.Combine(BrowserFixture.ScreenshotDirectory, $"{name}.png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        output.WriteLine($"screenshot: {path}");
+        return path;
+    }
+}
