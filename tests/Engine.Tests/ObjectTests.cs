@@ -251,6 +251,28 @@ public sealed class ObjectTests(DatabaseFixture fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task Columns_named_like_internal_aliases_and_json_null_survive_tracking_and_commit()
+    {
+        // r, t, s, k are aliases inside the engine's SQL; a bare alias would mean the column instead of the row.
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.t (t int PRIMARY KEY, r text, s int, k jsonb); INSERT INTO {schema}.t VALUES (1, NULL, NULL, 'null')");
+        await Objects.TrackAsync(Db, schema, "t");
+        await Objects.CopyTableAsync(Db, schema, "t", "before");
+        await Db.ExecAsync($"INSERT INTO {schema}.t VALUES (2, NULL, NULL, 'null'), (3, 'x', 3, NULL); DELETE FROM {schema}.t WHERE t = 1");
+        await using (var engine = Db.Engine())
+        {
+            Assert.Equal(new AggregateChanges(2, 1, 0), await new ChangeEngine(engine).GetAggregateChangesAsync(schema, "t"));
+        }
+
+        var result = await Objects.CommitAsync(Db, schema, "t");
+        await Objects.ApplyAsync(Db, [result.ObjectId!], schema, "before");
+        Assert.Equal(["(2,,,null)", "(3,x,3,)"], await Db.RowsAsync($"{schema}.before"));
+        Assert.Equal(1L, await Db.ScalarAsync<long>($"SELECT count(*) FROM {schema}.before WHERE k = 'null'::jsonb"));
+        await Db.ExecAsync($"TRUNCATE {schema}.t");
+        Assert.Equal(2L, await Db.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND action = 'D'", schema));
+    }
+
+    [Fact]
     public async Task Commit_and_apply_with_mixed_case_and_quoted_names()
     {
         var schema = "My Schema " + Guid.NewGuid().ToString("N")[..6];

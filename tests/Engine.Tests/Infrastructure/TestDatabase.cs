@@ -74,7 +74,7 @@ public sealed class TestDatabase : IAsyncDisposable
     }
 
     /// <summary>Every row of a relation as its row text, sorted (duplicates kept): a comparable picture of its content.</summary>
-    public async Task<List<string>> RowsAsync(string qualifiedTable, string columns = "t")
+    public async Task<List<string>> RowsAsync(string qualifiedTable, string columns = "ROW(t.*)")
     {
         await using var connection = await DataSource.OpenConnectionAsync();
         await using (var settings = new NpgsqlCommand("SET TimeZone = 'UTC'; SET extra_float_digits = 1; SET DateStyle = 'ISO, YMD'", connection))
