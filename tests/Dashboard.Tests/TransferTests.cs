@@ -1,0 +1,122 @@
+using System.Net;
+using Dashboard.Components.Parts;
+using Dashboard.Services;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using SplitgraphAspire.Contracts;
+
+namespace Dashboard.Tests;
+
+public sealed class TransferTests : DashboardTestBase
+{
+    private const string Upload = "POST /api/engines/local/objects/upload";
+
+    [Fact]
+    public void Summary_shows_transferred_skipped_and_missing()
+    {
+        var result = new TransferResult(["o1", "o2"], ["o3"], ["o4"]);
+
+        var cut = Render<TransferSummary>(p => p.Add(s => s.Result, result));
+
+        Assert.Equal("2", cut.Find("#transfer-summary").GetAttribute("data-transferred"));
+        Assert.Contains("Transferred 2", cut.Find("#summary-transferred").TextContent);
+        Assert.Contains("Skipped 1", cut.Find("#summary-skipped").TextContent);
+        Assert.Contains("Missing 1", cut.Find("#summary-missing").TextContent);
+        Assert.Contains("o4", cut.Find("#summary-missing-alert").TextContent);
+        Assert.Equal(2, cut.FindAll(".transferred-id").Count);
+    }
+
+    [Fact]
+    public void Summary_without_missing_objects_shows_no_warning()
+    {
+        var cut = Render<TransferSummary>(p => p.Add(s => s.Result, new TransferResult(["o1"], [], [])));
+
+        Assert.Empty(cut.FindAll("#summary-missing-alert"));
+        Assert.Equal("0", cut.Find("#transfer-summary").GetAttribute("data-missing"));
+    }
+
+    [Fact]
+    public async Task Dialog_polls_progress_while_uploading_then_shows_the_summary()
+    {
+        var release = new TaskCompletionSource();
+        string? uploadQuery = null;
+        string? uploadBody = null;
+        Api.Handle(Upload, async request =>
+        {
+            uploadQuery = request.RequestUri!.Query;
+            uploadBody = await request.Content!.ReadAsStringAsync();
+            await release.Task;
+            return FakeApi.Response(HttpStatusCode.OK, """{"transferred":["o1"],"skipped":["o2"],"missing":[]}""");
+        });
+        Api.Json("GET /api/transfers/", """
+            {"id":"00000000-0000-0000-0000-000000000000","direction":"upload","engine":"local","remote":"remote",
+             "progress":{"objectsDone":1,"objectsTotal":2,"rowsCopied":1234,"bytesCopied":4096,"currentObject":"o2"},"finished":false,"error":null}
+            """);
+
+        var (provider, dialog) = await ShowDialogAsync(["o1", "o2"]);
+
+        provider.WaitForAssertion(() => Assert.Equal("remote", provider.Find("#transfer-remote").GetAttribute("value") ?? "remote"));
+        provider.Find("#transfer-start").Click();
+
+        // While the POST is held, the dialog shows the polled progress.
+        provider.WaitForAssertion(() => Assert.Contains("1 / 2 objects", provider.Find("#transfer-progress-text").TextContent), TimeSpan.FromSeconds(5));
+        Assert.Contains("1234 rows", provider.Find("#transfer-progress-text").TextContent);
+        Assert.Contains("4.0 KiB", provider.Find("#transfer-progress-text").TextContent);
+        var polled = Api.Requests.First(r => r.StartsWith("GET /api/transfers/", StringComparison.Ordinal));
+        Assert.Contains(polled["GET /api/transfers/".Length..], uploadQuery);
+        Assert.Contains("\"remote\":\"remote\"", uploadBody);
+        Assert.Contains("\"objectIds\":[\"o1\",\"o2\"]", uploadBody);
+
+        release.SetResult();
+
+        provider.WaitForAssertion(() => Assert.Equal("1", provider.Find("#transfer-summary").GetAttribute("data-transferred")), TimeSpan.FromSeconds(5));
+        Assert.Equal("1", provider.Find("#transfer-summary").GetAttribute("data-skipped"));
+        provider.Find("#transfer-close").Click();
+        var result = await dialog.Result;
+        Assert.Equal(new TransferResult(["o1"], ["o2"], []), result!.Data as TransferResult, TransferResultComparer.Instance);
+    }
+
+    [Fact]
+    public async Task Dialog_shows_the_problem_detail_when_the_transfer_fails()
+    {
+        Api.Problem(Upload, 404, "Unknown engine", "No engine named elsewhere.");
+        Api.Json("GET /api/transfers/", """{"title":"Unknown transfer","status":404,"detail":"No transfer."}""", HttpStatusCode.NotFound);
+
+        var (provider, _) = await ShowDialogAsync(["o1"]);
+        provider.Find("#transfer-start").Click();
+
+        provider.WaitForAssertion(() => Assert.Contains("No engine named elsewhere.", provider.Find("#transfer-error").TextContent), TimeSpan.FromSeconds(5));
+        Assert.Empty(provider.FindAll("#transfer-summary"));
+        Assert.False(provider.Find("#transfer-start").HasAttribute("disabled"));
+    }
+
+    private async Task<(IRenderedComponent<MudDialogProvider> Provider, IDialogReference Dialog)> ShowDialogAsync(IReadOnlyList<string> ids)
+    {
+        Render<MudPopoverProvider>();
+        var provider = Render<MudDialogProvider>();
+        var dialogs = Services.GetRequiredService<IDialogService>();
+        var parameters = new DialogParameters<TransferDialog>
+        {
+            { d => d.Engine, "local" },
+            { d => d.ObjectIds, ids },
+            { d => d.Remotes, new[] { "remote" } },
+            { d => d.Direction, TransferDirection.Upload },
+            { d => d.PollInterval, TimeSpan.FromMilliseconds(20) },
+        };
+        IDialogReference? reference = null;
+        await provider.InvokeAsync(async () => reference = await dialogs.ShowAsync<TransferDialog>("Upload", parameters));
+        provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#transfer-start")));
+        return (provider, reference!);
+    }
+
+    /// <summary>Records holding lists compare by reference; compare the contents.</summary>
+    private sealed class TransferResultComparer : IEqualityComparer<TransferResult?>
+    {
+        public static readonly TransferResultComparer Instance = new();
+
+        public bool Equals(TransferResult? x, TransferResult? y) =>
+            x is not null && y is not null && x.Transferred.SequenceEqual(y.Transferred) && x.Skipped.SequenceEqual(y.Skipped) && x.Missing.SequenceEqual(y.Missing);
+
+        public int GetHashCode(TransferResult? obj) => 0;
+    }
+}
