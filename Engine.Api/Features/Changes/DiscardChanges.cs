@@ -23,6 +23,7 @@ public sealed class DiscardChangesHandler(EngineSessions sessions) : IRequestHan
     public async Task<DiscardResult> Handle(DiscardChangesCommand request, CancellationToken cancellationToken)
     {
         var engine = sessions.Open(request.Engine);
+        await SchemaCheck.RequireAsync(engine, request.Schema, cancellationToken);
         if (request.Table is not null)
         {
             await TableCatalog.RequireColumnsAsync(engine, request.Schema, request.Table, cancellationToken);

@@ -16,6 +16,7 @@ public sealed class GetSchemaChangesHandler(EngineSessions sessions) : IRequestH
     public async Task<SchemaChanges> Handle(GetSchemaChangesQuery request, CancellationToken cancellationToken)
     {
         var changes = new ChangeEngine(sessions.Open(request.Engine));
+        await SchemaCheck.RequireAsync(changes.Sql, request.Schema, cancellationToken);
         var tables = await changes.GetChangedTablesAsync(request.Schema, cancellationToken);
         return new SchemaChanges(tables.Count > 0, tables);
     }

@@ -21,7 +21,13 @@ public sealed class ListTablesHandler(EngineSessions sessions) : IRequestHandler
 {
     public async Task<IReadOnlyList<TableInfo>> Handle(ListTablesQuery request, CancellationToken cancellationToken)
     {
-        var rows = (List<object?[]>)(await sessions.Open(request.Engine).RunSqlAsync(
+        var engine = sessions.Open(request.Engine);
+        if (request.Schema is not null)
+        {
+            await SchemaCheck.RequireAsync(engine, request.Schema, cancellationToken);
+        }
+
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
             $"""
             SELECT n.nspname, c.relname,
                    coalesce((SELECT array_agg(a.attname ORDER BY k.position)
