@@ -23,6 +23,8 @@ builder.Services.AddHttpClient<EngineApiClient>(client =>
     {
         client.BaseAddress = new Uri(builder.Configuration["EngineApi:BaseAddress"] ?? "https+http://engine-api");
         client.Timeout = Timeout.InfiniteTimeSpan;
+        // The API refuses /api calls without the key the AppHost gives both services.
+        client.DefaultRequestHeaders.Add("X-Api-Key", builder.Configuration["EngineApi:ApiKey"] ?? string.Empty);
     })
     .RemoveAllResilienceHandlers()
     .AddStandardResilienceHandler(options =>

@@ -29,7 +29,7 @@ public static class Formatting
         : Value(key);
 
     /// <summary>A short object ID for tight spaces (full ID in a tooltip).</summary>
-    public static string ShortId(string objectId) => objectId.Length > 14 ? objectId[..14] + "…" : objectId;
+    public static string ShortId(string objectId, int length = 14) => objectId.Length > length ? objectId[..length] + "…" : objectId;
 
     public static string Cell(object? value) => value switch
     {

@@ -86,6 +86,18 @@ public sealed class ChangeToRemoteStoryTests(TopologyFixture topology, BrowserFi
 
         // Objects page: select the object and upload it to remote.
         await DashboardPage.GotoInteractiveAsync(page, "/engines/local/objects");
+
+        // Its schema, and its SQL dump through the dashboard's download link.
+        await page.Locator($".schema-button[data-object-id='{objectId}']").ClickAsync();
+        await Expect(page.Locator(".object-schema")).ToContainTextAsync("name");
+        await DashboardPage.ScreenshotAsync(page, "objects-schema", output);
+        await page.Locator("#schema-close").ClickAsync();
+        var dumpHref = await page.Locator($".dump-link[data-object-id='{objectId}']").GetAttributeAsync("href");
+        var dump = await context.APIRequest.GetAsync(dumpHref!);
+        Assert.Equal(200, dump.Status);
+        Assert.StartsWith("application/sql", dump.Headers["content-type"]);
+        Assert.Contains("gamma", await dump.TextAsync());
+
         await SelectObjectAsync(page, objectId!);
         await page.Locator("#upload-button").ClickAsync();
         await Expect(page.Locator("#transfer-start")).ToBeEnabledAsync();
@@ -111,6 +123,11 @@ public sealed class ChangeToRemoteStoryTests(TopologyFixture topology, BrowserFi
 
         var rows = await topology.RowsAsync("remote", $"select id, name, qty from {table} order by id");
         Assert.Equal(["1|alpha2|10", "3|gamma|30"], rows);
+
+        // The overview now counts the object on both engines.
+        await DashboardPage.GotoInteractiveAsync(page, "/");
+        await Expect(page.Locator(".engine-card[data-engine='remote'] .stat-objects .stat-value")).Not.ToHaveTextAsync("0");
+        await DashboardPage.ScreenshotAsync(page, "engines-after-story", output);
     }
 
     private static ILocator Input(IPage page, string id) => page.Locator($"input#{id}, #{id} input").First;
