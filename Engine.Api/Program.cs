@@ -37,6 +37,7 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseMiddleware<ApiKeyMiddleware>();
 
 app.MapOpenApi();
 app.MapScalarApiReference();

@@ -52,3 +52,33 @@ public sealed class EnginesApiTests(TopologyFixture topology)
 }
 
 public sealed record ProblemBody(string? Title, int? Status, string? Detail);
+
+[Collection(TopologyCollection.Name)]
+public sealed class ApiKeyTests(TopologyFixture topology)
+{
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("wrong-key")]
+    public async Task Api_routes_refuse_a_missing_or_wrong_key_with_a_401_problem(string? key)
+    {
+        using var client = topology.App.CreateHttpClient("engine-api");
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-Api-Key", key);
+        }
+
+        var response = await client.GetAsync("/api/engines");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain(TopologyFixture.ApiKey, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Health_stays_open_without_a_key()
+    {
+        using var client = topology.App.CreateHttpClient("engine-api");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
+    }
+}

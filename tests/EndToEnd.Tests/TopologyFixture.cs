@@ -20,6 +20,9 @@ public sealed class TopologyFixture : IAsyncLifetime
 
     public HttpClient Api { get; private set; } = default!;
 
+    /// <summary>The key the AppHost gives the API and the Dashboard in this run.</summary>
+    public static string ApiKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+
     /// <summary>The folder the AppHost keeps its throw-away engines in.</summary>
     public string DataRoot { get; } = Path.Combine(Path.GetTempPath(), $"sga-{Environment.ProcessId}-e2e{Guid.NewGuid():N}"[..28]);
 
@@ -28,6 +31,7 @@ public sealed class TopologyFixture : IAsyncLifetime
         _app = await StartAsync(DataRoot);
         Api = _app.CreateHttpClient("engine-api");
         Api.Timeout = TimeSpan.FromMinutes(5);
+        Api.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
     }
 
     public async Task DisposeAsync()
@@ -45,7 +49,7 @@ public sealed class TopologyFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["--Engines:Ephemeral=true", $"--Engines:DataRoot={dataRoot}", "--Engine:SqlConsole:Enabled=true"], cts.Token);
+            ["--Engines:Ephemeral=true", $"--Engines:DataRoot={dataRoot}", "--Engine:SqlConsole:Enabled=true", $"--Parameters:api-key={ApiKey}"], cts.Token);
         builder.Services.AddLogging(logging =>
         {
             logging.SetMinimumLevel(LogLevel.Warning);
