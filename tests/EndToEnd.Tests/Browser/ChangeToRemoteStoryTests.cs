@@ -58,6 +58,14 @@ public sealed class ChangeToRemoteStoryTests(TopologyFixture topology, BrowserFi
         await Expect(page.Locator("#counter-updated")).ToHaveTextAsync("1");
         await Expect(page.Locator("#counter-removed")).ToHaveTextAsync("1");
 
+        // The overview charts the table's pending changes (in a second tab, so this page keeps polling).
+        var overview = await context.NewPageAsync();
+        await DashboardPage.GotoInteractiveAsync(overview, "/");
+        await Expect(overview.Locator(".pending-chart")).ToBeVisibleAsync();
+        await Expect(overview.Locator("#pending-table")).ToContainTextAsync(table);
+        await DashboardPage.ScreenshotAsync(overview, "engines-chart", output);
+        await overview.CloseAsync();
+
         // The diff: old and new values side by side, the changed cell highlighted.
         var update = page.Locator("table.change-values[data-kind='update']");
         await Expect(update).ToBeVisibleAsync(new() { Timeout = 20_000 });
