@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace Bench;
+
+/// <summary>The two throw-away servers ("local" and "remote"), their initialised engines and SQL helpers.</summary>
+public sealed class Harness : IAsyncDisposable
+{
+    public const string Database = "bench";
+
+    private Harness(PgServer localServer, PgServer remoteServer)
+    {
+        LocalServer = localServer;
+        RemoteServer = remoteServer;
+        Local = Endpoint("local", localServer);
+        Remote = Endpoint("remote", remoteServer);
+    }
+
+    public PgServer LocalServer { get; }
+
+    public PgServer RemoteServer { get; }
+
+    public EngineEndpoint Local { get; }
+
+    public EngineEndpoint Remote { get; }
+
+    public static async Task<Harness> StartAsync(Options options)
+    {
+        var watch = Stopwatch.StartNew();
+        var servers = await Task.WhenAll(PgServer.StartAsync("local", options.PgBin), PgServer.StartAsync("remote", options.PgBin));
+        var harness = new Harness(servers[0], servers[1]);
+        await new SqlEngine(harness.Local).InitializeAsync();
+        await new SqlEngine(harness.Remote).InitializeAsync();
+        foreach (var endpoint in new[] { harness.Local, harness.Remote })
+        {
+            await ExecAsync(endpoint, "CREATE SCHEMA IF NOT EXISTS bench");
+        }
+
+        Log.Info($"servers up and engines initialised in {watch.Elapsed.TotalSeconds:0.0} s (local :{servers[0].Port}, remote :{servers[1].Port})");
+        return harness;
+    }
+
+    private static EngineEndpoint Endpoint(string name, PgServer server)
+    {
+        var connectionString = server.ConnectionString(Database);
+        return new EngineEndpoint(name, NpgsqlDataSource.Create(connectionString), connectionString, "127.0.0.1", server.Port);
+    }
+
+    /// <summary>Runs statements outside any explicit transaction (VACUUM, CHECKPOINT need that).</summary>
+    public static async Task ExecAsync(EngineEndpoint endpoint, string sql)
+    {
+        await using var connection = await endpoint.DataSource.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static async Task<T> ScalarAsync<T>(EngineEndpoint endpoint, string sql)
+    {
+        await using var connection = await endpoint.DataSource.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    public static async Task<List<string>> LinesAsync(EngineEndpoint endpoint, string sql)
+    {
+        await using var connection = await endpoint.DataSource.OpenConnectionAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        var lines = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            lines.Add(reader.GetValue(0)?.ToString() ?? string.Empty);
+        }
+
+        return lines;
+    }
+
+    /// <summary>Settles both servers before a timed run: flush dirty buffers so a checkpoint does not land inside it.</summary>
+    public async Task QuiesceAsync()
+    {
+        await ExecAsync(Local, "CHECKPOINT");
+        await ExecAsync(Remote, "CHECKPOINT");
+    }
+
+    public async Task<string> DescribeAsync()
+    {
+        var settings = await LinesAsync(Local,
+            "SELECT name || '=' || current_setting(name) FROM pg_settings " +
+            "WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'max_wal_size', 'wal_level') ORDER BY name");
+        var version = await ScalarAsync<string>(Local, "SHOW server_version");
+        return $"PostgreSQL {version.Split(' ')[0]} ×2 ({string.Join(", ", settings)})";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Local.DataSource.DisposeAsync();
+        await Remote.DataSource.DisposeAsync();
+        await LocalServer.DisposeAsync();
+        await RemoteServer.DisposeAsync();
+    }
+
+    /// <summary>Wall-clock seconds of one operation.</summary>
+    public static async Task<double> TimeAsync(Func<Task> operation)
+    {
+        var watch = Stopwatch.StartNew();
+        await operation();
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>The binary COPY pipe between two servers, as ObjectTransfers' upload does it, with nothing around it.</summary>
+    public static async Task RawPipeAsync(EngineEndpoint from, string fromTable, EngineEndpoint to, string createTarget, string toTable)
+    {
+        await using var source = await from.DataSource.OpenConnectionAsync();
+        await using var target = await to.DataSource.OpenConnectionAsync();
+        await using var transaction = await target.BeginTransactionAsync();
+        await using (var create = new NpgsqlCommand(createTarget, target, transaction))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using (var reader = await source.BeginRawBinaryCopyAsync($"COPY {fromTable} TO STDOUT (FORMAT BINARY)"))
+        await using (var writer = await target.BeginRawBinaryCopyAsync($"COPY {toTable} FROM STDIN (FORMAT BINARY)"))
+        {
+            var buffer = new byte[1 << 16];
+            int read;
+            while ((read = await reader.ReadAsync(buffer, CancellationToken.None)) > 0)
+            {
+                await writer.WriteAsync(buffer.AsMemory(0, read));
+            }
+        }
+
+        await transaction.CommitAsync();
+    }
+}
