@@ -186,16 +186,27 @@ public sealed class ObjectEngine(SqlEngine engine)
     }
 
     /// <summary>Column list for CREATE TABLE; types come from the catalogue (format_type), names are quoted.</summary>
-    internal static string ColumnDefinitions(IReadOnlyList<ObjectColumn> spec)
+    /// <param name="withKey">False to leave the primary key out, for bulk loads that add it afterwards (<see cref="AddKeySql"/>).</param>
+    internal static string ColumnDefinitions(IReadOnlyList<ObjectColumn> spec, bool withKey = true)
     {
         var definitions = spec.Select(c => $"{Identifiers.Quote(c.Name)} {c.Type}").ToList();
         var key = spec.Where(c => c.IsPrimaryKey).Select(c => Identifiers.Quote(c.Name)).ToList();
-        if (key.Count > 0)
+        if (withKey && key.Count > 0)
         {
             definitions.Add($"PRIMARY KEY ({string.Join(", ", key)})");
         }
 
         return string.Join(", ", definitions);
+    }
+
+    /// <summary>
+    /// Adds the object's primary key after a bulk load: one sorted index build is several times cheaper than keeping
+    /// the index up to date row by row. Empty when the object has no key.
+    /// </summary>
+    internal static string AddKeySql(string table, IReadOnlyList<ObjectColumn> spec)
+    {
+        var key = spec.Where(c => c.IsPrimaryKey).Select(c => Identifiers.Quote(c.Name)).ToList();
+        return key.Count == 0 ? string.Empty : $"ALTER TABLE {table} ADD PRIMARY KEY ({string.Join(", ", key)})";
     }
 
     /// <summary>Schema spec of a (staging or object) table: its columns, key flags from its primary key, flag last.</summary>

@@ -5,9 +5,15 @@ using SplitgraphAspire.Contracts;
 namespace Engine.Api.Engine;
 
 /// <summary>
-/// Content-addressed object IDs: <c>o</c> + 62 hex of sha256 over the schema and an order-independent combination
-/// (four 60-bit sums) of per-row sha256 hashes of the rows' canonical text. Same rows and schema → same ID on every engine.
+/// Content-addressed object IDs: <c>o</c> + 62 hex of sha256 over the schema, the row count and an order-independent
+/// combination of per-row hashes of the rows' canonical text: four sums of 64-bit <c>hashtextextended</c> with different
+/// seeds (256 bits). Same rows and schema → same ID on every engine.
 /// </summary>
+/// <remarks>
+/// Why not sha256 per row: turning each digest into summable integers (hex text → bit → bigint → numeric) cost 4.9 s
+/// per 1M rows here; four seeded <c>hashtextextended</c> sums cost 0.9 s. Those hash functions are the ones hash
+/// partitioning relies on, so PostgreSQL keeps them stable across versions; the final digest is still sha256.
+/// </remarks>
 public static class ObjectHasher
 {
     public sealed record ContentHash(string ObjectId, string Hash, long RowCount);
@@ -19,11 +25,9 @@ public static class ObjectHasher
         var row = (object?[])(await engine.RunSqlAsync(
             $"""
             SELECT count(*),
-                   coalesce(sum(('x' || substr(h, 1, 15))::bit(60)::bigint::numeric), 0)::text,
-                   coalesce(sum(('x' || substr(h, 16, 15))::bit(60)::bigint::numeric), 0)::text,
-                   coalesce(sum(('x' || substr(h, 31, 15))::bit(60)::bigint::numeric), 0)::text,
-                   coalesce(sum(('x' || substr(h, 46, 15))::bit(60)::bigint::numeric), 0)::text
-            FROM (SELECT encode(sha256(convert_to(ROW(t.*)::text, 'UTF8')), 'hex') AS h FROM {Identifiers.Qualify(schema, table)} t) rows
+                   coalesce(sum(hashtextextended(r, 1)), 0)::text, coalesce(sum(hashtextextended(r, 2)), 0)::text,
+                   coalesce(sum(hashtextextended(r, 3)), 0)::text, coalesce(sum(hashtextextended(r, 4)), 0)::text
+            FROM (SELECT ROW(t.*)::text AS r FROM {Identifiers.Qualify(schema, table)} t) rows
             """, null, ResultShape.OneMany, cancellationToken))!;
 
         var rowCount = (long)row[0]!;

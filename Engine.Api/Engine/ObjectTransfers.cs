@@ -37,7 +37,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
             }
 
             var table = Identifiers.Qualify(ObjectEngine.MetaSchema, id);
-            await target.RunSqlAsync($"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec)})", null, ResultShape.None, cancellationToken);
+            await target.RunSqlAsync($"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec, withKey: false)})", null, ResultShape.None, cancellationToken);
             var targetConnection = await target.ConnectionAsync(cancellationToken);
             await using (var sourceConnection = await local.DataSource.OpenConnectionAsync(cancellationToken))
             {
@@ -105,7 +105,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
 
                 var table = Identifiers.Qualify(ObjectEngine.MetaSchema, id);
                 await target.RunSqlAsync(
-                    $"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec)}); " +
+                    $"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec, withKey: false)}); " +
                     $"INSERT INTO {table} SELECT * FROM {Identifiers.Qualify(foreignSchema, id)}",
                     null, ResultShape.None, cancellationToken);
                 await VerifyAndRegisterAsync(target, id, entry, cancellationToken);
@@ -148,8 +148,14 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         return !await new ObjectEngine(target).ExistsAsync(id, cancellationToken);
     }
 
+    /// <summary>Adds the key after the load, checks the arrived rows hash to what was sent, and registers the object.</summary>
     private static async Task VerifyAndRegisterAsync(SqlEngine target, string id, CatalogueEntry entry, CancellationToken cancellationToken)
     {
+        if (ObjectEngine.AddKeySql(Identifiers.Qualify(ObjectEngine.MetaSchema, id), entry.Spec) is { Length: > 0 } addKey)
+        {
+            await target.RunSqlAsync(addKey, null, ResultShape.None, cancellationToken);
+        }
+
         var hash = await ObjectHasher.ComputeAsync(target, ObjectEngine.MetaSchema, id, entry.Spec, cancellationToken);
         if (hash.Hash != entry.ContentHash)
         {
