@@ -76,8 +76,25 @@ public sealed class ObjectEngine(SqlEngine engine)
 
         await engine.RunSqlAsync($"ALTER TABLE {Identifiers.Qualify(MetaSchema, sourceTable)} RENAME TO {Identifiers.Quote(id)}",
             null, ResultShape.None, cancellationToken);
+        await RenameKeyIndexAsync(id, cancellationToken);
         await RegisterAsync(id, spec, hash, cancellationToken);
         return (id, true);
+    }
+
+    /// <summary>
+    /// The key index keeps the staging table's name through the move; a later staging table of the same name would
+    /// collide with it, so it takes a name derived from the object ID ("k" + the ID's 62 hex digits).
+    /// </summary>
+    private async Task RenameKeyIndexAsync(string objectId, CancellationToken cancellationToken)
+    {
+        var index = await engine.RunSqlAsync(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indisprimary AND i.indrelid = format('%I.%I', $1::text, $2::text)::regclass",
+            [MetaSchema, objectId], ResultShape.OneOne, cancellationToken) as string;
+        var name = "k" + objectId[1..];
+        if (index is not null && index != name)
+        {
+            await engine.RunSqlAsync($"ALTER INDEX {Identifiers.Qualify(MetaSchema, index)} RENAME TO {Identifiers.Quote(name)}", null, ResultShape.None, cancellationToken);
+        }
     }
 
     /// <summary>Adds the catalogue row of an object whose table is in place.</summary>

@@ -45,6 +45,28 @@ public sealed class ObjectTests(DatabaseFixture fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task A_staging_name_can_be_reused_after_its_table_became_an_object()
+    {
+        var schema = await Db.FruitsAsync(primaryKey: true, track: false);
+        await using var engine = Db.Engine();
+        var objects = new ObjectEngine(engine);
+        var ids = new List<string>();
+        foreach (var key in new[] { 1, 2 })
+        {
+            // The staging table's key index moves with it; its name must not block the next staging table.
+            await objects.StoreFragmentAsync([Objects.Key(new { fruit_id = key })], [], schema, "stage", schema, "fruits");
+            var (id, created) = await objects.StoreContentAddressedAsync(schema, "stage");
+            Assert.True(created);
+            ids.Add(id);
+        }
+
+        await engine.CommitAsync();
+        Assert.NotEqual(ids[0], ids[1]);
+        Assert.Equal(["(1,apple,t)"], await Db.RowsAsync($"splitgraph_meta.{ids[0]}"));
+        Assert.Equal(["(2,orange,t)"], await Db.RowsAsync($"splitgraph_meta.{ids[1]}"));
+    }
+
+    [Fact]
     public async Task StoreFragment_on_a_table_without_key_keeps_nulls_and_duplicates()
     {
         var schema = await Db.NewSchemaAsync();
