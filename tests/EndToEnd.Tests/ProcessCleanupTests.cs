@@ -1,13 +1,18 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
 namespace EndToEnd.Tests;
 
 /// <summary>Stopping the topology leaves no PostgreSQL server and no throw-away data behind.</summary>
-public sealed class ProcessCleanupTests
+public sealed class ProcessCleanupTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Stopping_the_app_stops_its_engines_and_removes_their_data()
     {
         var dataRoot = Path.Combine(Path.GetTempPath(), $"sga-{Environment.ProcessId}-cl{Guid.NewGuid():N}"[..28]);
+        var watch = Stopwatch.StartNew();
         var app = await TopologyFixture.StartAsync(dataRoot);
+        output.WriteLine($"Topology start to all resources healthy: {watch.Elapsed.TotalSeconds:F1} s");
         Assert.Equal(2, ProcessesUsing(dataRoot).Count(p => p.Contains("postgres", StringComparison.Ordinal)));
 
         await app.StopAsync().WaitAsync(TimeSpan.FromMinutes(1));
