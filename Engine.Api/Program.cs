@@ -31,6 +31,12 @@ builder.Services.AddExceptionHandler<EngineExceptionHandler>();
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.Services.Configure<FormOptions>(options => options.MultipartBodyLengthLimit = 1 << 20);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1 << 20);
+// A request that runs away (a stuck lock, a huge transfer) is cut off rather than holding a connection forever.
+builder.Services.AddRequestTimeouts(options => options.DefaultPolicy = new Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutPolicy
+{
+    Timeout = TimeSpan.FromMinutes(builder.Configuration.GetValue("Engine:RequestTimeoutMinutes", 15)),
+    TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
+});
 builder.Services.AddOpenApi();
 
 var app = builder.Build();
@@ -38,6 +44,7 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<ApiKeyMiddleware>();
+app.UseRequestTimeouts();
 
 app.MapOpenApi();
 app.MapScalarApiReference();
