@@ -59,7 +59,12 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         return result.ToResult();
     }
 
-    /// <summary><c>remote</c> → this engine, through postgres_fdw into a schema unique to this call.</summary>
+    /// <summary>
+    /// <c>remote</c> → this engine through postgres_fdw. Each object is one transaction that creates a foreign server,
+    /// user mapping and schema with names unique to it, pulls the rows, verifies them and drops the foreign objects
+    /// again before it commits: a crash at any point (of this process or either server) leaves nothing behind, and
+    /// concurrent downloads never share or collide on anything.
+    /// </summary>
     public async Task<TransferResult> DownloadObjectsAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
     {
         var ids = Validate(objectIds);
@@ -70,56 +75,35 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         }
 
         var result = new Outcome(ids, catalogue.Keys);
-        if (catalogue.Count == 0)
-        {
-            return result.ToResult();
-        }
-
-        var server = "sg_engine_" + remote.Name.Replace('-', '_');
-        var foreignSchema = "sg_fdw_" + Guid.NewGuid().ToString("N");
         var tracker = new ProgressTracker(progress, catalogue.Count);
-        await using (var setup = new SqlEngine(local))
+        foreach (var (id, entry) in catalogue)
         {
-            await setup.RunSqlAsync("SELECT splitgraph_meta.ensure_foreign_server($1, $2, $3, $4, $5, $6)",
-                [server, remote.FdwHost, remote.FdwPort, remote.Database, remote.Username, remote.Password ?? string.Empty],
-                ResultShape.None, cancellationToken);
-            await setup.RunSqlAsync(
-                $"CREATE SCHEMA {Identifiers.Quote(foreignSchema)}; " +
-                $"IMPORT FOREIGN SCHEMA {ObjectEngine.MetaSchema} LIMIT TO ({string.Join(", ", catalogue.Keys.Select(Identifiers.Quote))}) " +
-                $"FROM SERVER {Identifiers.Quote(server)} INTO {Identifiers.Quote(foreignSchema)}",
-                null, ResultShape.None, cancellationToken);
-            await setup.CommitAsync(cancellationToken);
-        }
-
-        try
-        {
-            foreach (var (id, entry) in catalogue)
+            await using var target = new SqlEngine(local);
+            if (!await LockAbsentAsync(target, id, cancellationToken))
             {
-                await using var target = new SqlEngine(local);
-                if (!await LockAbsentAsync(target, id, cancellationToken))
-                {
-                    result.Skipped.Add(id);
-                    tracker.ObjectDone(id, 0);
-                    continue;
-                }
-
-                var table = Identifiers.Qualify(ObjectEngine.MetaSchema, id);
-                await target.RunSqlAsync(
-                    $"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec, withKey: false)}); " +
-                    $"INSERT INTO {table} SELECT * FROM {Identifiers.Qualify(foreignSchema, id)}",
-                    null, ResultShape.None, cancellationToken);
-                await VerifyAndRegisterAsync(target, id, entry, cancellationToken);
-                await target.CommitAsync(cancellationToken);
-                result.Transferred.Add(id);
-                tracker.ObjectDone(id, entry.RowCount);
+                result.Skipped.Add(id);
+                tracker.ObjectDone(id, 0);
+                continue;
             }
-        }
-        finally
-        {
-            // Always, even when the caller gave up: a fresh token so the clean-up itself is not cancelled.
-            await using var cleanup = new SqlEngine(local);
-            await cleanup.RunSqlAsync($"DROP SCHEMA IF EXISTS {Identifiers.Quote(foreignSchema)} CASCADE", null, ResultShape.None, CancellationToken.None);
-            await cleanup.CommitAsync(CancellationToken.None);
+
+            var unique = Guid.NewGuid().ToString("N");
+            var server = Identifiers.Quote("sg_fdw_server_" + unique);
+            var foreignSchema = Identifiers.Quote("sg_fdw_" + unique);
+            var table = Identifiers.Qualify(ObjectEngine.MetaSchema, id);
+            await target.RunSqlAsync("SELECT splitgraph_meta.ensure_foreign_server($1, $2, $3, $4, $5, $6)",
+                ["sg_fdw_server_" + unique, remote.FdwHost, remote.FdwPort, remote.Database, remote.Username, remote.Password ?? string.Empty],
+                ResultShape.None, cancellationToken);
+            await target.RunSqlAsync(
+                $"CREATE SCHEMA {foreignSchema}; " +
+                $"IMPORT FOREIGN SCHEMA {ObjectEngine.MetaSchema} LIMIT TO ({Identifiers.Quote(id)}) FROM SERVER {server} INTO {foreignSchema}; " +
+                $"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec, withKey: false)}); " +
+                $"INSERT INTO {table} SELECT * FROM {Identifiers.Qualify("sg_fdw_" + unique, id)}; " +
+                $"DROP SCHEMA {foreignSchema} CASCADE; DROP SERVER {server} CASCADE",
+                null, ResultShape.None, cancellationToken);
+            await VerifyAndRegisterAsync(target, id, entry, cancellationToken);
+            await target.CommitAsync(cancellationToken);
+            result.Transferred.Add(id);
+            tracker.ObjectDone(id, entry.RowCount);
         }
 
         return result.ToResult();

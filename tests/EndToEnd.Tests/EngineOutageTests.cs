@@ -7,36 +7,48 @@ using SplitgraphAspire.Contracts;
 
 namespace EndToEnd.Tests;
 
-/// <summary>
-/// An engine that goes down and comes back: the API keeps answering (the engine reported unhealthy with the reason,
-/// its routes a 503 problem, never a 500) and recovers by itself once the engine is back. Own topology: it stops a
-/// resource, which the shared one must not see.
-/// </summary>
-public sealed class EngineOutageTests : IAsyncLifetime
+/// <summary>A topology of its own for tests that stop resources, which the shared one must not see.</summary>
+public sealed class OutageTopologyFixture : IAsyncLifetime
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-    private DistributedApplication _app = default!;
-    private HttpClient _api = default!;
+    public DistributedApplication App { get; private set; } = default!;
 
     public async Task InitializeAsync()
     {
         var dataRoot = Path.Combine(Path.GetTempPath(), $"sga-{Environment.ProcessId}-out{Guid.NewGuid():N}"[..28]);
-        _app = await TopologyFixture.StartAsync(dataRoot);
-        _api = _app.CreateHttpClient("engine-api");
-        _api.DefaultRequestHeaders.Add("X-Api-Key", TopologyFixture.ApiKey);
+        App = await TopologyFixture.StartAsync(dataRoot);
     }
 
     public async Task DisposeAsync()
     {
-        _api.Dispose();
-        await _app.StopAsync().WaitAsync(TimeSpan.FromMinutes(1));
-        await _app.DisposeAsync();
+        await App.StopAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        await App.DisposeAsync();
     }
+
+    /// <summary>A fresh client: the API's address stays, but a restarted API must not meet stale connections.</summary>
+    public HttpClient Api()
+    {
+        var client = App.CreateHttpClient("engine-api");
+        client.DefaultRequestHeaders.Add("X-Api-Key", TopologyFixture.ApiKey);
+        client.Timeout = TimeSpan.FromMinutes(5);
+        return client;
+    }
+}
+
+/// <summary>
+/// An engine that goes down and comes back: the API keeps answering (the engine reported unhealthy with the reason,
+/// its routes a 503 problem, never a 500) and recovers by itself once the engine is back. And the API killed during a
+/// transfer: nothing half-made is left, and a retry after its restart finishes the job.
+/// </summary>
+public sealed class EngineOutageTests(OutageTopologyFixture topology) : IClassFixture<OutageTopologyFixture>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly HttpClient _api = topology.Api();
+    private DistributedApplication App => topology.App;
 
     [Fact]
     public async Task A_stopped_engine_is_reported_unhealthy_and_served_again_when_it_returns()
     {
-        var commands = _app.Services.GetRequiredService<ResourceCommandService>();
+        var commands = App.Services.GetRequiredService<ResourceCommandService>();
         Assert.True((await _api.GetAsync("/api/engines/remote/objects")).IsSuccessStatusCode);
 
         var stop = await commands.ExecuteCommandAsync("remote", "resource-stop");
@@ -51,7 +63,7 @@ public sealed class EngineOutageTests : IAsyncLifetime
 
         var start = await commands.ExecuteCommandAsync("remote", "resource-start");
         Assert.True(start.Success, start.Message);
-        await _app.ResourceNotifications.WaitForResourceHealthyAsync("remote").WaitAsync(Patience);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("remote").WaitAsync(Patience);
         await WaitForAsync(engine => engine.Healthy);
 
         // Pooled connections to the old server are broken; the next requests must still work.
@@ -81,5 +93,99 @@ public sealed class EngineOutageTests : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, $"remote stayed {(remote.Healthy ? "healthy" : "unhealthy")}: {remote.Error}");
             await Task.Delay(500);
         }
+    }
+
+    [Fact]
+    public async Task Killing_the_api_during_an_upload_leaves_no_half_object_and_a_retry_finishes()
+    {
+        var schema = "kill_" + Guid.NewGuid().ToString("N")[..8];
+        await ExecAsync("local", $"CREATE SCHEMA {schema}; CREATE TABLE {schema}.big (id int PRIMARY KEY, v text); " +
+                                 $"INSERT INTO {schema}.big SELECT g, md5(g::text) FROM generate_series(1, 400000) g");
+        var commit = await (await _api.PostAsJsonAsync($"/api/engines/local/schemas/{schema}/tables/big/commit?snapshot=true", new { }))
+            .Content.ReadFromJsonAsync<CommitResult>();
+        var id = commit!.ObjectId!;
+        var commands = App.Services.GetRequiredService<ResourceCommandService>();
+
+        // Start the upload, and kill the API once the remote is receiving the rows.
+        var upload = _api.PostAsJsonAsync("/api/engines/local/objects/upload", new TransferRequest([id], "remote"));
+        var deadline = DateTime.UtcNow + Patience;
+        while (await CountAsync("remote", $"SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COPY %{id}%'") == 0)
+        {
+            Assert.False(upload.IsCompleted, "the upload finished before it could be interrupted");
+            Assert.True(DateTime.UtcNow < deadline, "the upload never started copying");
+            await Task.Delay(10);
+        }
+
+        // SIGKILL, as a crash: no graceful shutdown that would let the request finish.
+        Assert.True(await KillApiProcessAsync() > 0, "the API process was not found");
+        await Assert.ThrowsAnyAsync<Exception>(() => upload);
+
+        // The remote rolls the object's transaction back once it sees the connection gone.
+        deadline = DateTime.UtcNow + Patience;
+        while (await CountAsync("remote", $"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{id}%' AND pid <> pg_backend_pid()") > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the interrupted transfer never ended on the remote");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal(0L, await CountAsync("remote", $"SELECT count(*) FROM splitgraph_meta.objects WHERE object_id = '{id}'"));
+        Assert.Equal(0L, await CountAsync("remote", $"SELECT count(*) FROM pg_tables WHERE schemaname = 'splitgraph_meta' AND tablename = '{id}'"));
+
+        var start = await commands.ExecuteCommandAsync("engine-api", "resource-start");
+        Assert.True(start.Success, start.Message);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("engine-api").WaitAsync(Patience);
+
+        using var api = topology.Api();
+        var retry = await (await api.PostAsJsonAsync("/api/engines/local/objects/upload", new TransferRequest([id], "remote")))
+            .Content.ReadFromJsonAsync<TransferResult>();
+        Assert.Equal([id], retry!.Transferred);
+        Assert.Equal(400000L, await CountAsync("remote", $"SELECT count(*) FROM splitgraph_meta.\"{id}\""));
+    }
+
+    /// <summary>Kills this topology's Engine.Api process: the one whose environment holds this run's local engine.</summary>
+    private async Task<int> KillApiProcessAsync()
+    {
+        var marker = "ConnectionStrings__local=" + await App.GetConnectionStringAsync("local");
+        var killed = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
+                var environment = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0');
+                if (cmdline.Contains("Engine.Api", StringComparison.Ordinal) && environment.Contains(marker))
+                {
+                    System.Diagnostics.Process.GetProcessById(pid).Kill(entireProcessTree: false);
+                    killed++;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            {
+                // Gone while we looked, or not ours to read.
+            }
+        }
+
+        return killed;
+    }
+
+    private async Task ExecAsync(string engine, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(await App.GetConnectionStringAsync(engine));
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<long> CountAsync(string engine, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(await App.GetConnectionStringAsync(engine));
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -63,6 +63,7 @@ public sealed class FaultTests(TwoDatabasesFixture fixture, ITestOutputHelper ou
             Assert.True(await HasObjectAsync(Local, small1));
             Assert.False(await HasObjectAsync(Local, big));
             Assert.Equal(0L, await Local.ScalarAsync<long>("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sg_fdw_%'"));
+            Assert.Equal(0L, await Local.ScalarAsync<long>("SELECT count(*) FROM pg_foreign_server"));
 
             var retry = await transfers.DownloadObjectsAsync([small1, big, small2]);
             Assert.Equal([small1], retry.Skipped);

@@ -75,6 +75,7 @@ public sealed class ObjectsAndTransfersApiTests(TopologyFixture topology)
         Assert.Equal([unknown], download.Missing);
         Assert.Equal(before, await topology.RowsAsync("local", rowsQuery));
         Assert.Empty(await topology.RowsAsync("local", "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sg_fdw_%'"));
+        Assert.Empty(await topology.RowsAsync("local", "SELECT srvname FROM pg_foreign_server"));
 
         var detail = await topology.GetJsonAsync<ObjectDetail>($"/api/engines/local/objects/{id}");
         Assert.Equal(3, detail.RowCount);
