@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Npgsql;
+using Postgres.Testing;
 
 namespace Bench;
 
@@ -8,7 +9,7 @@ public sealed class Harness : IAsyncDisposable
 {
     public const string Database = "bench";
 
-    private Harness(PgServer localServer, PgServer remoteServer)
+    private Harness(ThrowawayPostgres localServer, ThrowawayPostgres remoteServer)
     {
         LocalServer = localServer;
         RemoteServer = remoteServer;
@@ -16,9 +17,9 @@ public sealed class Harness : IAsyncDisposable
         Remote = Endpoint("remote", remoteServer);
     }
 
-    public PgServer LocalServer { get; }
+    public ThrowawayPostgres LocalServer { get; }
 
-    public PgServer RemoteServer { get; }
+    public ThrowawayPostgres RemoteServer { get; }
 
     public EngineEndpoint Local { get; }
 
@@ -27,7 +28,7 @@ public sealed class Harness : IAsyncDisposable
     public static async Task<Harness> StartAsync(Options options)
     {
         var watch = Stopwatch.StartNew();
-        var servers = await Task.WhenAll(PgServer.StartAsync("local", options.PgBin), PgServer.StartAsync("remote", options.PgBin));
+        var servers = await Task.WhenAll(StartServerAsync("local", options.PgBin), StartServerAsync("remote", options.PgBin));
         var harness = new Harness(servers[0], servers[1]);
         await new SqlEngine(harness.Local).InitializeAsync();
         await new SqlEngine(harness.Remote).InitializeAsync();
@@ -40,7 +41,21 @@ public sealed class Harness : IAsyncDisposable
         return harness;
     }
 
-    private static EngineEndpoint Endpoint(string name, PgServer server)
+    /// <summary>A server with durable defaults (fsync on), so measurements reflect a real deployment; no command timeout for long loads.</summary>
+    private static Task<ThrowawayPostgres> StartServerAsync(string name, string? pgBin) => ThrowawayPostgres.StartAsync(new ThrowawayPostgresOptions
+    {
+        FolderPrefix = "sg-bench-",
+        Name = name,
+        BinDirectory = pgBin,
+        ConfigureConnection = builder =>
+        {
+            builder.MaxPoolSize = 50;
+            builder.CommandTimeout = 0;
+            builder.Timeout = 30;
+        },
+    });
+
+    private static EngineEndpoint Endpoint(string name, ThrowawayPostgres server)
     {
         var connectionString = server.ConnectionString(Database);
         return new EngineEndpoint(name, NpgsqlDataSource.Create(connectionString), connectionString, "127.0.0.1", server.Port);

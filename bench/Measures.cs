@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Npgsql;
+using Postgres.Testing;
 
 namespace Bench;
 
@@ -113,11 +114,11 @@ public sealed partial class Measures(Harness harness, Options options, Results r
 
     private async Task<double> PgbenchAsync(string pgbench, string script, int clients)
     {
-        var output = await PgServer.RunAsync(pgbench,
+        var output = await ThrowawayPostgres.RunAsync(pgbench,
         [
             "-n", "-M", "prepared", "-c", clients.ToString(CultureInfo.InvariantCulture), "-j", Math.Min(clients, Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture),
             "-t", options.P1Transactions.ToString(CultureInfo.InvariantCulture), "-f", script,
-            "-h", "127.0.0.1", "-p", harness.LocalServer.Port.ToString(CultureInfo.InvariantCulture), "-U", PgServer.Superuser, Harness.Database,
+            "-h", "127.0.0.1", "-p", harness.LocalServer.Port.ToString(CultureInfo.InvariantCulture), "-U", ThrowawayPostgres.Superuser, Harness.Database,
         ], environment: new Dictionary<string, string> { ["PGPASSWORD"] = harness.LocalServer.Password });
         var match = TpsPattern().Match(output);
         if (!match.Success)

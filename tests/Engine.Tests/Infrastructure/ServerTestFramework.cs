@@ -15,6 +15,6 @@ public sealed class ServerTestFramework : XunitTestFramework
 
     private sealed class ServerStopper : IDisposable
     {
-        public void Dispose() => PgServer.StopIfStarted();
+        public void Dispose() => SharedServer.StopIfStarted();
     }
 }

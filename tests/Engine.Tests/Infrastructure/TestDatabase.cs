@@ -5,7 +5,7 @@ namespace Engine.Tests.Infrastructure;
 /// <summary>A fresh database on the shared server, reachable as an engine (and directly, for arranging and checking).</summary>
 public sealed class TestDatabase : IAsyncDisposable
 {
-    private TestDatabase(PgServer server, string name, bool initialized)
+    private TestDatabase(ThrowawayPostgres server, string name, bool initialized)
     {
         Server = server;
         Name = name;
@@ -15,7 +15,7 @@ public sealed class TestDatabase : IAsyncDisposable
         Endpoint = new EngineEndpoint(name.Replace('_', '-'), DataSource, connectionString, "127.0.0.1", server.Port);
     }
 
-    public PgServer Server { get; }
+    public ThrowawayPostgres Server { get; }
 
     public string Name { get; }
 
@@ -28,7 +28,7 @@ public sealed class TestDatabase : IAsyncDisposable
     /// <summary>Creates the database (engine name = database name) and, unless told not to, initialises it.</summary>
     public static async Task<TestDatabase> CreateAsync(string prefix, bool initialize = true)
     {
-        var server = await PgServer.InstanceAsync();
+        var server = await SharedServer.InstanceAsync();
         var name = $"{prefix}_{Guid.NewGuid().ToString("N")[..10]}";
         await using (var admin = new NpgsqlConnection(server.ConnectionString("postgres") + ";Pooling=false"))
         {
