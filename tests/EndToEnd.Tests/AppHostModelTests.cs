@@ -1,0 +1,50 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+
+namespace EndToEnd.Tests;
+
+/// <summary>How the AppHost chooses a mode for each engine, checked on the model (nothing is started).</summary>
+public sealed class AppHostModelTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task An_engine_with_a_connection_string_is_external_and_nothing_is_started_for_it()
+    {
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            ["--Engines:Ephemeral=true", "--ConnectionStrings:remote=Host=db.example.com;Port=6543;Username=u;Password=p;Database=splitgraph",
+             "--Engines:remote:FdwHost=10.0.0.7", "--Engines:remote:FdwPort=5433"]).WaitAsync(Timeout);
+
+        var remote = Assert.Single(builder.Resources, r => r.Name == "remote");
+        Assert.IsNotType<ExecutableResource>(remote, exactMatch: false);
+        Assert.IsAssignableFrom<IResourceWithConnectionString>(remote);
+        var local = Assert.Single(builder.Resources, r => r.Name == "local");
+        Assert.IsAssignableFrom<ExecutableResource>(local);
+
+        // The API is given both engines and the address other engines use to reach the external one.
+        var api = (IResourceWithEnvironment)Assert.Single(builder.Resources, r => r.Name == "engine-api");
+#pragma warning disable CS0618 // The replacement (ExecutionConfigurationBuilder) needs a running app; this reads the model only.
+        var environment = await api.GetEnvironmentVariableValuesAsync(DistributedApplicationOperation.Publish);
+#pragma warning restore CS0618
+        Assert.Equal("10.0.0.7", environment["Engines__remote__FdwHost"]);
+        Assert.Equal("5433", environment["Engines__remote__FdwPort"]);
+        Assert.True(environment.ContainsKey("ConnectionStrings__remote"));
+        Assert.True(environment.ContainsKey("ConnectionStrings__local"));
+    }
+
+    [Fact]
+    public async Task No_way_to_run_an_engine_fails_at_once_with_a_message_that_says_how_to_get_one()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+                ["--Engines:Mode=local", "--Engines:BinDirectory=/nonexistent/postgres/bin"]).WaitAsync(Timeout);
+            await using var app = await builder.BuildAsync().WaitAsync(Timeout);
+        });
+
+        var message = error.ToString();
+        Assert.Contains("apt-get install postgresql", message);
+        Assert.Contains("Engines:BinDirectory", message);
+        Assert.Contains("ConnectionStrings:<engine>", message);
+    }
+}
