@@ -10,7 +10,10 @@ namespace Engine.Api.Engine;
 /// <param name="FdwPort">Port at which other engines reach this one.</param>
 public sealed record EngineEndpoint(string Name, NpgsqlDataSource DataSource, string ConnectionString, string FdwHost, int FdwPort)
 {
-    private NpgsqlConnectionStringBuilder Parsed => new(ConnectionString);
+    // Parsed once: transfers read the parts on every call.
+    private readonly NpgsqlConnectionStringBuilder _parsed = new(ConnectionString);
+
+    private NpgsqlConnectionStringBuilder Parsed => _parsed;
 
     public string Database => Parsed.Database ?? "postgres";
 
