@@ -87,7 +87,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         var data = Path.Combine(folder, "data");
         Directory.CreateDirectory(folder);
         await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile), Environment.ProcessId.ToString());
-        var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var password = options.Password ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var pwfile = Path.Combine(folder, "pwfile");
         await File.WriteAllTextAsync(pwfile, password + "\n");
         if (IsRoot)
@@ -102,7 +102,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             asPostgres: true);
         File.Delete(pwfile);
 
-        var port = FreePort();
+        var port = options.Port ?? FreePort();
         List<string> arguments = ["-D", data, "-p", port.ToString(), "-k", folder, "-c", "listen_addresses=127.0.0.1"];
         IEnumerable<string> settings = options.Fast ? ["fsync=off", "synchronous_commit=off", "full_page_writes=off", .. options.Settings] : options.Settings;
         foreach (var setting in settings)

@@ -26,6 +26,12 @@ public sealed record ThrowawayPostgresOptions
     /// <summary>Folder holding initdb and postgres; null searches PG_BIN, /usr/lib/postgresql/*/bin and PATH.</summary>
     public string? BinDirectory { get; init; }
 
+    /// <summary>A fixed port (to bring a server back where clients expect it); null picks a free one.</summary>
+    public int? Port { get; init; }
+
+    /// <summary>A fixed superuser password (with <see cref="Port"/>, to stand in for an earlier server); null generates one.</summary>
+    public string? Password { get; init; }
+
     /// <summary>Adjusts the connection strings handed out (pool size, timeouts) to the user's workload.</summary>
     public Action<NpgsqlConnectionStringBuilder>? ConfigureConnection { get; init; }
 }
