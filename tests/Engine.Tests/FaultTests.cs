@@ -71,29 +71,39 @@ public sealed class FaultTests(TwoDatabasesFixture fixture, ITestOutputHelper ou
             await AssertOnlyWholeObjectsAsync(Local);
             await DeleteEverywhereAsync([small1, big, small2]);
         }
+
+        output.WriteLine($"{Iterations} interrupted downloads survived; no row lost, no foreign schema or server left.");
     }
 
     [Fact]
     public async Task Commit_interrupted_keeps_every_pending_change_and_leaves_no_object()
     {
-        var schema = await Local.NewSchemaAsync("fault_commit");
-        await Local.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v text)");
-        await Objects.TrackAsync(Local, schema, "t");
-        await Local.ExecAsync($"INSERT INTO {schema}.t SELECT g, md5(g::text) FROM generate_series(1, {BigRows}) g");
-        var pending = await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.logged_actions WHERE schema_name = $1", schema);
-        var objectsBefore = await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_meta.objects");
+        for (var i = 0; i < Iterations; i++)
+        {
+            var schema = await Local.NewSchemaAsync("fault_commit");
+            await Local.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v text)");
+            await Objects.TrackAsync(Local, schema, "t");
+            await Local.ExecAsync($"INSERT INTO {schema}.t SELECT g, md5(g::text) FROM generate_series(1, {BigRows}) g");
+            var pending = await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.logged_actions WHERE schema_name = $1", schema);
+            var objectsBefore = await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_meta.objects");
 
-        var killer = KillWhenActiveAsync(Local.Name, "logged_actions");
-        await Assert.ThrowsAnyAsync<Exception>(() => Objects.CommitAsync(Local, schema, "t"));
-        Assert.True(await killer, "the commit was never seen running");
+            var killer = KillWhenActiveAsync(Local.Name, "logged_actions");
+            await Assert.ThrowsAnyAsync<Exception>(() => Objects.CommitAsync(Local, schema, "t"));
+            Assert.True(await killer, "the commit was never seen running");
 
-        Assert.Equal(pending, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.logged_actions WHERE schema_name = $1", schema));
-        Assert.Equal(objectsBefore, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_meta.objects"));
-        await AssertOnlyWholeObjectsAsync(Local);
+            Assert.Equal(pending, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.logged_actions WHERE schema_name = $1", schema));
+            Assert.Equal(objectsBefore, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_meta.objects"));
+            await AssertOnlyWholeObjectsAsync(Local);
 
-        var commit = await Objects.CommitAsync(Local, schema, "t");
-        Assert.Equal(BigRows, commit.Upserts);
-        Assert.Equal(0L, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.logged_actions WHERE schema_name = $1", schema));
+            var commit = await Objects.CommitAsync(Local, schema, "t");
+            Assert.Equal(BigRows, commit.Upserts);
+            Assert.Equal(0L, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.logged_actions WHERE schema_name = $1", schema));
+            await using var engine = Local.Engine();
+            await new ObjectEngine(engine).DeleteObjectsAsync([commit.ObjectId!]);
+            await engine.CommitAsync();
+        }
+
+        output.WriteLine($"{Iterations} interrupted commits survived; every pending change kept.");
     }
 
     /// <summary>Two small objects around a big one, so a fault can land in the middle of a multi-object transfer.</summary>
