@@ -186,7 +186,8 @@ internal static class LogEntryExpander
                     newRow[name] = value?.DeepClone();
                 }
 
-                if (keyColumns.Any(changed.ContainsKey))
+                // changed_fields holds the new row (older logs: only the changed columns): a key changed if a value differs.
+                if (keyColumns.Any(k => changed.ContainsKey(k) && !JsonNode.DeepEquals(changed[k], row[k])))
                 {
                     yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), false, ToElement(row), null);
                     yield return new ChangeEntry(eventId, KeyOf(newRow, keyColumns), true, null, ToElement(newRow));

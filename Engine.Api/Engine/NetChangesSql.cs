@@ -13,7 +13,8 @@ internal static class NetChangesSql
         WITH log AS (
             SELECT event_id, action, row_data,
                    CASE WHEN action = 'U' THEN row_data || coalesce(changed_fields, '{}') END AS new_data,
-                   action = 'U' AND coalesce(changed_fields, '{}') ?| $3::text[] AS key_changed
+                   action = 'U' AND EXISTS (SELECT 1 FROM unnest($3::text[]) AS k
+                                            WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) AS key_changed
             FROM splitgraph_audit.logged_actions
             WHERE schema_name = $1 AND table_name = $2
         ),
