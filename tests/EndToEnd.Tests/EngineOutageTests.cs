@@ -61,6 +61,11 @@ public sealed class EngineOutageTests(OutageTopologyFixture topology) : IClassFi
         Assert.Equal(HttpStatusCode.ServiceUnavailable, unavailable.StatusCode);
         Assert.Equal("application/problem+json", unavailable.Content.Headers.ContentType?.MediaType);
 
+        // The reasons name the engine, never its credentials.
+        var password = new Npgsql.NpgsqlConnectionStringBuilder(await App.GetConnectionStringAsync("remote")).Password!;
+        Assert.DoesNotContain(password, down.Error!);
+        Assert.DoesNotContain(password, await unavailable.Content.ReadAsStringAsync());
+
         var start = await commands.ExecuteCommandAsync("remote", "resource-start");
         Assert.True(start.Success, start.Message);
         await App.ResourceNotifications.WaitForResourceHealthyAsync("remote").WaitAsync(Patience);
