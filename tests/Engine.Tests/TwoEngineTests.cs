@@ -193,6 +193,23 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Concurrent_uploads_of_one_object_transfer_it_once_and_intact()
+    {
+        var schema = await Local.NewSchemaAsync("concup");
+        await Local.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v text); INSERT INTO {schema}.t SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
+        var id = (await Objects.CommitAsync(Local, schema, "t", snapshot: true)).ObjectId!;
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => new ObjectTransfers(Local.Endpoint, Remote.Endpoint).UploadObjectsAsync([id])));
+
+        Assert.Equal(1, results.Count(r => r.Transferred.Contains(id)));
+        Assert.Equal(3, results.Count(r => r.Skipped.Contains(id)));
+        Assert.Equal(20000L, await Remote.ScalarAsync<long>($"SELECT count(*) FROM splitgraph_meta.\"{id}\""));
+        await using var engine = Remote.Engine();
+        var spec = await new ObjectEngine(engine).GetObjectSchemaAsync(id);
+        Assert.Equal(id, (await ObjectHasher.ComputeAsync(engine, ObjectEngine.MetaSchema, id, spec, CancellationToken.None)).ObjectId);
+    }
+
+    [Fact]
     public async Task Scenario15_DumpObject_recreates_the_identical_object_on_a_fresh_engine()
     {
         var schema = await Local.NewSchemaAsync("dumpobj");
