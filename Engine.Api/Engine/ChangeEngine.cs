@@ -108,9 +108,11 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// One entry per change in log order, from <paramref name="after"/> (exclusive), at most <paramref name="limit"/>
     /// log rows. A key-changing update gives two entries: a delete of the old key, then an upsert of the new one.
     /// </summary>
-    public async Task<ChangePage> GetPendingChangesAsync(string schema, string table, long after = 0, int limit = 1000, CancellationToken cancellationToken = default)
+    /// <param name="columns">The table's columns when the caller has read them already (saves a catalogue round trip).</param>
+    public async Task<ChangePage> GetPendingChangesAsync(string schema, string table, long after = 0, int limit = 1000,
+        IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default)
     {
-        var columns = await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        columns ??= await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         var rows = (List<object?[]>)(await engine.RunSqlAsync(
             """
@@ -131,9 +133,11 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// Net (conflated) changes, one entry per changed key, ordered by the key's last change: what a commit would
     /// contain. Insert-then-delete and update-then-revert cancel; insert-then-update is one upsert.
     /// </summary>
-    public async Task<ChangePage> GetNetChangesAsync(string schema, string table, long after = 0, int limit = 1000, CancellationToken cancellationToken = default)
+    /// <param name="columns">The table's columns when the caller has read them already (saves a catalogue round trip).</param>
+    public async Task<ChangePage> GetNetChangesAsync(string schema, string table, long after = 0, int limit = 1000,
+        IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default)
     {
-        var columns = await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        columns ??= await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         var rows = (List<object?[]>)(await engine.RunSqlAsync(
             NetChangesSql.Select + " WHERE last_event > $4 ORDER BY last_event LIMIT $5",

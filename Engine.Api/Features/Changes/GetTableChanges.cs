@@ -24,7 +24,7 @@ public sealed class GetTableChangesHandler(EngineSessions sessions) : IRequestHa
     public async Task<object> Handle(GetTableChangesQuery request, CancellationToken cancellationToken)
     {
         var changes = new ChangeEngine(sessions.Open(request.Engine));
-        await TableCatalog.RequireColumnsAsync(changes.Sql, request.Schema, request.Table, cancellationToken);
+        var columns = await TableCatalog.RequireColumnsAsync(changes.Sql, request.Schema, request.Table, cancellationToken);
         if (!await changes.IsTrackedAsync(request.Schema, request.Table, cancellationToken))
         {
             throw new TableNotTrackedException(request.Schema, request.Table);
@@ -36,8 +36,8 @@ public sealed class GetTableChangesHandler(EngineSessions sessions) : IRequestHa
         }
 
         return request.Net
-            ? await changes.GetNetChangesAsync(request.Schema, request.Table, request.After, request.Limit, cancellationToken)
-            : await changes.GetPendingChangesAsync(request.Schema, request.Table, request.After, request.Limit, cancellationToken);
+            ? await changes.GetNetChangesAsync(request.Schema, request.Table, request.After, request.Limit, columns, cancellationToken)
+            : await changes.GetPendingChangesAsync(request.Schema, request.Table, request.After, request.Limit, columns, cancellationToken);
     }
 }
 
