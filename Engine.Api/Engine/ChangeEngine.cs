@@ -81,26 +81,27 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// <summary>True if the log has any change for the schema.</summary>
     public async Task<bool> HasPendingChangesAsync(string schema, CancellationToken cancellationToken = default) =>
         await engine.RunSqlAsync(
-            "SELECT 1 FROM splitgraph_audit.logged_actions WHERE schema_name = $1 LIMIT 1",
+            "SELECT 1 FROM splitgraph_audit.changed_tables($1) LIMIT 1",
             [schema], ResultShape.OneOne, cancellationToken) is not null;
 
-    /// <summary>Tables of the schema with pending changes.</summary>
+    /// <summary>Tables of the schema with pending changes (from the counters, not a scan of the log).</summary>
     public async Task<IReadOnlyList<string>> GetChangedTablesAsync(string schema, CancellationToken cancellationToken = default)
     {
         var rows = (List<object?>)(await engine.RunSqlAsync(
-            "SELECT DISTINCT table_name FROM splitgraph_audit.logged_actions WHERE schema_name = $1 ORDER BY 1",
+            "SELECT t FROM splitgraph_audit.changed_tables($1) AS t ORDER BY 1",
             [schema], ResultShape.ManyOne, cancellationToken))!;
         return rows.Cast<string>().ToList();
     }
 
-    /// <summary>Raw counts of logged inserts, deletes and updates (no conflation, as Splitgraph).</summary>
+    /// <summary>
+    /// Raw counts of logged inserts, deletes and updates (no conflation, as Splitgraph), read from the per-statement
+    /// counters and the updates' partial index, so the cost does not grow with the log.
+    /// </summary>
     public async Task<AggregateChanges> GetAggregateChangesAsync(string schema, string table, CancellationToken cancellationToken = default)
     {
         var row = (object?[])(await engine.RunSqlAsync(
-            """
-            SELECT count(*) FILTER (WHERE action = 'I'), count(*) FILTER (WHERE action = 'D'), count(*) FILTER (WHERE action = 'U')
-            FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND table_name = $2
-            """, [schema, table], ResultShape.OneMany, cancellationToken))!;
+            "SELECT inserted, deleted, updated FROM splitgraph_audit.count_changes($1, $2)",
+            [schema, table], ResultShape.OneMany, cancellationToken))!;
         return new AggregateChanges((long)row[0]!, (long)row[1]!, (long)row[2]!);
     }
 
@@ -152,14 +153,15 @@ public sealed class ChangeEngine(SqlEngine engine)
         return new ChangePage(entries, rows.Count == limit ? (long)rows[^1][0]! : null);
     }
 
-    /// <summary>Deletes the logged changes of the schema, or of one table of it. Returns how many.</summary>
+    /// <summary>
+    /// Deletes the logged changes of the schema, or of one table of it, that this transaction's snapshot sees, and
+    /// takes them off the counters. Returns how many.
+    /// </summary>
     public async Task<long> DiscardPendingChangesAsync(string schema, string? table = null, CancellationToken cancellationToken = default)
     {
         var deleted = await engine.RunSqlAsync(
-            """
-            WITH d AS (DELETE FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND ($2::text IS NULL OR table_name = $2) RETURNING 1)
-            SELECT count(*) FROM d
-            """, [schema, (object?)table ?? DBNull.Value], ResultShape.OneOne, cancellationToken);
+            "SELECT splitgraph_audit.discard_changes($1, $2)",
+            [schema, (object?)table ?? DBNull.Value], ResultShape.OneOne, cancellationToken);
         return (long)deleted!;
     }
 

@@ -375,4 +375,73 @@ public sealed class ChangeTrackingTests(DatabaseFixture fixture) : IClassFixture
         Assert.All(all, e => Assert.True(e.Upserted));
         Assert.Equal(2_400L, await Db.ScalarAsync<long>($"SELECT count(*) FROM {schema}.t"));
     }
+
+    /// <summary>The raw counts, straight from the log (what the counters must always equal).</summary>
+    private async Task<AggregateChanges> LogCountsAsync(string schema, string table)
+    {
+        var counts = await Db.ScalarAsync<long[]>(
+            """
+            SELECT ARRAY[count(*) FILTER (WHERE action = 'I'), count(*) FILTER (WHERE action = 'D'), count(*) FILTER (WHERE action = 'U')]
+            FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND table_name = $2
+            """, schema, table);
+        return new AggregateChanges(counts[0], counts[1], counts[2]);
+    }
+
+    [Fact]
+    public async Task Counts_equal_the_log_through_concurrent_writers_commits_truncate_and_discard()
+    {
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v int); INSERT INTO {schema}.t SELECT g, 0 FROM generate_series(1, 500) g");
+        await Objects.TrackAsync(Db, schema, "t");
+
+        // 4 writers, single- and multi-row statements of every kind, while commits (repeatable read) run alongside.
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, 4).Select(writer => Task.Run(async () =>
+        {
+            await using var connection = await Db.DataSource.OpenConnectionAsync();
+            var random = new Random(writer);
+            for (var i = 0; !stop.IsCancellationRequested || i < 300; i++)
+            {
+                var id = random.Next(1, 2000);
+                var sql = random.Next(5) switch
+                {
+                    0 => $"INSERT INTO {schema}.t SELECT g, {i} FROM generate_series({id}, {id + 5}) g ON CONFLICT DO NOTHING",
+                    1 => $"UPDATE {schema}.t SET v = v + 1 WHERE id BETWEEN {id} AND {id + 3}",
+                    2 => $"DELETE FROM {schema}.t WHERE id = {id}",
+                    3 => $"UPDATE {schema}.t SET v = v WHERE id = {id}", // a no-op: not logged, not counted
+                    _ => $"INSERT INTO {schema}.t VALUES ({id}, {i}) ON CONFLICT DO NOTHING",
+                };
+                await using var command = new NpgsqlCommand(sql, connection);
+                await command.ExecuteNonQueryAsync();
+            }
+        })).ToList();
+
+        for (var commit = 0; commit < 3; commit++)
+        {
+            await Task.Delay(150);
+            await Objects.CommitAsync(Db, schema, "t");
+        }
+
+        stop.Cancel();
+        await Task.WhenAll(writers);
+        var logged = await LogCountsAsync(schema, "t");
+        Assert.True(logged.Added + logged.Removed + logged.Updated > 0, "the writers after the last commit left changes");
+        Assert.Equal(logged, await AggregateAsync(schema, "t"));
+
+        await Db.ExecAsync($"TRUNCATE {schema}.t");
+        var truncated = await LogCountsAsync(schema, "t");
+        Assert.True(truncated.Removed > logged.Removed);
+        Assert.Equal(truncated, await AggregateAsync(schema, "t"));
+
+        // A discard leaves nothing to count, and folds the writers' counter slots away.
+        await using (var engine = Db.Engine())
+        {
+            var changes = new ChangeEngine(engine);
+            Assert.Equal(truncated.Added + truncated.Removed + truncated.Updated, await changes.DiscardPendingChangesAsync(schema, "t"));
+            await engine.CommitAsync();
+        }
+
+        Assert.Equal(new AggregateChanges(0, 0, 0), await AggregateAsync(schema, "t"));
+        Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.pending_counts WHERE schema_name = $1", schema));
+    }
 }

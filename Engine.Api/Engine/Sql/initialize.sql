@@ -21,22 +21,139 @@ CREATE TABLE IF NOT EXISTS splitgraph_audit.logged_actions (
 CREATE INDEX IF NOT EXISTS logged_actions_table_event_idx
     ON splitgraph_audit.logged_actions (schema_name, table_name, event_id) INCLUDE (action);
 
+-- Pending-change counts stay O(1) however long the log grows (counting 1M log rows through an index takes ~0.4 s).
+-- Inserts and deletes are counted here, once per statement, by the statement-level triggers; each backend adds to
+-- its own slot (its pid), so concurrent writers never wait on each other's counter row. Readers sum the slots.
+-- Discards add negative amounts and fold idle slots into slot 0. Updates are logged per row, where a counter row
+-- updated once per row would grow a version chain; they are counted through the small partial index below.
+DO $$
+BEGIN
+    IF to_regclass('splitgraph_audit.pending_counts') IS NULL THEN
+        CREATE TABLE splitgraph_audit.pending_counts (
+            schema_name text NOT NULL,
+            table_name text NOT NULL,
+            slot int NOT NULL,
+            inserted bigint NOT NULL DEFAULT 0,
+            deleted bigint NOT NULL DEFAULT 0,
+            PRIMARY KEY (schema_name, table_name, slot)
+        ) WITH (fillfactor = 50);
+        -- An engine initialised by an older version already has a log: start from its counts.
+        LOCK TABLE splitgraph_audit.logged_actions IN SHARE ROW EXCLUSIVE MODE;
+        INSERT INTO splitgraph_audit.pending_counts (schema_name, table_name, slot, inserted, deleted)
+        SELECT schema_name, table_name, 0, count(*) FILTER (WHERE action = 'I'), count(*) FILTER (WHERE action = 'D')
+        FROM splitgraph_audit.logged_actions GROUP BY schema_name, table_name;
+    END IF;
+END $$;
+
+CREATE INDEX IF NOT EXISTS logged_actions_updates_idx
+    ON splitgraph_audit.logged_actions (schema_name, table_name) WHERE action = 'U';
+
+-- Adds to the calling backend's counter slot for one table (the trigger functions inline the same statement).
+CREATE OR REPLACE FUNCTION splitgraph_audit.add_counts(p_schema text, p_table text, p_inserted bigint, p_deleted bigint)
+RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+    INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted, deleted)
+    VALUES (p_schema, p_table, pg_backend_pid(), p_inserted, p_deleted)
+    ON CONFLICT (schema_name, table_name, slot)
+    DO UPDATE SET inserted = c.inserted + excluded.inserted, deleted = c.deleted + excluded.deleted;
+$$;
+
+-- Raw counts of one table's pending inserts, deletes and updates.
+CREATE OR REPLACE FUNCTION splitgraph_audit.count_changes(p_schema text, p_table text,
+    OUT inserted bigint, OUT deleted bigint, OUT updated bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(c.inserted), 0)::bigint, coalesce(sum(c.deleted), 0)::bigint,
+           (SELECT count(*) FROM splitgraph_audit.logged_actions l
+            WHERE l.schema_name = p_schema AND l.table_name = p_table AND l.action = 'U')
+    FROM splitgraph_audit.pending_counts c WHERE c.schema_name = p_schema AND c.table_name = p_table;
+$$;
+
+-- Tables of a schema with pending changes.
+CREATE OR REPLACE FUNCTION splitgraph_audit.changed_tables(p_schema text) RETURNS SETOF text
+LANGUAGE sql STABLE AS $$
+    SELECT table_name FROM splitgraph_audit.pending_counts WHERE schema_name = p_schema
+    GROUP BY table_name HAVING sum(inserted) <> 0 OR sum(deleted) <> 0
+    UNION
+    SELECT DISTINCT table_name FROM splitgraph_audit.logged_actions WHERE schema_name = p_schema AND action = 'U';
+$$;
+
+-- Deletes the log rows of a schema (or one table of it) visible to the caller's snapshot and takes them off the
+-- counts; returns how many. Under read committed it also folds idle counter slots into slot 0 (skipping slots a
+-- running writer holds). A repeatable-read caller (commit) skips the fold: locking a slot a writer updated after the
+-- snapshot would be a serialisation failure.
+CREATE OR REPLACE FUNCTION splitgraph_audit.discard_changes(p_schema text, p_table text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    gone record;
+    total bigint := 0;
+    folded_tables bigint;
+BEGIN
+    FOR gone IN
+        WITH d AS (
+            DELETE FROM splitgraph_audit.logged_actions
+            WHERE schema_name = p_schema AND (p_table IS NULL OR table_name = p_table)
+            RETURNING table_name, action)
+        SELECT table_name, count(*) AS n, count(*) FILTER (WHERE action = 'I') AS i, count(*) FILTER (WHERE action = 'D') AS d
+        FROM d GROUP BY table_name
+    LOOP
+        total := total + gone.n;
+        IF gone.i <> 0 OR gone.d <> 0 THEN
+            PERFORM splitgraph_audit.add_counts(p_schema, gone.table_name, -gone.i, -gone.d);
+        END IF;
+    END LOOP;
+
+    IF current_setting('transaction_isolation') = 'read committed' THEN
+        WITH idle AS (
+            DELETE FROM splitgraph_audit.pending_counts
+            WHERE ctid = ANY (ARRAY(
+                SELECT ctid FROM splitgraph_audit.pending_counts
+                WHERE schema_name = p_schema AND (p_table IS NULL OR table_name = p_table) AND slot <> 0
+                FOR UPDATE SKIP LOCKED))
+            RETURNING table_name, inserted, deleted),
+        folded AS (
+            INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted, deleted)
+            SELECT p_schema, table_name, 0, sum(inserted), sum(deleted) FROM idle GROUP BY table_name
+            ON CONFLICT (schema_name, table_name, slot)
+            DO UPDATE SET inserted = c.inserted + excluded.inserted, deleted = c.deleted + excluded.deleted
+            RETURNING table_name)
+        SELECT count(*) INTO folded_tables FROM folded;
+        DELETE FROM splitgraph_audit.pending_counts
+        WHERE schema_name = p_schema AND (p_table IS NULL OR table_name = p_table) AND slot = 0 AND inserted = 0 AND deleted = 0;
+    END IF;
+    RETURN total;
+END $$;
+
 -- Inserts and deletes are logged per statement from transition tables: one trigger call per statement,
 -- static SQL (PL/pgSQL caches a plan per table). Whole rows are written r.* : a bare r would mean a user
 -- column called "r" when the table has one.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_inserts() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    n bigint;
 BEGIN
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data)
     SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', to_jsonb(r.*) FROM sg_new_rows r;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted)
+        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_backend_pid(), n)
+        ON CONFLICT (schema_name, table_name, slot) DO UPDATE SET inserted = c.inserted + excluded.inserted;
+    END IF;
     RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_deletes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    n bigint;
 BEGIN
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data)
     SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', to_jsonb(r.*) FROM sg_old_rows r;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, deleted)
+        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_backend_pid(), n)
+        ON CONFLICT (schema_name, table_name, slot) DO UPDATE SET deleted = c.deleted + excluded.deleted;
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -60,11 +177,17 @@ END $$;
 -- TRUNCATE is not lost: every row present before it becomes a pending delete.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+    n bigint;
 BEGIN
     EXECUTE format(
         'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data) '
         'SELECT %L, %L, ''D'', to_jsonb(r.*) FROM %I.%I r',
         TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+        PERFORM splitgraph_audit.add_counts(TG_TABLE_SCHEMA, TG_TABLE_NAME, 0, n);
+    END IF;
     RETURN NULL;
 END $$;
 

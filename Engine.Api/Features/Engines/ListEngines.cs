@@ -21,7 +21,7 @@ public sealed class ListEnginesHandler(EngineRegistry registry) : IRequestHandle
             var basics = (object?[])(await engine.RunSqlAsync(
                 """
                 SELECT current_setting('server_version'), current_database(),
-                       to_regclass('splitgraph_audit.logged_actions') IS NOT NULL AND to_regclass('splitgraph_meta.objects') IS NOT NULL
+                       to_regclass('splitgraph_audit.pending_counts') IS NOT NULL AND to_regclass('splitgraph_meta.objects') IS NOT NULL
                 """, null, ResultShape.OneMany, cancellationToken))!;
             var (version, database, initialized) = ((string)basics[0]!, (string)basics[1]!, (bool)basics[2]!);
             if (!initialized)
@@ -32,7 +32,8 @@ public sealed class ListEnginesHandler(EngineRegistry registry) : IRequestHandle
             var counts = (object?[])(await engine.RunSqlAsync(
                 $"""
                 SELECT (SELECT count(DISTINCT tgrelid) FROM pg_trigger WHERE tgname = '{ChangeEngine.RowTrigger}')::int,
-                       (SELECT count(*) FROM splitgraph_audit.logged_actions),
+                       (SELECT coalesce(sum(inserted + deleted), 0)::bigint FROM splitgraph_audit.pending_counts)
+                         + (SELECT count(*) FROM splitgraph_audit.logged_actions WHERE action = 'U'),
                        (SELECT count(*) FROM splitgraph_meta.objects)::int,
                        (SELECT coalesce(sum(size_bytes), 0)::bigint FROM splitgraph_meta.objects)
                 """, null, ResultShape.OneMany, cancellationToken))!;
