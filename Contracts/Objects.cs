@@ -25,8 +25,12 @@ public sealed record ApplyRequest(IReadOnlyList<string> ObjectIds, string Target
 /// <summary>Result of applying fragments.</summary>
 public sealed record ApplyResult(long Deleted, long Inserted);
 
-/// <summary>Body of upload/download: objects and the other engine.</summary>
-public sealed record TransferRequest(IReadOnlyList<string> ObjectIds, string Remote);
+/// <summary>
+/// Body of upload/download: objects and the other engine. Every object is checked on arrival by its row count;
+/// <paramref name="Verify"/> also re-hashes the arrived rows against the object's content ID (one more full pass over
+/// each object on the receiving engine, about as long as the transfer's own COPY).
+/// </summary>
+public sealed record TransferRequest(IReadOnlyList<string> ObjectIds, string Remote, bool Verify = false);
 
 /// <summary>Result of a transfer.</summary>
 public sealed record TransferResult(IReadOnlyList<string> Transferred, IReadOnlyList<string> Skipped, IReadOnlyList<string> Missing);

@@ -93,11 +93,15 @@ public sealed class EngineApiClient(HttpClient http)
     public Task<ApplyResult> ApplyAsync(string engine, ApplyRequest request, CancellationToken cancellationToken = default) =>
         PostAsync<ApplyResult>($"{Base(engine)}/objects/apply", request, cancellationToken);
 
-    /// <summary>Upload objects to <paramref name="remote"/>, or download them from it; progress is at <see cref="GetTransferAsync"/>.</summary>
-    public Task<TransferResult> TransferAsync(string engine, TransferDirection direction, IReadOnlyList<string> objectIds, string remote, Guid? transferId = null, CancellationToken cancellationToken = default) =>
+    /// <summary>
+    /// Upload objects to <paramref name="remote"/>, or download them from it; progress is at <see cref="GetTransferAsync"/>.
+    /// <paramref name="verify"/> re-hashes every arrived row against the object's ID.
+    /// </summary>
+    public Task<TransferResult> TransferAsync(string engine, TransferDirection direction, IReadOnlyList<string> objectIds, string remote, Guid? transferId = null,
+        bool verify = false, CancellationToken cancellationToken = default) =>
         PostAsync<TransferResult>(
             $"{Base(engine)}/objects/{(direction == TransferDirection.Upload ? "upload" : "download")}{(transferId is { } id ? "?transferId=" + id : "")}",
-            new TransferRequest(objectIds, remote), cancellationToken);
+            new TransferRequest(objectIds, remote, verify), cancellationToken);
 
     /// <summary>Progress of a transfer; null while the API does not know it yet (it has not started).</summary>
     public async Task<TransferStatusInfo?> GetTransferAsync(Guid transferId, CancellationToken cancellationToken = default)

@@ -176,6 +176,44 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Arrival_checks_refuse_objects_whose_rows_or_content_differ_from_the_catalogue()
+    {
+        var schema = await Local.NewSchemaAsync("check");
+        await Local.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v text); INSERT INTO {schema}.t SELECT g, 'v' || g FROM generate_series(1, 50) g");
+        var shortId = (await Objects.CommitAsync(Local, schema, "t", snapshot: true)).ObjectId!;
+        await Local.ExecAsync($"UPDATE {schema}.t SET v = 'w' WHERE id = 1");
+        var alteredId = (await Objects.CommitAsync(Local, schema, "t", snapshot: true)).ObjectId!;
+        // Damage both objects behind the catalogue's back: one loses a row, the other has a value changed.
+        await Local.ExecAsync($"DELETE FROM splitgraph_meta.\"{shortId}\" WHERE id = 50; UPDATE splitgraph_meta.\"{alteredId}\" SET v = 'x' WHERE id = 2");
+
+        // The row count is always checked: the short object is refused, even without the content check.
+        var conflict = await Assert.ThrowsAsync<ConflictException>(() => new ObjectTransfers(Local.Endpoint, Remote.Endpoint).UploadObjectsAsync([shortId]));
+        Assert.Contains("49 rows", conflict.Message);
+        // Same row count, different content: only the content check (verify) sees it, and nothing is kept.
+        await Assert.ThrowsAsync<ConflictException>(() => new ObjectTransfers(Local.Endpoint, Remote.Endpoint, verifyContent: true).UploadObjectsAsync([alteredId]));
+        await using (var remote = Remote.Engine())
+        {
+            Assert.False(await new ObjectEngine(remote).ExistsAsync(shortId));
+            Assert.False(await new ObjectEngine(remote).ExistsAsync(alteredId));
+        }
+
+        Assert.Equal(0L, await Remote.ScalarAsync<long>("SELECT count(*) FROM pg_tables WHERE schemaname = 'splitgraph_meta' AND tablename IN ($1, $2)", shortId, alteredId));
+
+        // Downloads check the same way: the damaged object, uploaded unverified, is refused on the way back with verify.
+        var uploaded = await new ObjectTransfers(Local.Endpoint, Remote.Endpoint).UploadObjectsAsync([alteredId]);
+        Assert.Equal([alteredId], uploaded.Transferred);
+        await using (var local = Local.Engine())
+        {
+            await new ObjectEngine(local).DeleteObjectsAsync([alteredId]);
+            await local.CommitAsync();
+        }
+
+        await Assert.ThrowsAsync<ConflictException>(() => new ObjectTransfers(Local.Endpoint, Remote.Endpoint, verifyContent: true).DownloadObjectsAsync([alteredId]));
+        Assert.Equal(0L, await Local.ScalarAsync<long>("SELECT count(*) FROM pg_tables WHERE schemaname = 'splitgraph_meta' AND tablename = $1", alteredId));
+        Assert.Equal(0L, await Local.ScalarAsync<long>("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'sg\\_fdw\\_%'"));
+    }
+
+    [Fact]
     public async Task Concurrent_downloads_do_not_collide()
     {
         var schema = await Remote.NewSchemaAsync("conc");

@@ -13,7 +13,8 @@ public enum TransferDirection
 
 /// <summary>
 /// <c>POST …/objects/upload</c> and <c>…/download</c>: move objects between this engine and <c>remote</c>. Each object
-/// is its own transaction on the receiving side (verified by content ID), so this command manages its own transactions.
+/// is its own transaction on the receiving side (row count checked; content re-hashed against the ID with
+/// <c>"verify": true</c>), so this command manages its own transactions.
 /// </summary>
 public sealed record TransferObjectsCommand(string Engine, TransferDirection Direction, TransferRequest Body, Guid? TransferId)
     : IRequest<TransferResult>, IEngineRequest, IValidatable
@@ -38,7 +39,7 @@ public sealed class TransferObjectsHandler(EngineRegistry registry, TransferMoni
         var progress = monitor.Start(id, request.Direction.ToString().ToLowerInvariant(), local.Name, remote.Name, request.Body.ObjectIds.Count);
         try
         {
-            var transfers = new ObjectTransfers(local, remote, progress);
+            var transfers = new ObjectTransfers(local, remote, progress, request.Body.Verify);
             var result = request.Direction == TransferDirection.Upload
                 ? await transfers.UploadObjectsAsync(request.Body.ObjectIds, cancellationToken)
                 : await transfers.DownloadObjectsAsync(request.Body.ObjectIds, cancellationToken);
