@@ -93,19 +93,30 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
             }
 
             var unique = Guid.NewGuid().ToString("N");
-            var server = Identifiers.Quote("sg_fdw_server_" + unique);
-            var foreignSchema = Identifiers.Quote("sg_fdw_" + unique);
             var table = Identifiers.Qualify(ObjectEngine.MetaSchema, id);
-            await target.RunSqlAsync("SELECT splitgraph_meta.ensure_foreign_server($1, $2, $3, $4, $5, $6)",
-                ["sg_fdw_server_" + unique, remote.FdwHost, remote.FdwPort, remote.Database, remote.Username, remote.Password ?? string.Empty],
-                ResultShape.None, cancellationToken);
-            await target.RunSqlAsync(
-                $"CREATE SCHEMA {foreignSchema}; " +
-                $"IMPORT FOREIGN SCHEMA {ObjectEngine.MetaSchema} LIMIT TO ({Identifiers.Quote(id)}) FROM SERVER {server} INTO {foreignSchema}; " +
-                $"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec, withKey: false)}); " +
-                $"INSERT INTO {table} SELECT * FROM {Identifiers.Qualify("sg_fdw_" + unique, id)}; " +
-                $"DROP SCHEMA {foreignSchema} CASCADE; DROP SERVER {server} CASCADE",
-                null, ResultShape.None, cancellationToken);
+            var parts = PagesPerPart(entry.Pages);
+            var sql = new System.Text.StringBuilder();
+            var selects = new List<string>();
+            var drops = new System.Text.StringBuilder();
+            for (var part = 0; part < parts.Count; part++)
+            {
+                var server = $"sg_fdw_server_{unique}_{part}";
+                var foreignSchema = $"sg_fdw_{unique}_{part}";
+                await target.RunSqlAsync("SELECT splitgraph_meta.ensure_foreign_server($1, $2, $3, $4, $5, $6)",
+                    [server, remote.FdwHost, remote.FdwPort, remote.Database, remote.Username, remote.Password ?? string.Empty],
+                    ResultShape.None, cancellationToken);
+                sql.Append($"CREATE SCHEMA {Identifiers.Quote(foreignSchema)}; ")
+                   .Append($"IMPORT FOREIGN SCHEMA {ObjectEngine.MetaSchema} LIMIT TO ({Identifiers.Quote(id)}) FROM SERVER {Identifiers.Quote(server)} INTO {Identifiers.Quote(foreignSchema)}; ");
+                selects.Add($"SELECT * FROM {Identifiers.Qualify(foreignSchema, id)}{parts[part]}");
+                drops.Append($"DROP SCHEMA {Identifiers.Quote(foreignSchema)} CASCADE; DROP SERVER {Identifiers.Quote(server)} CASCADE; ");
+            }
+
+            // Several parts of one object come through separate servers (so separate connections) and one Append:
+            // postgres_fdw then fetches them asynchronously, and the remote reads while this engine writes.
+            sql.Append($"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec, withKey: false)}); ")
+               .Append($"INSERT INTO {table} {string.Join(" UNION ALL ", selects)}; ")
+               .Append(drops);
+            await target.RunSqlAsync(sql.ToString(), null, ResultShape.None, cancellationToken);
             await CheckAndRegisterAsync(target, id, entry, cancellationToken);
             await target.CommitAsync(cancellationToken);
             result.Transferred.Add(id);
@@ -113,6 +124,24 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         }
 
         return result.ToResult();
+    }
+
+    /// <summary>Below this many pages (16 MB) an object is pulled as one part: a second stream costs more than it saves.</summary>
+    private const long SplitPages = 2048;
+
+    /// <summary>
+    /// The row filters that split an object into parts by page (ctid) ranges, which the remote reads with a TID range
+    /// scan. Objects are immutable, so the ranges cover every row exactly once. One empty filter when not worth splitting.
+    /// </summary>
+    private static List<string> PagesPerPart(long pages)
+    {
+        if (pages < SplitPages)
+        {
+            return [string.Empty];
+        }
+
+        var half = pages / 2;
+        return [$" WHERE ctid < '({half},0)'::tid", $" WHERE ctid >= '({half},0)'::tid"];
     }
 
     private List<string> Validate(IReadOnlyList<string> objectIds)
@@ -187,15 +216,19 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
     private static async Task<Dictionary<string, CatalogueEntry>> ReadCatalogueAsync(SqlEngine engine, List<string> ids, CancellationToken cancellationToken)
     {
         var rows = (List<object?[]>)(await engine.RunSqlAsync(
-            $"SELECT object_id, schema_spec::text, content_hash, row_count FROM {ObjectEngine.MetaSchema}.objects WHERE object_id = ANY($1)",
+            $"""
+            SELECT object_id, schema_spec::text, content_hash, row_count,
+                   pg_relation_size(format('%I.%I', '{ObjectEngine.MetaSchema}', object_id)::regclass) / current_setting('block_size')::bigint
+            FROM {ObjectEngine.MetaSchema}.objects WHERE object_id = ANY($1)
+            """,
             [ids.ToArray()], ResultShape.ManyMany, cancellationToken))!;
         var found = rows.ToDictionary(r => (string)r[0]!, r => new CatalogueEntry(
-            JsonSerializer.Deserialize<List<ObjectColumn>>((string)r[1]!, JsonSerializerOptions.Web)!, (string)r[2]!, (long)r[3]!));
+            JsonSerializer.Deserialize<List<ObjectColumn>>((string)r[1]!, JsonSerializerOptions.Web)!, (string)r[2]!, (long)r[3]!, (long)r[4]!));
         // Keep the caller's order.
         return ids.Where(found.ContainsKey).ToDictionary(id => id, id => found[id]);
     }
 
-    private sealed record CatalogueEntry(IReadOnlyList<ObjectColumn> Spec, string ContentHash, long RowCount);
+    private sealed record CatalogueEntry(IReadOnlyList<ObjectColumn> Spec, string ContentHash, long RowCount, long Pages);
 
     private sealed class Outcome(List<string> requested, IEnumerable<string> present)
     {

@@ -219,8 +219,9 @@ BEGIN
     -- ("tuple concurrently updated"); held until the caller's transaction ends.
     PERFORM pg_advisory_xact_lock(hashtext('splitgraph.fdw.' || server_name));
     IF NOT EXISTS (SELECT 1 FROM pg_foreign_server WHERE srvname = server_name) THEN
-        EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L, fetch_size %L)',
-            server_name, host, port::text, dbname, '10000');
+        -- async_capable: scans of several servers under one Append fetch concurrently (downloads split large objects).
+        EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L, fetch_size %L, async_capable %L)',
+            server_name, host, port::text, dbname, '10000', 'true');
     ELSE
         EXECUTE format('ALTER SERVER %I OPTIONS (SET host %L, SET port %L, SET dbname %L)', server_name, host, port::text, dbname);
     END IF;
