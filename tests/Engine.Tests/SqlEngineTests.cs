@@ -203,6 +203,37 @@ public sealed class SqlEngineTests(DatabaseFixture fixture) : IClassFixture<Data
     }
 
     [Fact]
+    public async Task Initialize_of_an_engine_from_before_the_counters_starts_them_from_its_log()
+    {
+        var name = "upgraded_" + Guid.NewGuid().ToString("N")[..8];
+        var connectionString = Db.Server.ConnectionString(name);
+        await using var source = NpgsqlDataSource.Create(connectionString);
+        await using (var engine = new SqlEngine(new EngineEndpoint("upgraded", source, connectionString, "127.0.0.1", Db.Server.Port)))
+        {
+            await engine.InitializeAsync();
+            await engine.RunSqlAsync("CREATE TABLE public.t (id int PRIMARY KEY, v text)", null, ResultShape.None);
+            var changes = new ChangeEngine(engine);
+            await changes.TrackTablesAsync([new TableRef("public", "t")]);
+            await engine.RunSqlAsync(
+                "INSERT INTO public.t VALUES (1, 'a'), (2, 'b'), (3, 'c'); DELETE FROM public.t WHERE id = 3; UPDATE public.t SET v = 'B' WHERE id = 2",
+                null, ResultShape.None);
+            // An engine initialised by an older version: a log, but no counters.
+            await engine.RunSqlAsync("DROP TABLE splitgraph_audit.pending_counts", null, ResultShape.None);
+            await engine.CommitAsync();
+
+            await engine.InitializeAsync();
+            Assert.Equal(new AggregateChanges(3, 1, 1), await changes.GetAggregateChangesAsync("public", "t"));
+            await engine.RunSqlAsync("INSERT INTO public.t VALUES (4, 'd')", null, ResultShape.None);
+            Assert.Equal(new AggregateChanges(4, 1, 1), await changes.GetAggregateChangesAsync("public", "t"));
+            Assert.Equal(["t"], await changes.GetChangedTablesAsync("public"));
+            await engine.CloseAsync();
+        }
+
+        await using var admin = Db.Engine();
+        await admin.DeleteDatabaseAsync(name);
+    }
+
+    [Fact]
     public async Task MakeConn_opens_a_connection_from_parts()
     {
         await using var connection = await SqlEngine.MakeConnAsync("127.0.0.1", Db.Server.Port, "postgres", Db.Server.Password, Db.Name);
