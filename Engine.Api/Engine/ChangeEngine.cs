@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using NpgsqlTypes;
 using SplitgraphAspire.Contracts;
 
@@ -106,8 +105,9 @@ public sealed class ChangeEngine(SqlEngine engine)
     }
 
     /// <summary>
-    /// One entry per change in log order, from <paramref name="after"/> (exclusive), at most <paramref name="limit"/>
-    /// log rows. A key-changing update gives two entries: a delete of the old key, then an upsert of the new one.
+    /// One entry per change in log order, from the position <paramref name="after"/> (exclusive, a page's
+    /// <see cref="ChangePage.NextAfter"/>), at most <paramref name="limit"/> entries. A key-changing update gives two
+    /// entries: a delete of the old key, then an upsert of the new one; a bulk insert entry one per key.
     /// </summary>
     /// <param name="columns">The table's columns when the caller has read them already (saves a catalogue round trip).</param>
     public async Task<ChangePage> GetPendingChangesAsync(string schema, string table, long after = 0, int limit = 1000,
@@ -115,24 +115,12 @@ public sealed class ChangeEngine(SqlEngine engine)
     {
         columns ??= await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
-            """
-            SELECT event_id, action, row_data::text, changed_fields::text FROM splitgraph_audit.logged_actions
-            WHERE schema_name = $1 AND table_name = $2 AND event_id > $3 ORDER BY event_id LIMIT $4
-            """, [schema, table, after, limit], ResultShape.ManyMany, cancellationToken))!;
-
-        var entries = new List<ChangeEntry>(rows.Count);
-        foreach (var row in rows)
-        {
-            entries.AddRange(LogEntryExpander.Expand((long)row[0]!, ((string)row[1]!)[0], (string)row[2]!, row[3] as string, key.Names));
-        }
-
-        return new ChangePage(entries, rows.Count == limit ? (long)rows[^1][0]! : null);
+        return await new LogPageReader(engine, schema, table, key).ReadAsync(after, limit, cancellationToken);
     }
 
     /// <summary>
-    /// Net (conflated) changes, one entry per changed key, ordered by the key's last change: what a commit would
-    /// contain. Insert-then-delete and update-then-revert cancel; insert-then-update is one upsert.
+    /// Net (conflated) changes, one entry per changed key, ordered by the position of the key's last change: what a
+    /// commit would contain. Insert-then-delete and update-then-revert cancel; insert-then-update is one upsert.
     /// </summary>
     /// <param name="columns">The table's columns when the caller has read them already (saves a catalogue round trip).</param>
     public async Task<ChangePage> GetNetChangesAsync(string schema, string table, long after = 0, int limit = 1000,
@@ -141,15 +129,15 @@ public sealed class ChangeEngine(SqlEngine engine)
         columns ??= await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         var rows = (List<object?[]>)(await engine.RunSqlAsync(
-            NetChangesSql.Select + " WHERE last_event > $4 ORDER BY last_event LIMIT $5",
+            NetChangesSql.Page(Identifiers.Qualify(schema, table), key),
             [schema, table, KeyArray(key), after, limit], ResultShape.ManyMany, cancellationToken))!;
 
         var entries = rows.Select(r => new ChangeEntry(
-            (long)r[0]!,
-            JsonDocument.Parse((string)r[1]!).RootElement,
-            (bool)r[2]!,
-            r[3] is string old ? JsonDocument.Parse(old).RootElement : null,
-            r[4] is string @new ? JsonDocument.Parse(@new).RootElement : null)).ToList();
+            (long)r[1]!,
+            JsonDocument.Parse((string)r[2]!).RootElement,
+            (bool)r[3]!,
+            r[4] is string old ? JsonDocument.Parse(old).RootElement : null,
+            r[5] is string @new ? JsonDocument.Parse(@new).RootElement : null)).ToList();
         return new ChangePage(entries, rows.Count == limit ? (long)rows[^1][0]! : null);
     }
 
@@ -168,55 +156,4 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// <summary>The change key as a text[] parameter for the net-changes SQL.</summary>
     internal static Npgsql.NpgsqlParameter KeyArray(ChangeKey key) =>
         new() { Value = key.Names.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
-}
-
-/// <summary>Turns one log row into change entries (C#: only pages of the log come through here).</summary>
-internal static class LogEntryExpander
-{
-    public static IEnumerable<ChangeEntry> Expand(long eventId, char action, string rowData, string? changedFields, IReadOnlyList<string> keyColumns)
-    {
-        var row = JsonNode.Parse(rowData)!.AsObject();
-        switch (action)
-        {
-            case 'I':
-                yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), true, null, ToElement(row));
-                break;
-            case 'D':
-                yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), false, ToElement(row), null);
-                break;
-            default:
-                var changed = changedFields is null ? new JsonObject() : JsonNode.Parse(changedFields)!.AsObject();
-                var newRow = row.DeepClone().AsObject();
-                foreach (var (name, value) in changed)
-                {
-                    newRow[name] = value?.DeepClone();
-                }
-
-                // changed_fields holds the new row (older logs: only the changed columns): a key changed if a value differs.
-                if (keyColumns.Any(k => changed.ContainsKey(k) && !JsonNode.DeepEquals(changed[k], row[k])))
-                {
-                    yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), false, ToElement(row), null);
-                    yield return new ChangeEntry(eventId, KeyOf(newRow, keyColumns), true, null, ToElement(newRow));
-                }
-                else
-                {
-                    yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), true, ToElement(row), ToElement(newRow));
-                }
-
-                break;
-        }
-    }
-
-    private static JsonElement KeyOf(JsonObject row, IReadOnlyList<string> keyColumns)
-    {
-        var key = new JsonObject();
-        foreach (var column in keyColumns)
-        {
-            key[column] = row[column]?.DeepClone();
-        }
-
-        return ToElement(key);
-    }
-
-    private static JsonElement ToElement(JsonNode node) => JsonSerializer.SerializeToElement(node);
 }

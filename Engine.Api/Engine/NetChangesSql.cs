@@ -2,21 +2,25 @@ namespace Engine.Api.Engine;
 
 /// <summary>
 /// The conflation of a table's log, set-based. Parameters: $1 schema, $2 table, $3 change-key columns (text[]).
-/// Each log row becomes one or two per-key entries with a "before" and an "after" state; per key, the first
-/// entry's before and the last entry's after decide the net effect.
+/// Each log row becomes one or two per-key entries (a bulk insert entry: one per key) with a "before" and an
+/// "after" state; per key, the first entry's before and the last entry's after decide the net effect.
 /// </summary>
 internal static class NetChangesSql
 {
-    /// <summary>Columns: last_event, key, upserted, old_row, new_row (jsonb as text for readers, jsonb in CTEs).</summary>
-    public const string Net =
-        """
+    /// <summary>
+    /// CTEs ending in <c>net</c>: position, last_event, row_key, upserted, old_row, new_row (jsonb), new_row_live
+    /// (true when the after state is the live row: the key's last entry is a bulk insert, which logs only the key).
+    /// </summary>
+    /// <param name="source">The tracked table, qualified and quoted.</param>
+    public static string Net(string source, ChangeKey key) =>
+        $"""
         WITH log AS (
             SELECT event_id, action, row_data,
-                   CASE WHEN action = 'U' THEN row_data || coalesce(changed_fields, '{}') END AS new_data,
+                   CASE WHEN action = 'U' THEN row_data || coalesce(changed_fields, '{"{}"}') END AS new_data,
                    action = 'U' AND EXISTS (SELECT 1 FROM unnest($3::text[]) AS k
                                             WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) AS key_changed
             FROM splitgraph_audit.logged_actions
-            WHERE schema_name = $1 AND table_name = $2
+            WHERE schema_name = $1 AND table_name = $2 AND NOT {LogPosition.IsBulk("action", "changed_fields")}
         ),
         entries AS (
             SELECT event_id, 0 AS sub, row_data AS key_source,
@@ -28,21 +32,82 @@ internal static class NetChangesSql
             SELECT event_id, 1, new_data, false, NULL, true, new_data FROM log WHERE key_changed
         ),
         keyed AS (
-            SELECT e.*, (SELECT jsonb_object_agg(k, e.key_source -> k) FROM unnest($3::text[]) AS k) AS row_key FROM entries e
+            SELECT event_id, sub, before_present, old_row, after_present, new_row, {KeyOf("key_source", key)} AS row_key FROM entries
+            UNION ALL
+            SELECT b.event_id, b.sub, false, NULL, true, NULL, b.row_key FROM ({BulkKeys(key, "")}) b
         ),
         firsts AS (
             SELECT DISTINCT ON (row_key) row_key, before_present, old_row FROM keyed ORDER BY row_key, event_id, sub
         ),
         lasts AS (
-            SELECT DISTINCT ON (row_key) row_key, after_present, new_row, event_id FROM keyed ORDER BY row_key, event_id DESC, sub DESC
+            SELECT DISTINCT ON (row_key) row_key, after_present, new_row, event_id, sub FROM keyed ORDER BY row_key, event_id DESC, sub DESC
         ),
         net AS (
-            SELECT l.event_id AS last_event, f.row_key, l.after_present AS upserted, f.old_row, l.new_row
+            SELECT {LogPosition.Sql("l.event_id", "l.sub")} AS position, l.event_id AS last_event, f.row_key, l.after_present AS upserted,
+                   f.old_row, l.new_row, l.after_present AND l.new_row IS NULL AS new_row_live
             FROM firsts f JOIN lasts l USING (row_key)
             WHERE (f.before_present OR l.after_present)
-              AND NOT (f.before_present AND l.after_present AND f.old_row = l.new_row)
+              -- Back where it started: nothing to commit (a bulk insert's after state is the live row).
+              AND NOT (f.before_present AND l.after_present
+                       AND f.old_row = CASE WHEN l.new_row IS NOT NULL THEN l.new_row ELSE {LiveRow(source, key, "l.row_key")} END)
         )
         """;
 
-    public const string Select = Net + " SELECT last_event, row_key::text, upserted, old_row::text, new_row::text FROM net";
+    /// <summary>A page of net changes: <see cref="Net"/> plus $4 position (exclusive) and $5 limit.</summary>
+    public static string Page(string source, ChangeKey key) =>
+        Net(source, key) +
+        $"""
+        SELECT n.position, n.last_event, n.row_key::text, n.upserted, n.old_row::text,
+               (CASE WHEN n.new_row_live THEN {LiveRow(source, key, "n.row_key")} ELSE n.new_row END)::text
+        FROM (SELECT * FROM net WHERE position > $4 ORDER BY position LIMIT $5) n
+        ORDER BY n.position
+        """;
+
+    /// <summary>
+    /// The key object of a logged row (<c>{"id": 1}</c>), from the key columns in $3. jsonb objects are
+    /// normalised, so keys built here and from a bulk entry compare equal.
+    /// </summary>
+    public static string KeyOf(string rowData, ChangeKey key) =>
+        "jsonb_build_object(" + string.Join(", ", key.Columns.Select((_, i) => $"($3::text[])[{i + 1}], {rowData} -> ($3::text[])[{i + 1}]")) + ")";
+
+    /// <summary>
+    /// Rows (event_id, sub, row_key) of the table's bulk insert entries, one per key, sub from 1 in insertion order.
+    /// <paramref name="filter"/> narrows the log rows (alias l) and the subs (alias e).
+    /// </summary>
+    public static string BulkKeys(ChangeKey key, string filter)
+    {
+        var names = string.Join(", ", key.Columns.Select((_, i) => $"k{i + 1}"));
+        var arrays = string.Join(", ", key.Columns.Select((_, i) => $"jsonb_array_elements(b.keys -> ($3::text[])[{i + 1}])"));
+        var build = string.Join(", ", key.Columns.Select((_, i) => $"($3::text[])[{i + 1}], e.k{i + 1}"));
+        return $"""
+            SELECT l.event_id, e.sub::int AS sub, jsonb_build_object({build}) AS row_key
+            FROM splitgraph_audit.logged_actions l
+            CROSS JOIN LATERAL splitgraph_audit.bulk_keys(l.row_data, $3::text[], $1, $2) AS b(keys)
+            CROSS JOIN LATERAL ROWS FROM ({arrays}) WITH ORDINALITY AS e({names}, sub)
+            WHERE l.schema_name = $1 AND l.table_name = $2 AND {LogPosition.IsBulk("l.action", "l.changed_fields")} {filter}
+            """;
+    }
+
+    /// <summary>The live row (jsonb) of a key object, or NULL; bulk entries exist only for tables with a primary key.</summary>
+    public static string LiveRow(string source, ChangeKey key, string rowKey) =>
+        $"(SELECT to_jsonb(s.*) FROM {source} s, jsonb_populate_record(NULL::{source}, {rowKey}) k WHERE {KeyMatch.Sql(key, "s", "k")})";
+}
+
+/// <summary>
+/// Positions of change entries: the log row's event ID and the entry's place in it (sub), in one long so the paging
+/// cursor stays a single number. Per-row entries have sub 0 (a key-changing update's upsert: 1); a bulk entry's keys
+/// 1…10,000.
+/// </summary>
+internal static class LogPosition
+{
+    private const int SubBits = 16;
+
+    public static long Of(long eventId, int sub) => (eventId << SubBits) | (uint)sub;
+
+    public static (long EventId, int Sub) Split(long position) => (position >> SubBits, (int)(position & ((1 << SubBits) - 1)));
+
+    public static string Sql(string eventId, string sub) => $"(({eventId} << {SubBits}) | {sub})";
+
+    /// <summary>True for a bulk insert entry (key arrays in row_data, the row count in changed_fields).</summary>
+    public static string IsBulk(string action, string changedFields) => $"({action} = 'I' AND {changedFields} IS NOT NULL)";
 }

@@ -285,6 +285,9 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
         }
     }
 
+    /// <summary>Raised by <c>splitgraph_audit.bulk_keys</c> (initialize.sql) for bulk entries logged under another key.</summary>
+    private const string BulkKeyChangedState = "SGK01";
+
     private Exception Translate(Exception ex)
     {
         if (IsUnavailable(ex))
@@ -309,6 +312,11 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
             if (pg.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable)
             {
                 return new ConflictException("Concurrent change", $"Engine '{Name}': {pg.MessageText}. Retry the request.");
+            }
+
+            if (pg.SqlState == BulkKeyChangedState)
+            {
+                return new ConflictException("Primary key changed", $"Engine '{Name}': {pg.MessageText}.");
             }
 
             return new SqlRejectedException($"Engine '{Name}' rejected the statement: {pg.MessageText}", pg);

@@ -43,7 +43,7 @@ public sealed class TableCommitter(SqlEngine engine)
             var liveColumns = string.Join(", ", columns.Select(c => "s." + Identifiers.Quote(c.Name)));
             var keyColumns = string.Join(", ", columns.Select(c => "k." + Identifiers.Quote(c.Name)));
             await engine.RunSqlAsync(
-                NetChangesSql.Net +
+                NetChangesSql.Net(source, key) +
                 $"""
                 , net_keys AS (SELECT k.* FROM net n, LATERAL jsonb_populate_record(NULL::{source}, n.row_key) k)
                 INSERT INTO {target} ({names}, {ObjectEngine.UpsertFlag})

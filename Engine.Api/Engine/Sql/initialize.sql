@@ -41,7 +41,7 @@ BEGIN
         LOCK TABLE splitgraph_audit.logged_actions IN SHARE ROW EXCLUSIVE MODE;
         INSERT INTO splitgraph_audit.pending_counts (schema_name, table_name, slot, inserted, deleted)
         SELECT schema_name, table_name, 0, count(*) FILTER (WHERE action = 'I'), count(*) FILTER (WHERE action = 'D')
-        FROM splitgraph_audit.logged_actions GROUP BY schema_name, table_name;
+        FROM splitgraph_audit.logged_actions GROUP BY schema_name, table_name; -- (bulk entries came later than the counters)
     END IF;
 END $$;
 
@@ -77,8 +77,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Deletes the log rows of a schema (or one table of it) visible to the caller's snapshot and takes them off the
--- counts; returns how many. Under read committed it also folds idle counter slots into slot 0 (skipping slots a
--- running writer holds). A repeatable-read caller (commit) skips the fold: locking a slot a writer updated after the
+-- counts; returns how many changes (a bulk entry counts its rows). Under read committed it also folds idle counter
+-- slots into slot 0 (skipping slots a running writer holds). A repeatable-read caller (commit) skips the fold: locking a slot a writer updated after the
 -- snapshot would be a serialisation failure.
 CREATE OR REPLACE FUNCTION splitgraph_audit.discard_changes(p_schema text, p_table text) RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -91,8 +91,9 @@ BEGIN
         WITH d AS (
             DELETE FROM splitgraph_audit.logged_actions
             WHERE schema_name = p_schema AND (p_table IS NULL OR table_name = p_table)
-            RETURNING table_name, action)
-        SELECT table_name, count(*) AS n, count(*) FILTER (WHERE action = 'I') AS i, count(*) FILTER (WHERE action = 'D') AS d
+            RETURNING table_name, action, CASE WHEN action = 'I' THEN coalesce((changed_fields ->> 'sg_bulk')::bigint, 1) ELSE 1 END AS rows)
+        SELECT table_name, sum(rows)::bigint AS n, coalesce(sum(rows) FILTER (WHERE action = 'I'), 0)::bigint AS i,
+               count(*) FILTER (WHERE action = 'D') AS d
         FROM d GROUP BY table_name
     LOOP
         total := total + gone.n;
@@ -122,17 +123,68 @@ BEGIN
     RETURN total;
 END $$;
 
+-- Primary-key columns of a table in key order, or NULL without one.
+CREATE OR REPLACE FUNCTION splitgraph_audit.primary_key_of(p_relid oid) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT array_agg(a.attname::text ORDER BY k.ord)
+    FROM pg_index i
+    CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+    WHERE i.indrelid = p_relid AND i.indisprimary;
+$$;
+
+-- Readers expand a bulk entry by the table's current key; an entry logged under another key cannot be read back.
+CREATE OR REPLACE FUNCTION splitgraph_audit.bulk_keys(p_row_data jsonb, p_key text[], p_schema text, p_table text)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF NOT (p_row_data ?& p_key) OR (SELECT count(*) FROM jsonb_object_keys(p_row_data)) <> cardinality(p_key) THEN
+        RAISE EXCEPTION USING ERRCODE = 'SGK01',
+            MESSAGE = format('pending bulk inserts of %I.%I were logged under the primary key (%s), not (%s): commit or discard them under the old key',
+                p_schema, p_table, (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_row_data) AS k), array_to_string(p_key, ', '));
+    END IF;
+    RETURN p_row_data;
+END $$;
+
 -- Inserts and deletes are logged per statement from transition tables: one trigger call per statement,
 -- static SQL (PL/pgSQL caches a plan per table). Whole rows are written r.* : a bare r would mean a user
 -- column called "r" when the table has one.
+-- Bulk inserts: past the first 1,000 rows of a statement into a table with a primary key, rows are logged as bulk
+-- entries of up to 10,000 keys each, the key columns as JSON arrays (row_data {"id": [1, 2, …]}, changed_fields
+-- {"sg_bulk": n}). Writing a jsonb object per row is most of a tracked bulk load's cost (1M rows: 8.5 s logged per
+-- row, 2.9 s as key arrays, 1.9 s untracked); the inserted values are the live row or, once changed again, the old
+-- row of the key's next log entry, so readers recover them. The LIMIT keeps small statements on the static path.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_inserts() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     n bigint;
+    rest bigint;
+    key_columns text[];
 BEGIN
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', to_jsonb(r.*) FROM sg_new_rows r;
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', to_jsonb(r.*) FROM sg_new_rows r LIMIT 1000;
     GET DIAGNOSTICS n = ROW_COUNT;
+    IF n = 1000 THEN
+        key_columns := splitgraph_audit.primary_key_of(TG_RELID);
+        IF key_columns IS NULL THEN
+            INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data)
+            SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', to_jsonb(r.*) FROM sg_new_rows r OFFSET 1000;
+            GET DIAGNOSTICS rest = ROW_COUNT;
+        ELSE
+            -- A transition table scans in insertion order, so OFFSET picks up exactly where the LIMIT stopped.
+            EXECUTE format(
+                'WITH logged AS ('
+                '  INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields)'
+                '  SELECT $1, $2, ''I'', jsonb_build_object(%s), jsonb_build_object(''sg_bulk'', count(*))'
+                '  FROM (SELECT %s, (row_number() OVER () - 1) / 10000 AS sg_part FROM (SELECT * FROM sg_new_rows OFFSET 1000) r) k'
+                '  GROUP BY sg_part ORDER BY sg_part'
+                '  RETURNING (changed_fields ->> ''sg_bulk'')::bigint AS n)'
+                'SELECT coalesce(sum(n), 0) FROM logged',
+                (SELECT string_agg(format('%L, to_jsonb(array_agg(k%s))', c, o), ', ' ORDER BY o) FROM unnest(key_columns) WITH ORDINALITY AS x(c, o)),
+                (SELECT string_agg(format('r.%I AS k%s', c, o), ', ' ORDER BY o) FROM unnest(key_columns) WITH ORDINALITY AS x(c, o)))
+            INTO rest USING TG_TABLE_SCHEMA, TG_TABLE_NAME;
+        END IF;
+        n := n + rest;
+    END IF;
     IF n > 0 THEN
         INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted)
         VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_backend_pid(), n)

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using NpgsqlTypes;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Engine;
+
+/// <summary>
+/// The raw view of one table's log, a page of entries at a time, in log order. Per-row log rows are expanded here;
+/// bulk insert entries (keys only) in SQL, which also recovers each inserted row: the old row of the key's next
+/// change, or the live row when there is none.
+/// </summary>
+internal sealed class LogPageReader(SqlEngine engine, string schema, string table, ChangeKey key)
+{
+    private sealed record Slot(long Position, ChangeEntry? Entry);
+
+    /// <summary>Narrows <see cref="NetChangesSql.BulkKeys"/> to the positions of the page ($4…$6 arrays).</summary>
+    private const string WantedSubs =
+        """
+        AND l.event_id = ANY ($4::bigint[])
+        AND EXISTS (SELECT 1 FROM wanted w WHERE w.event_id = l.event_id AND e.sub BETWEEN w.first_sub AND w.last_sub)
+        """;
+
+    public async Task<ChangePage> ReadAsync(long after, int limit, CancellationToken cancellationToken)
+    {
+        var afterEvent = LogPosition.Split(after).EventId;
+        // Every log row gives at least one entry and only the cursor's own row can be partly read: limit + 1 rows do.
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            $"""
+            SELECT event_id, action, CASE WHEN {LogPosition.IsBulk("action", "changed_fields")} THEN (changed_fields ->> 'sg_bulk')::int END,
+                   row_data::text, changed_fields::text
+            FROM splitgraph_audit.logged_actions
+            WHERE schema_name = $1 AND table_name = $2 AND event_id >= $3 ORDER BY event_id LIMIT $4
+            """, [schema, table, afterEvent, limit + 1], ResultShape.ManyMany, cancellationToken))!;
+
+        var slots = new List<Slot>(Math.Min(limit, 1024));
+        var more = rows.Count > limit;
+        foreach (var row in rows)
+        {
+            var eventId = (long)row[0]!;
+            var candidates = row[2] is int keys
+                ? Enumerable.Range(1, keys).Select(sub => new Slot(LogPosition.Of(eventId, sub), null))
+                : LogEntryExpander.Expand(eventId, ((string)row[1]!)[0], (string)row[3]!, row[4] as string, key.Names)
+                    .Select((entry, sub) => new Slot(LogPosition.Of(eventId, sub), entry));
+            foreach (var slot in candidates.Where(s => s.Position > after))
+            {
+                if (slots.Count == limit)
+                {
+                    more = true;
+                    break;
+                }
+
+                slots.Add(slot);
+            }
+
+            if (slots.Count == limit && more)
+            {
+                break;
+            }
+        }
+
+        var bulk = await ReadBulkEntriesAsync(slots.Where(s => s.Entry is null).Select(s => s.Position).ToList(), cancellationToken);
+        var entries = slots.Select(s => s.Entry ?? bulk[s.Position]).ToList();
+        return new ChangePage(entries, more && slots.Count > 0 ? slots[^1].Position : null);
+    }
+
+    /// <summary>The entries of bulk-insert positions: key from the entry, row from the key's next change or the table.</summary>
+    private async Task<Dictionary<long, ChangeEntry>> ReadBulkEntriesAsync(IReadOnlyList<long> positions, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<long, ChangeEntry>(positions.Count);
+        if (positions.Count == 0)
+        {
+            return found;
+        }
+
+        var ranges = positions.Select(LogPosition.Split).GroupBy(p => p.EventId)
+            .Select(g => (EventId: g.Key, First: g.Min(p => p.Sub), Last: g.Max(p => p.Sub))).ToList();
+        var source = Identifiers.Qualify(schema, table);
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            $"""
+            WITH wanted AS (
+                SELECT * FROM unnest($4::bigint[], $5::int[], $6::int[]) AS w(event_id, first_sub, last_sub)
+            ),
+            page AS (
+                {NetChangesSql.BulkKeys(key, WantedSubs)}
+            ),
+            later AS (
+                SELECT DISTINCT ON (p.event_id, p.sub) p.event_id, p.sub, l.row_data
+                FROM page p JOIN splitgraph_audit.logged_actions l
+                  ON l.schema_name = $1 AND l.table_name = $2 AND l.event_id > $7 AND l.action <> 'I'
+                 AND l.event_id > p.event_id AND {NetChangesSql.KeyOf("l.row_data", key)} = p.row_key
+                ORDER BY p.event_id, p.sub, l.event_id
+            )
+            SELECT p.event_id, p.sub, p.row_key::text, coalesce(later.row_data, {NetChangesSql.LiveRow(source, key, "p.row_key")})::text
+            FROM page p LEFT JOIN later USING (event_id, sub)
+            """,
+            [
+                schema, table, ChangeEngine.KeyArray(key),
+                Array(ranges.Select(r => r.EventId).ToArray(), NpgsqlDbType.Bigint),
+                Array(ranges.Select(r => r.First).ToArray(), NpgsqlDbType.Integer),
+                Array(ranges.Select(r => r.Last).ToArray(), NpgsqlDbType.Integer),
+                ranges.Min(r => r.EventId),
+            ], ResultShape.ManyMany, cancellationToken))!;
+
+        foreach (var row in rows)
+        {
+            var eventId = (long)row[0]!;
+            var primaryKey = JsonDocument.Parse((string)row[2]!).RootElement;
+            // No later change and no live row would mean the row changed while untracked: show what is known, its key.
+            var inserted = row[3] is string text ? JsonDocument.Parse(text).RootElement : primaryKey;
+            found[LogPosition.Of(eventId, (int)row[1]!)] = new ChangeEntry(eventId, primaryKey, true, null, inserted);
+        }
+
+        return found;
+    }
+
+    private static Npgsql.NpgsqlParameter Array<T>(T[] values, NpgsqlDbType type) =>
+        new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | type };
+}
+
+/// <summary>Turns one per-row log row into change entries (C#: only pages of the log come through here).</summary>
+internal static class LogEntryExpander
+{
+    public static IEnumerable<ChangeEntry> Expand(long eventId, char action, string rowData, string? changedFields, IReadOnlyList<string> keyColumns)
+    {
+        var row = JsonNode.Parse(rowData)!.AsObject();
+        switch (action)
+        {
+            case 'I':
+                yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), true, null, ToElement(row));
+                break;
+            case 'D':
+                yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), false, ToElement(row), null);
+                break;
+            default:
+                var changed = changedFields is null ? new JsonObject() : JsonNode.Parse(changedFields)!.AsObject();
+                var newRow = row.DeepClone().AsObject();
+                foreach (var (name, value) in changed)
+                {
+                    newRow[name] = value?.DeepClone();
+                }
+
+                // changed_fields holds the new row (older logs: only the changed columns): a key changed if a value differs.
+                if (keyColumns.Any(k => changed.ContainsKey(k) && !JsonNode.DeepEquals(changed[k], row[k])))
+                {
+                    yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), false, ToElement(row), null);
+                    yield return new ChangeEntry(eventId, KeyOf(newRow, keyColumns), true, null, ToElement(newRow));
+                }
+                else
+                {
+                    yield return new ChangeEntry(eventId, KeyOf(row, keyColumns), true, ToElement(row), ToElement(newRow));
+                }
+
+                break;
+        }
+    }
+
+    private static JsonElement KeyOf(JsonObject row, IReadOnlyList<string> keyColumns)
+    {
+        var key = new JsonObject();
+        foreach (var column in keyColumns)
+        {
+            key[column] = row[column]?.DeepClone();
+        }
+
+        return ToElement(key);
+    }
+
+    private static JsonElement ToElement(JsonNode node) => JsonSerializer.SerializeToElement(node);
+}
