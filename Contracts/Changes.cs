@@ -6,10 +6,13 @@ namespace SplitgraphAspire.Contracts;
 /// One pending change: an upsert (<see cref="Upserted"/> true, <see cref="NewRow"/> set) or a delete
 /// (<see cref="OldRow"/> set, <see cref="NewRow"/> null). Rows and keys keep their JSON types.
 /// </summary>
-/// <param name="EventId">Log position; pass the last one as <c>after</c> to read the next page.</param>
+/// <param name="EventId">The log row the change comes from (a bulk insert entry holds many keys; a key-changing update gives two entries).</param>
 public sealed record ChangeEntry(long EventId, JsonElement PrimaryKey, bool Upserted, JsonElement? OldRow, JsonElement? NewRow);
 
-/// <summary>A page of change entries; <see cref="NextAfter"/> is null on the last page.</summary>
+/// <summary>
+/// A page of change entries; pass <see cref="NextAfter"/> as <c>after</c> to read the next page (a position: the
+/// event ID and the entry's place within it, in one number), null on the last page.
+/// </summary>
 public sealed record ChangePage(IReadOnlyList<ChangeEntry> Entries, long? NextAfter);
 
 /// <summary>Result of <c>DELETE …/changes</c>.</summary>

@@ -55,7 +55,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
                 var tps = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
                 for (var rep = 0; rep < options.Reps; rep++)
                 {
-                    await Harness.ExecAsync(LocalEp, $"TRUNCATE {Log}");
+                    await Harness.ExecAsync(LocalEp, $"TRUNCATE {Log}, splitgraph_audit.pending_counts");
                     foreach (var tracked in new[] { false, true })
                     {
                         var table = tracked ? "p1_tracked" : "p1_plain";
@@ -108,7 +108,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         finally
         {
             Directory.Delete(folder, recursive: true);
-            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p1_tracked, bench.p1_plain; TRUNCATE {Log}");
+            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p1_tracked, bench.p1_plain; TRUNCATE {Log}, splitgraph_audit.pending_counts");
         }
     }
 
@@ -186,7 +186,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
                 {
                     foreach (var tracked in EngineFirst(rep) ? new[] { true, false } : [false, true])
                     {
-                        await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p2; CREATE TABLE bench.p2 ({Columns}); TRUNCATE {Log}");
+                        await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p2; CREATE TABLE bench.p2 ({Columns}); TRUNCATE {Log}, splitgraph_audit.pending_counts");
                         if (tracked)
                         {
                             await TrackAsync("p2");
@@ -222,7 +222,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         }
         finally
         {
-            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p2; TRUNCATE {Log}");
+            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p2; TRUNCATE {Log}, splitgraph_audit.pending_counts");
         }
     }
 
@@ -242,7 +242,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
             $"FROM generate_series({from}, {to}) g";
         try
         {
-            await Harness.ExecAsync(LocalEp, $"TRUNCATE {Log}; DROP TABLE IF EXISTS bench.p3; CREATE TABLE bench.p3 ({Columns})");
+            await Harness.ExecAsync(LocalEp, $"TRUNCATE {Log}, splitgraph_audit.pending_counts; DROP TABLE IF EXISTS bench.p3; CREATE TABLE bench.p3 ({Columns})");
             await TrackAsync("p3");
             await Harness.ExecAsync(LocalEp, OtherRows(1, others / 2));
             // Statements of 1,000 rows: the triggers log each row (a larger statement logs keys in bulk entries, and the
@@ -322,7 +322,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         }
         finally
         {
-            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p3; TRUNCATE {Log}");
+            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p3; TRUNCATE {Log}, splitgraph_audit.pending_counts");
         }
     }
 
@@ -559,7 +559,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
             for (var rep = 0; rep < options.Reps; rep++)
             {
                 await Harness.ExecAsync(LocalEp,
-                    $"TRUNCATE {Log}; DROP TABLE IF EXISTS bench.p7; CREATE TABLE bench.p7 ({Columns}); INSERT INTO bench.p7 SELECT {RowSql} FROM generate_series(1, {c}) g");
+                    $"TRUNCATE {Log}, splitgraph_audit.pending_counts; DROP TABLE IF EXISTS bench.p7; CREATE TABLE bench.p7 ({Columns}); INSERT INTO bench.p7 SELECT {RowSql} FROM generate_series(1, {c}) g");
                 await TrackAsync("p7");
                 await Harness.ExecAsync(LocalEp, $"INSERT INTO bench.p7 SELECT {RowSql} FROM generate_series({c + 1}, {c + ins}) g");
                 await Harness.ExecAsync(LocalEp, $"UPDATE bench.p7 SET a = a + 1, b = md5(b) WHERE id <= {upd}");
@@ -591,7 +591,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         }
         finally
         {
-            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p7; TRUNCATE {Log}");
+            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p7; TRUNCATE {Log}, splitgraph_audit.pending_counts");
         }
     }
 

@@ -107,6 +107,31 @@ public sealed class BulkInsertLoggingTests(DatabaseFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task A_statement_of_over_a_million_rows_logs_every_key_once_and_commits_whole()
+    {
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.big (id int PRIMARY KEY, v smallint); CREATE TABLE {schema}.copy (LIKE {schema}.big INCLUDING ALL)");
+        await Objects.TrackAsync(Db, schema, "big");
+        const int rows = 1_012_345;
+        await Db.ExecAsync($"INSERT INTO {schema}.big SELECT g, g % 100 FROM generate_series(1, {rows}) g");
+
+        // 1,000 per-row entries, the next million keys in 100 entries, the remaining 11,345 in 2.
+        Assert.Equal(1_102L, await LogRowsAsync(schema));
+        Assert.Equal((long)rows - 1_000, await Db.ScalarAsync<long>(
+            """
+            SELECT count(DISTINCT k) FROM splitgraph_audit.logged_actions l, jsonb_array_elements(l.row_data -> 'id') AS k
+            WHERE schema_name = $1 AND changed_fields ? 'sg_bulk'
+            """, schema));
+
+        var commit = await Objects.CommitAsync(Db, schema, "big");
+        Assert.Equal(((long)rows, 0L), (commit.Upserts, commit.Deletes));
+        await Objects.ApplyAsync(Db, [commit.ObjectId!], schema, "copy");
+        Assert.Equal(0L, await Db.ScalarAsync<long>(
+            $"SELECT count(*) FROM ((SELECT * FROM {schema}.big EXCEPT ALL SELECT * FROM {schema}.copy) UNION ALL (SELECT * FROM {schema}.copy EXCEPT ALL SELECT * FROM {schema}.big)) d"));
+        Assert.Equal((long)rows, await Db.ScalarAsync<long>($"SELECT count(*) FROM {schema}.copy"));
+    }
+
+    [Fact]
     public async Task Deleting_rows_then_bulk_inserting_them_again_nets_to_nothing()
     {
         var schema = await Db.NewSchemaAsync();
