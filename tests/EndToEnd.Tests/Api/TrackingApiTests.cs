@@ -99,4 +99,34 @@ public sealed class TrackingApiTests(TopologyFixture topology)
         Assert.Equal(3, raw.Entries.Count);
         Assert.Equal(JsonValueKind.Number, raw.Entries[0].PrimaryKey.GetProperty("fruit_id").ValueKind);
     }
+
+    [Fact]
+    public async Task A_bulk_load_reads_back_row_by_row_through_the_cursor_and_commits()
+    {
+        await CreateFruitsAsync();
+        await ApiAssert.OkAsync<List<TableRef>>(await topology.Api.PostAsync($"{Engine}/tracked-tables", new TablesRequest([new TableRef(_schema, "fruits")])));
+        // Over 1,000 rows in one statement: past the first 1,000 the log holds keys in bulk entries.
+        await topology.ExecAsync("local", $"INSERT INTO {_schema}.fruits SELECT g, 'fruit ' || g FROM generate_series(3, 2502) g");
+        Assert.Equal(new AggregateChanges(2_500, 0, 0),
+            await topology.GetJsonAsync<AggregateChanges>($"{Engine}/schemas/{_schema}/tables/fruits/changes?aggregate=true"));
+
+        foreach (var net in new[] { false, true })
+        {
+            var seen = new List<ChangeEntry>();
+            long? after = 0;
+            while (after is { } cursor)
+            {
+                var page = await topology.GetJsonAsync<ChangePage>($"{Engine}/schemas/{_schema}/tables/fruits/changes?net={net}&after={cursor}&limit=700");
+                seen.AddRange(page.Entries);
+                after = page.NextAfter;
+            }
+
+            Assert.Equal(Enumerable.Range(3, 2_500), seen.Select(e => e.PrimaryKey.GetProperty("fruit_id").GetInt32()));
+            Assert.All(seen, e => Assert.Equal($"fruit {e.PrimaryKey.GetProperty("fruit_id").GetInt32()}", e.NewRow!.Value.GetProperty("name").GetString()));
+        }
+
+        var commit = await ApiAssert.OkAsync<CommitResult>(await topology.Api.PostAsync($"{Engine}/schemas/{_schema}/tables/fruits/commit", new { }));
+        Assert.Equal((2_500L, 0L), (commit.Upserts, commit.Deletes));
+        Assert.False((await topology.GetJsonAsync<SchemaChanges>($"{Engine}/schemas/{_schema}/changes")).HasPendingChanges);
+    }
 }
