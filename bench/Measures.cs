@@ -347,50 +347,13 @@ public sealed partial class Measures(Harness harness, Options options, Results r
     private async Task P4Async()
     {
         var id = await EnsureObjectAsync();
-        var objectTable = $"splitgraph_meta.\"{id}\"";
-        var times = Enum.GetValues<TransferRun>().ToDictionary(r => r, _ => new List<double>());
-        var memory = Enum.GetValues<TransferRun>().ToDictionary(r => r, _ => new List<double>());
-        for (var rep = 0; rep < options.Reps; rep++)
-        {
-            foreach (var run in Rotation(rep))
-            {
-                if (run == TransferRun.RawPipe)
-                {
-                    await Harness.ExecAsync(RemoteEp, "DROP TABLE IF EXISTS bench.p4_raw");
-                }
-                else
-                {
-                    await DeleteObjectAsync(RemoteEp, id);
-                }
-
-                await harness.QuiesceAsync();
-                var (seconds, growth) = await MemoryProbe.MeasureAsync(() => Harness.TimeAsync(async () =>
-                {
-                    if (run == TransferRun.RawPipe)
-                    {
-                        await Harness.RawPipeAsync(LocalEp, objectTable, RemoteEp, $"CREATE TABLE bench.p4_raw ({ObjectColumns})", "bench.p4_raw");
-                        return;
-                    }
-
-                    var result = await new ObjectTransfers(LocalEp, RemoteEp, verifyContent: run == TransferRun.EngineVerified).UploadObjectsAsync([id]);
-                    if (result.Transferred.Count != 1)
-                    {
-                        throw new InvalidOperationException($"P4: upload transferred {result.Transferred.Count} objects (skipped {result.Skipped.Count}).");
-                    }
-                }));
-                times[run].Add(seconds);
-                memory[run].Add(growth);
-                global::Bench.Log.Info($"  P4 {run} rep {rep + 1}: {seconds:0.000} s, working set +{growth:0.0} MB");
-            }
-        }
-
-        await Harness.ExecAsync(RemoteEp, "DROP TABLE IF EXISTS bench.p4_raw");
+        var (times, memory) = await TimeTransfersAsync("P4", id, LocalEp, RemoteEp, upload: true);
         var raw = Harness.Median(times[TransferRun.RawPipe]);
         results.Faster($"P4 upload {Count(options.Rows)}-row object local→remote vs raw binary COPY pipe", Harness.Median(times[TransferRun.Engine]), raw, 0.8);
         results.Add(new ResultRow("P4 peak working-set growth of this process during the upload (max of reps)",
             $"{memory[TransferRun.Engine].Max():0.0} MB", $"{memory[TransferRun.RawPipe].Max():0.0} MB (raw pipe)", null, "bounded (streams)", null));
         results.Faster("P4 the same upload with \"verify\": true (content re-hashed on arrival; informational)", Harness.Median(times[TransferRun.EngineVerified]), raw, 0.8);
-        var size = await Harness.ScalarAsync<long>(LocalEp, $"SELECT pg_total_relation_size('{objectTable}')");
+        var size = await Harness.ScalarAsync<long>(LocalEp, $"SELECT pg_total_relation_size('splitgraph_meta.\"{id}\"')");
         results.Note($"P4/P5: the object has {options.Rows:N0} rows, {size / 1048576.0:0} MB with its primary key; baselines create the same table (with key) " +
             "and pipe binary COPY in one transaction between the same two servers. The engine also builds the key after the load, checks the row count " +
             "(with verify: re-hashes the rows against the ID) and registers the object. Engine, verified and raw runs rotate order per repetition.");
@@ -399,50 +362,67 @@ public sealed partial class Measures(Harness harness, Options options, Results r
     private async Task P5Async()
     {
         var id = await EnsureObjectAsync();
-        var objectTable = $"splitgraph_meta.\"{id}\"";
         if (!await ExistsAsync(RemoteEp, id))
         {
             await new ObjectTransfers(LocalEp, RemoteEp).UploadObjectsAsync([id]);
         }
 
+        var (times, _) = await TimeTransfersAsync("P5", id, RemoteEp, LocalEp, upload: false);
+        var raw = Harness.Median(times[TransferRun.RawPipe]);
+        results.Faster($"P5 download {Count(options.Rows)}-row object remote→local (postgres_fdw) vs raw binary COPY pipe", Harness.Median(times[TransferRun.Engine]), raw, 0.6);
+        results.Faster("P5 the same download with \"verify\": true (informational)", Harness.Median(times[TransferRun.EngineVerified]), raw, 0.6);
+    }
+
+    /// <summary>
+    /// Times every <see cref="TransferRun"/> of one object from <paramref name="from"/> to <paramref name="to"/>
+    /// (upload: local → remote, else a download remote → local), with the process's working-set growth of each run.
+    /// The receiving side is cleared before each run.
+    /// </summary>
+    private async Task<(Dictionary<TransferRun, List<double>> Times, Dictionary<TransferRun, List<double>> Memory)> TimeTransfersAsync(
+        string measure, string id, EngineEndpoint from, EngineEndpoint to, bool upload)
+    {
+        var objectTable = $"splitgraph_meta.\"{id}\"";
+        var rawTable = $"bench.{measure.ToLowerInvariant()}_raw";
         var times = Enum.GetValues<TransferRun>().ToDictionary(r => r, _ => new List<double>());
+        var memory = Enum.GetValues<TransferRun>().ToDictionary(r => r, _ => new List<double>());
         for (var rep = 0; rep < options.Reps; rep++)
         {
             foreach (var run in Rotation(rep))
             {
                 if (run == TransferRun.RawPipe)
                 {
-                    await Harness.ExecAsync(LocalEp, "DROP TABLE IF EXISTS bench.p5_raw");
+                    await Harness.ExecAsync(to, $"DROP TABLE IF EXISTS {rawTable}");
                 }
                 else
                 {
-                    await DeleteObjectAsync(LocalEp, id);
+                    await DeleteObjectAsync(to, id);
                 }
 
                 await harness.QuiesceAsync();
-                var seconds = await Harness.TimeAsync(async () =>
+                var (seconds, growth) = await MemoryProbe.MeasureAsync(() => Harness.TimeAsync(async () =>
                 {
                     if (run == TransferRun.RawPipe)
                     {
-                        await Harness.RawPipeAsync(RemoteEp, objectTable, LocalEp, $"CREATE TABLE bench.p5_raw ({ObjectColumns})", "bench.p5_raw");
+                        await Harness.RawPipeAsync(from, objectTable, to, $"CREATE TABLE {rawTable} ({ObjectColumns})", rawTable);
                         return;
                     }
 
-                    var result = await new ObjectTransfers(LocalEp, RemoteEp, verifyContent: run == TransferRun.EngineVerified).DownloadObjectsAsync([id]);
+                    var transfers = new ObjectTransfers(LocalEp, RemoteEp, verifyContent: run == TransferRun.EngineVerified);
+                    var result = upload ? await transfers.UploadObjectsAsync([id]) : await transfers.DownloadObjectsAsync([id]);
                     if (result.Transferred.Count != 1)
                     {
-                        throw new InvalidOperationException($"P5: download transferred {result.Transferred.Count} objects (skipped {result.Skipped.Count}, missing {result.Missing.Count}).");
+                        throw new InvalidOperationException(
+                            $"{measure}: transferred {result.Transferred.Count} objects (skipped {result.Skipped.Count}, missing {result.Missing.Count}).");
                     }
-                });
+                }));
                 times[run].Add(seconds);
-                global::Bench.Log.Info($"  P5 {run} rep {rep + 1}: {seconds:0.000} s");
+                memory[run].Add(growth);
+                global::Bench.Log.Info($"  {measure} {run} rep {rep + 1}: {seconds:0.000} s, working set +{growth:0.0} MB");
             }
         }
 
-        await Harness.ExecAsync(LocalEp, "DROP TABLE IF EXISTS bench.p5_raw");
-        var raw = Harness.Median(times[TransferRun.RawPipe]);
-        results.Faster($"P5 download {Count(options.Rows)}-row object remote→local (postgres_fdw) vs raw binary COPY pipe", Harness.Median(times[TransferRun.Engine]), raw, 0.6);
-        results.Faster("P5 the same download with \"verify\": true (informational)", Harness.Median(times[TransferRun.EngineVerified]), raw, 0.6);
+        await Harness.ExecAsync(to, $"DROP TABLE IF EXISTS {rawTable}");
+        return (times, memory);
     }
 
     // ───────────────────────────── P6: apply fragments ─────────────────────────────
