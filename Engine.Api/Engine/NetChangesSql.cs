@@ -36,20 +36,22 @@ internal static class NetChangesSql
             UNION ALL
             SELECT b.event_id, b.sub, false, NULL, true, NULL, b.row_key FROM ({BulkKeys(key, "")}) b
         ),
-        firsts AS (
-            SELECT DISTINCT ON (row_key) row_key, before_present, old_row FROM keyed ORDER BY row_key, event_id, sub
-        ),
-        lasts AS (
-            SELECT DISTINCT ON (row_key) row_key, after_present, new_row, event_id, sub FROM keyed ORDER BY row_key, event_id DESC, sub DESC
+        -- One sort serves both ends of each key: the window reads its first entry, DISTINCT ON keeps its last.
+        ends AS (
+            SELECT DISTINCT ON (row_key) row_key, event_id, sub, after_present, new_row,
+                   last_value(before_present) OVER w AS first_before_present, last_value(old_row) OVER w AS first_old_row
+            FROM keyed
+            WINDOW w AS (PARTITION BY row_key ORDER BY event_id DESC, sub DESC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+            ORDER BY row_key, event_id DESC, sub DESC
         ),
         net AS (
-            SELECT {LogPosition.Sql("l.event_id", "l.sub")} AS position, l.event_id AS last_event, f.row_key, l.after_present AS upserted,
-                   f.old_row, l.new_row, l.after_present AND l.new_row IS NULL AS new_row_live
-            FROM firsts f JOIN lasts l USING (row_key)
-            WHERE (f.before_present OR l.after_present)
+            SELECT {LogPosition.Sql("e.event_id", "e.sub")} AS position, e.event_id AS last_event, e.row_key, e.after_present AS upserted,
+                   e.first_old_row AS old_row, e.new_row, e.after_present AND e.new_row IS NULL AS new_row_live
+            FROM ends e
+            WHERE (e.first_before_present OR e.after_present)
               -- Back where it started: nothing to commit (a bulk insert's after state is the live row).
-              AND NOT (f.before_present AND l.after_present
-                       AND f.old_row = CASE WHEN l.new_row IS NOT NULL THEN l.new_row ELSE {LiveRow(source, key, "l.row_key")} END)
+              AND NOT (e.first_before_present AND e.after_present
+                       AND e.first_old_row = CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {LiveRow(source, key, "e.row_key")} END)
         )
         """;
 
