@@ -38,20 +38,18 @@ public sealed class TableCommitter(SqlEngine engine)
         else
         {
             // Upserts are the live rows of every changed key (same snapshot as the log, as Splitgraph's store_fragment):
-            // values from the log's jsonb would turn a json 'null' into SQL NULL, and without a primary key a key can
-            // match several identical rows that the net view does not count. Keys with no live row become deletes.
-            var liveColumns = string.Join(", ", columns.Select(c => "s." + Identifiers.Quote(c.Name)));
-            var keyColumns = string.Join(", ", columns.Select(c => "k." + Identifiers.Quote(c.Name)));
+            // values from the log's jsonb would turn a json 'null' into SQL NULL, bulk entries hold only keys, and
+            // without a primary key a key can match several identical rows that the net view does not count. Keys with
+            // no live row become deletes. One outer join does both (two passes over 1M keys took twice as long).
+            var values = string.Join(", ", columns.Select(c =>
+                $"CASE WHEN s.ctid IS NULL THEN k.{Identifiers.Quote(c.Name)} ELSE s.{Identifiers.Quote(c.Name)} END"));
             await engine.RunSqlAsync(
                 NetChangesSql.Net(source, key) +
                 $"""
                 , net_keys AS (SELECT k.* FROM net n, LATERAL jsonb_populate_record(NULL::{source}, n.row_key) k)
                 INSERT INTO {target} ({names}, {ObjectEngine.UpsertFlag})
-                SELECT {liveColumns}, true FROM {source} s
-                WHERE EXISTS (SELECT 1 FROM net_keys k WHERE {KeyMatch.Sql(key, "s", "k")})
-                UNION ALL
-                SELECT {keyColumns}, false FROM net_keys k
-                WHERE NOT EXISTS (SELECT 1 FROM {source} s WHERE {KeyMatch.Sql(key, "s", "k")})
+                SELECT {values}, s.ctid IS NOT NULL
+                FROM net_keys k LEFT JOIN {source} s ON {KeyMatch.Sql(key, "s", "k")}
                 """, [schema, table, ChangeEngine.KeyArray(key)], ResultShape.None, cancellationToken);
         }
 
