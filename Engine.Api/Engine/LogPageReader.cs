@@ -25,12 +25,14 @@ internal sealed class LogPageReader(SqlEngine engine, string schema, string tabl
     {
         var afterEvent = LogPosition.Split(after).EventId;
         // Every log row gives at least one entry and only the cursor's own row can be partly read: limit + 1 rows do.
+        // A bulk entry's key arrays (up to ~100 kB) stay on the server: only the keys of the page are read, below.
         var rows = (List<object?[]>)(await engine.RunSqlAsync(
             $"""
-            SELECT event_id, action, CASE WHEN {LogPosition.IsBulk("action", "changed_fields")} THEN (changed_fields ->> 'sg_bulk')::int END,
-                   row_data::text, changed_fields::text
-            FROM splitgraph_audit.logged_actions
-            WHERE schema_name = $1 AND table_name = $2 AND event_id >= $3 ORDER BY event_id LIMIT $4
+            SELECT event_id, action, bulk_keys,
+                   CASE WHEN bulk_keys IS NULL THEN row_data::text END, CASE WHEN bulk_keys IS NULL THEN changed_fields::text END
+            FROM (SELECT l.*, CASE WHEN {LogPosition.IsBulk("action", "changed_fields")} THEN (changed_fields ->> 'sg_bulk')::int END AS bulk_keys
+                  FROM splitgraph_audit.logged_actions l
+                  WHERE schema_name = $1 AND table_name = $2 AND event_id >= $3 ORDER BY event_id LIMIT $4) l
             """, [schema, table, afterEvent, limit + 1], ResultShape.ManyMany, cancellationToken))!;
 
         var slots = new List<Slot>(Math.Min(limit, 1024));

@@ -86,7 +86,9 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         var folder = Path.Combine(Root, options.FolderPrefix + (options.Name is null ? id : $"{options.Name}-{id}"));
         var data = Path.Combine(folder, "data");
         Directory.CreateDirectory(folder);
-        await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile), Environment.ProcessId.ToString());
+        // Written whole, then renamed into place, so a concurrent sweep never reads it half-written.
+        await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile + ".tmp"), Environment.ProcessId.ToString());
+        File.Move(Path.Combine(folder, OwnerFile + ".tmp"), Path.Combine(folder, OwnerFile));
         var password = options.Password ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var pwfile = Path.Combine(folder, "pwfile");
         await File.WriteAllTextAsync(pwfile, password + "\n");
@@ -259,9 +261,10 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             {
                 try
                 {
-                    // Only server folders (they carry owner.pid); anything else with the prefix is not ours to judge.
+                    // Only server folders whose owner is known and dead: a folder without a readable owner.pid is
+                    // another server being set up right now (two servers start at once), or not ours to judge.
                     var ownerFile = Path.Combine(folder, OwnerFile);
-                    if (!File.Exists(ownerFile) || (int.TryParse(File.ReadAllText(ownerFile), out var owner) && IsAlive(owner)))
+                    if (!File.Exists(ownerFile) || !int.TryParse(File.ReadAllText(ownerFile), out var owner) || IsAlive(owner))
                     {
                         continue;
                     }
