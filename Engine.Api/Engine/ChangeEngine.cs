@@ -154,6 +154,9 @@ public sealed class ChangeEngine(SqlEngine engine)
     }
 
     /// <summary>The change key as a text[] parameter for the net-changes SQL.</summary>
-    internal static Npgsql.NpgsqlParameter KeyArray(ChangeKey key) =>
-        new() { Value = key.Names.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
+    internal static Npgsql.NpgsqlParameter KeyArray(ChangeKey key) => ArrayParameter(key.Names.ToArray(), NpgsqlDbType.Text);
+
+    /// <summary>An array parameter of an explicit element type (so empty arrays type-check too).</summary>
+    internal static Npgsql.NpgsqlParameter ArrayParameter<T>(T[] values, NpgsqlDbType elementType) =>
+        new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | elementType };
 }

@@ -98,9 +98,9 @@ internal sealed class LogPageReader(SqlEngine engine, string schema, string tabl
             """,
             [
                 schema, table, ChangeEngine.KeyArray(key),
-                Array(ranges.Select(r => r.EventId).ToArray(), NpgsqlDbType.Bigint),
-                Array(ranges.Select(r => r.First).ToArray(), NpgsqlDbType.Integer),
-                Array(ranges.Select(r => r.Last).ToArray(), NpgsqlDbType.Integer),
+                ChangeEngine.ArrayParameter(ranges.Select(r => r.EventId).ToArray(), NpgsqlDbType.Bigint),
+                ChangeEngine.ArrayParameter(ranges.Select(r => r.First).ToArray(), NpgsqlDbType.Integer),
+                ChangeEngine.ArrayParameter(ranges.Select(r => r.Last).ToArray(), NpgsqlDbType.Integer),
                 ranges.Min(r => r.EventId),
             ], ResultShape.ManyMany, cancellationToken))!;
 
@@ -115,9 +115,6 @@ internal sealed class LogPageReader(SqlEngine engine, string schema, string tabl
 
         return found;
     }
-
-    private static Npgsql.NpgsqlParameter Array<T>(T[] values, NpgsqlDbType type) =>
-        new() { Value = values, NpgsqlDbType = NpgsqlDbType.Array | type };
 }
 
 /// <summary>Turns one per-row log row into change entries (C#: only pages of the log come through here).</summary>

@@ -90,8 +90,8 @@ $$;
 
 -- Deletes the log rows of a schema (or one table of it) visible to the caller's snapshot and takes them off the
 -- counts; returns how many changes (a bulk entry counts its rows). Under read committed it also folds idle counter
--- slots into slot 0 (skipping slots a running writer holds). A repeatable-read caller (commit) skips the fold: locking a slot a writer updated after the
--- snapshot would be a serialisation failure.
+-- slots into slot 0 (skipping slots a running writer holds). A repeatable-read caller (commit) skips the fold: locking
+-- a slot a writer updated after the snapshot would be a serialisation failure.
 CREATE OR REPLACE FUNCTION splitgraph_audit.discard_changes(p_schema text, p_table text) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -170,10 +170,12 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
     n bigint;
     rest bigint;
+    beyond bigint;
     key_columns text[];
+    key_select text;
     key_arrays text;
     key_slices text;
-    key_select text;
+    key_groups text;
 BEGIN
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data)
     SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', to_jsonb(r.*) FROM sg_new_rows r LIMIT 1000;
@@ -188,8 +190,9 @@ BEGIN
             -- Key columns as k1, k2, … (no clash with user column names), aggregated into arrays a1, a2, …
             SELECT string_agg(format('r.%I AS k%s', c, o), ', ' ORDER BY o),
                    string_agg(format('array_agg(k%s) AS a%s', o, o), ', ' ORDER BY o),
-                   string_agg(format('%L, to_jsonb(a%s[i * 10000 + 1 : (i + 1) * 10000])', c, o), ', ' ORDER BY o)
-            INTO key_select, key_arrays, key_slices
+                   string_agg(format('%L, to_jsonb(a%s[i * 10000 + 1 : (i + 1) * 10000])', c, o), ', ' ORDER BY o),
+                   string_agg(format('%L, to_jsonb(array_agg(k%s))', c, o), ', ' ORDER BY o)
+            INTO key_select, key_arrays, key_slices, key_groups
             FROM unnest(key_columns) WITH ORDINALITY AS x(c, o);
             -- The next million rows: one array per key column, sliced into entries (a transition table scans in
             -- insertion order, so OFFSET picks up exactly where the LIMIT stopped). One plain aggregate costs half
@@ -215,11 +218,9 @@ BEGIN
                     '  GROUP BY sg_part ORDER BY sg_part'
                     '  RETURNING (changed_fields ->> ''sg_bulk'')::bigint AS n)'
                     'SELECT coalesce(sum(n), 0) FROM logged',
-                    (SELECT string_agg(format('%L, to_jsonb(array_agg(k%s))', c, o), ', ' ORDER BY o) FROM unnest(key_columns) WITH ORDINALITY AS x(c, o)),
-                    key_select)
-                INTO n USING TG_TABLE_SCHEMA, TG_TABLE_NAME;
-                rest := rest + n;
-                n := 1000;
+                    key_groups, key_select)
+                INTO beyond USING TG_TABLE_SCHEMA, TG_TABLE_NAME;
+                rest := rest + beyond;
             END IF;
         END IF;
         n := n + rest;
