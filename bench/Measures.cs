@@ -5,7 +5,7 @@ using Postgres.Testing;
 
 namespace Bench;
 
-/// <summary>P1…P8. Each figure is the median of <see cref="Options.Reps"/> runs; engine and baseline runs alternate
+/// <summary>P1…P9. Each figure is the median of <see cref="Options.Reps"/> runs; engine and baseline runs alternate
 /// in order from one repetition to the next so drift on a busy machine hits both alike.</summary>
 public sealed partial class Measures(Harness harness, Options options, Results results)
 {
@@ -33,6 +33,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         "P6" => P6Async(),
         "P7" => P7Async(),
         "P8" => P8Async(),
+        "P9" => P9Async(),
         _ => throw new ArgumentException(id),
     };
 
@@ -581,6 +582,89 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         results.Note("P8 skipped: timing `dotnet run --project AppHost` until every resource is healthy needs the orchestrator and is not automated here; " +
             "tests/EndToEnd.Tests' fixture start (DistributedApplicationTestingBuilder → StartAsync) is the closest automated figure (≈ 9 s per running-here.md).");
         return Task.CompletedTask;
+    }
+
+    // ───────────────────────────── P9: dashboard reads while 16 writers run ─────────────────────────────
+
+    /// <summary>
+    /// The reads the Dashboard makes (one table's aggregate counts and the next page of changes of another), timed on
+    /// an idle engine (baseline) and while 16 single-row writers run. The load test in Engine.Tests checks that these
+    /// reads answer correctly under the same load; how fast they answer is reported here.
+    /// </summary>
+    private async Task P9Async()
+    {
+        const int writers = 16;
+        var changesPerWriter = options.Smoke ? 200 : 10_000;
+        await Harness.ExecAsync(LocalEp,
+            $"TRUNCATE {Log}, splitgraph_audit.pending_counts; DROP TABLE IF EXISTS bench.p9a, bench.p9b; " +
+            "CREATE TABLE bench.p9a (id int PRIMARY KEY, v int); CREATE TABLE bench.p9b (id int PRIMARY KEY, v int)");
+        await TrackAsync("p9a");
+        await TrackAsync("p9b");
+        try
+        {
+            var idle = await ReadTimesAsync(() => false, minimum: options.Smoke ? 10 : 200);
+            var done = 0;
+            var loaded = ReadTimesAsync(() => Volatile.Read(ref done) < writers, minimum: 1);
+            var tasks = Enumerable.Range(0, writers).Select(async w =>
+            {
+                await using var connection = await LocalEp.DataSource.OpenConnectionAsync();
+                for (var i = 0; i < changesPerWriter; i++)
+                {
+                    var table = i % 2 == 0 ? "p9a" : "p9b";
+                    var sql = ((i / 2) % 3) switch
+                    {
+                        0 => $"INSERT INTO bench.{table} VALUES ($1, 0)",
+                        1 => $"UPDATE bench.{table} SET v = v + 1 WHERE id = $1",
+                        _ => $"DELETE FROM bench.{table} WHERE id = $1",
+                    };
+                    await using var command = new NpgsqlCommand(sql, connection);
+                    command.Parameters.Add(new NpgsqlParameter { Value = w * 1_000_000 + i / 6 });
+                    await command.ExecuteNonQueryAsync();
+                }
+
+                Interlocked.Increment(ref done);
+            }).ToArray();
+            await Task.WhenAll(tasks);
+            var underLoad = await loaded;
+
+            string Percentiles(List<double> t) => $"p50 {Percentile(t, 0.50):0.0} / p95 {Percentile(t, 0.95):0.0} / p99 {Percentile(t, 0.99):0.0} ms";
+            var ratio = Percentile(underLoad, 0.5) / Percentile(idle, 0.5);
+            results.Add(new ResultRow($"P9 dashboard read (aggregate + page of 100) while {writers} writers × {Count(changesPerWriter)} changes run ({underLoad.Count} reads)",
+                Percentiles(underLoad), $"idle: {Percentiles(idle)} ({idle.Count} reads)", ratio, "report", null));
+            results.Note("P9: ratio is p50 under load / p50 idle (higher is slower). The load test asserts only that these reads answer correctly.");
+        }
+        finally
+        {
+            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p9a, bench.p9b; TRUNCATE {Log}, splitgraph_audit.pending_counts");
+        }
+    }
+
+    /// <summary>Times reads one after another while <paramref name="more"/> holds, and at least <paramref name="minimum"/> of them.</summary>
+    private async Task<List<double>> ReadTimesAsync(Func<bool> more, int minimum)
+    {
+        await Task.Yield();
+        var times = new List<double>();
+        var after = 0L;
+        while (times.Count < minimum || more())
+        {
+            times.Add(await Harness.TimeAsync(async () =>
+            {
+                await using var engine = new SqlEngine(LocalEp);
+                var changes = new ChangeEngine(engine);
+                await changes.GetAggregateChangesAsync("bench", "p9a");
+                var page = await changes.GetPendingChangesAsync("bench", "p9b", after, 100);
+                after = page.NextAfter ?? after;
+                await engine.CommitAsync();
+            }) * 1000);
+        }
+
+        return times;
+    }
+
+    private static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[(int)Math.Min(sorted.Count - 1, Math.Ceiling(sorted.Count * p) - 1)];
     }
 
     // ───────────────────────────── helpers ─────────────────────────────

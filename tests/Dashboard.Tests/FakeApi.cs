@@ -4,6 +4,7 @@ using System.Text;
 using Dashboard.Services;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using MudBlazor.Services;
 
 namespace Dashboard.Tests;
@@ -66,9 +67,15 @@ public abstract class DashboardTestBase : BunitContext, IAsyncLifetime
 
     protected FakeApi Api { get; } = new();
 
+    /// <summary>The clock of every polling component: a test advances it, so no poll depends on real time passing.</summary>
+    protected FakeTimeProvider Time { get; } = new();
+
     protected DashboardTestBase()
     {
         JSInterop.Mode = JSRuntimeMode.Loose;
+        // Waits end on a condition; the timeout only bounds a broken test, so it is generous for a busy machine.
+        DefaultWaitTimeout = TimeSpan.FromSeconds(30);
+        Services.AddSingleton<TimeProvider>(Time);
         Services.AddMudServices();
         Services.AddSingleton(new EngineApiClient(new HttpClient(Api) { BaseAddress = new Uri("http://engine-api") }));
         SetRendererInfo(new RendererInfo("Server", isInteractive: true));

@@ -11,6 +11,8 @@ public sealed class TransferTests : DashboardTestBase
 {
     private const string Upload = "POST /api/engines/local/objects/upload";
 
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+
     [Fact]
     public void Summary_shows_transferred_skipped_and_missing()
     {
@@ -41,10 +43,12 @@ public sealed class TransferTests : DashboardTestBase
         var release = new TaskCompletionSource();
         string? uploadQuery = null;
         string? uploadBody = null;
+        var uploadArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Api.Handle(Upload, async request =>
         {
             uploadQuery = request.RequestUri!.Query;
             uploadBody = await request.Content!.ReadAsStringAsync();
+            uploadArrived.SetResult();
             await release.Task;
             return FakeApi.Response(HttpStatusCode.OK, """{"transferred":["o1"],"skipped":["o2"],"missing":[]}""");
         });
@@ -55,11 +59,14 @@ public sealed class TransferTests : DashboardTestBase
 
         var (provider, dialog) = await ShowDialogAsync(["o1", "o2"]);
 
-        provider.WaitForAssertion(() => Assert.Equal("remote", provider.Find("#transfer-remote").GetAttribute("value") ?? "remote"));
+        provider.WaitForAssertion(() => Assert.Equal("remote", provider.Find("#transfer-remote-field").GetAttribute("data-remote")));
         provider.Find("#transfer-start").Click();
 
-        // While the POST is held, the dialog shows the polled progress.
-        provider.WaitForAssertion(() => Assert.Contains("1 / 2 objects", provider.Find("#transfer-progress-text").TextContent), TimeSpan.FromSeconds(5));
+        // While the POST is held, one poll interval passes on the dialog's clock and it shows the polled progress.
+        await uploadArrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain(Api.Requests, r => r.StartsWith("GET /api/transfers/", StringComparison.Ordinal));
+        Time.Advance(PollInterval);
+        provider.WaitForAssertion(() => Assert.Contains("1 / 2 objects", provider.Find("#transfer-progress-text").TextContent));
         Assert.Contains("1234 rows", provider.Find("#transfer-progress-text").TextContent);
         Assert.Contains("4.0 KiB", provider.Find("#transfer-progress-text").TextContent);
         var polled = Api.Requests.First(r => r.StartsWith("GET /api/transfers/", StringComparison.Ordinal));
@@ -69,7 +76,7 @@ public sealed class TransferTests : DashboardTestBase
 
         release.SetResult();
 
-        provider.WaitForAssertion(() => Assert.Equal("1", provider.Find("#transfer-summary").GetAttribute("data-transferred")), TimeSpan.FromSeconds(5));
+        provider.WaitForAssertion(() => Assert.Equal("1", provider.Find("#transfer-summary").GetAttribute("data-transferred")));
         Assert.Equal("1", provider.Find("#transfer-summary").GetAttribute("data-skipped"));
         provider.Find("#transfer-close").Click();
         var result = await dialog.Result;
@@ -85,7 +92,7 @@ public sealed class TransferTests : DashboardTestBase
         var (provider, _) = await ShowDialogAsync(["o1"]);
         provider.Find("#transfer-start").Click();
 
-        provider.WaitForAssertion(() => Assert.Contains("No engine named elsewhere.", provider.Find("#transfer-error").TextContent), TimeSpan.FromSeconds(5));
+        provider.WaitForAssertion(() => Assert.Contains("No engine named elsewhere.", provider.Find("#transfer-error").TextContent));
         Assert.Empty(provider.FindAll("#transfer-summary"));
         Assert.False(provider.Find("#transfer-start").HasAttribute("disabled"));
     }
@@ -101,7 +108,7 @@ public sealed class TransferTests : DashboardTestBase
             { d => d.ObjectIds, ids },
             { d => d.Remotes, new[] { "remote" } },
             { d => d.Direction, TransferDirection.Upload },
-            { d => d.PollInterval, TimeSpan.FromMilliseconds(20) },
+            { d => d.PollInterval, PollInterval },
         };
         IDialogReference? reference = null;
         await provider.InvokeAsync(async () => reference = await dialogs.ShowAsync<TransferDialog>("Upload", parameters));

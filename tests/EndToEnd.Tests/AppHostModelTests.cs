@@ -35,7 +35,7 @@ public sealed class AppHostModelTests
     [Fact]
     public async Task No_way_to_run_an_engine_fails_at_once_with_a_message_that_says_how_to_get_one()
     {
-        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        var error = await Assert.ThrowsAnyAsync<DistributedApplicationException>(async () =>
         {
             var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
                 ["--Engines:Mode=local", "--Engines:BinDirectory=/nonexistent/postgres/bin"]).WaitAsync(Timeout);

@@ -111,25 +111,45 @@ public sealed class EngineOutageTests(OutageTopologyFixture topology) : IClassFi
         var id = commit!.ObjectId!;
         var commands = App.Services.GetRequiredService<ResourceCommandService>();
 
-        // Start the upload, and kill the API once the remote is receiving the rows.
-        var upload = _api.PostAsJsonAsync("/api/engines/local/objects/upload", new TransferRequest([id], "remote"));
-        var deadline = DateTime.UtcNow + Patience;
-        while (await CountAsync("remote", $"SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COPY %{id}%'") == 0)
+        // The remote's catalogue is locked against inserts, so the upload copies every row and then waits to register
+        // the object: provably in flight, at its most delicate point, when the API is killed.
+        long blocked;
+        await using (var catalogueLock = await ConnectAsync("remote"))
         {
-            Assert.False(upload.IsCompleted, "the upload finished before it could be interrupted");
-            Assert.True(DateTime.UtcNow < deadline, "the upload never started copying");
-            await Task.Delay(10);
+            await using var transaction = await catalogueLock.BeginTransactionAsync();
+            await using (var lockCatalogue = new Npgsql.NpgsqlCommand("LOCK TABLE splitgraph_meta.objects IN SHARE ROW EXCLUSIVE MODE", catalogueLock, transaction))
+            {
+                await lockCatalogue.ExecuteNonQueryAsync();
+            }
+
+            var upload = _api.PostAsJsonAsync("/api/engines/local/objects/upload", new TransferRequest([id], "remote"));
+            var deadline = DateTime.UtcNow + Patience;
+            while ((blocked = await CountAsync("remote",
+                       "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'relation'")) == 0)
+            {
+                if (upload.IsCompleted)
+                {
+                    var early = await upload;
+                    Assert.Fail($"the upload ended before registering the object: {(int)early.StatusCode} {await early.Content.ReadAsStringAsync()}");
+                }
+
+                Assert.True(DateTime.UtcNow < deadline, "the upload never reached the object's registration");
+                await Task.Delay(50);
+            }
+
+            // SIGKILL, as a crash: no graceful shutdown that would let the request finish.
+            Assert.True(await KillApiProcessAsync() > 0, "the API process was not found");
+            await Assert.ThrowsAsync<HttpRequestException>(() => upload);
+            await transaction.RollbackAsync();
         }
 
-        // SIGKILL, as a crash: no graceful shutdown that would let the request finish.
-        Assert.True(await KillApiProcessAsync() > 0, "the API process was not found");
-        await Assert.ThrowsAnyAsync<Exception>(() => upload);
+        Assert.Equal(1L, blocked);
 
         // The remote rolls the object's transaction back once it sees the connection gone.
-        deadline = DateTime.UtcNow + Patience;
+        var ended = DateTime.UtcNow + Patience;
         while (await CountAsync("remote", $"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{id}%' AND pid <> pg_backend_pid()") > 0)
         {
-            Assert.True(DateTime.UtcNow < deadline, "the interrupted transfer never ended on the remote");
+            Assert.True(DateTime.UtcNow < ended, "the interrupted transfer never ended on the remote");
             await Task.Delay(100);
         }
 
@@ -178,10 +198,16 @@ public sealed class EngineOutageTests(OutageTopologyFixture topology) : IClassFi
         return killed;
     }
 
+    private async Task<Npgsql.NpgsqlConnection> ConnectAsync(string engine)
+    {
+        var connection = new Npgsql.NpgsqlConnection(await App.GetConnectionStringAsync(engine));
+        await connection.OpenAsync();
+        return connection;
+    }
+
     private async Task ExecAsync(string engine, string sql)
     {
-        await using var connection = new Npgsql.NpgsqlConnection(await App.GetConnectionStringAsync(engine));
-        await connection.OpenAsync();
+        await using var connection = await ConnectAsync(engine);
         await using var command = new Npgsql.NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
     }

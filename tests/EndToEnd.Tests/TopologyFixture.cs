@@ -8,7 +8,7 @@ namespace EndToEnd.Tests;
 
 /// <summary>
 /// Starts the real AppHost once for every test in the "topology" collection: two throw-away engines from local
-/// PostgreSQL binaries (or containers where a runtime answers), Engine.Api and the Dashboard.
+/// PostgreSQL binaries (always, even where a container runtime answers), Engine.Api and the Dashboard.
 /// </summary>
 public sealed class TopologyFixture : IAsyncLifetime
 {
@@ -49,7 +49,8 @@ public sealed class TopologyFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["--Engines:Ephemeral=true", $"--Engines:DataRoot={dataRoot}", "--Engine:SqlConsole:Enabled=true", $"--Parameters:api-key={ApiKey}"], cts.Token);
+            // Pinned to local binaries: a machine where `docker info` answers must not switch these tests to containers.
+            ["--Engines:Mode=local", "--Engines:Ephemeral=true", $"--Engines:DataRoot={dataRoot}", "--Engine:SqlConsole:Enabled=true", $"--Parameters:api-key={ApiKey}"], cts.Token);
         builder.Services.AddLogging(logging =>
         {
             logging.SetMinimumLevel(LogLevel.Warning);

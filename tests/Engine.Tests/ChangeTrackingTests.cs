@@ -396,8 +396,10 @@ public sealed class ChangeTrackingTests(DatabaseFixture fixture) : IClassFixture
         await Db.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v int); INSERT INTO {schema}.t SELECT g, 0 FROM generate_series(1, 500) g");
         await Objects.TrackAsync(Db, schema, "t");
 
-        // 4 writers, single- and multi-row statements of every kind, while commits (repeatable read) run alongside.
+        // 4 writers, single- and multi-row statements of every kind, while commits (repeatable read) run alongside:
+        // writers go on until every commit is done, and each commit waits for more statements, so they overlap by design.
         using var stop = new CancellationTokenSource();
+        var statements = 0;
         var writers = Enumerable.Range(0, 4).Select(writer => Task.Run(async () =>
         {
             await using var connection = await Db.DataSource.OpenConnectionAsync();
@@ -417,12 +419,22 @@ public sealed class ChangeTrackingTests(DatabaseFixture fixture) : IClassFixture
                 };
                 await using var command = new NpgsqlCommand(sql, connection);
                 await command.ExecuteNonQueryAsync();
+                Interlocked.Increment(ref statements);
             }
         })).ToList();
 
         for (var commit = 0; commit < 3; commit++)
         {
-            await Task.Delay(150);
+            var awaited = (commit + 1) * 40;
+            using (var bound = new CancellationTokenSource(TimeSpan.FromMinutes(3)))
+            {
+                while (Volatile.Read(ref statements) < awaited)
+                {
+                    Assert.DoesNotContain(writers, w => w.IsFaulted);
+                    await Task.Delay(10, bound.Token);
+                }
+            }
+
             await Objects.CommitAsync(Db, schema, "t");
         }
 

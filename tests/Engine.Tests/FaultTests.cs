@@ -5,8 +5,10 @@ namespace Engine.Tests;
 
 /// <summary>
 /// Faults in the middle of multi-step work: the receiving engine's connection is killed (pg_terminate_backend, as a
-/// crash or restart of that server looks to us) during an upload, a download and a commit. Afterwards every object
-/// present is complete and matches its content ID, nothing half-made is left, and a retry finishes the job.
+/// crash or restart of that server looks to us) during an upload, a download and a commit. The work is stopped on
+/// purpose at its most delicate point — the big object's rows written, its catalogue row not yet — by locks the test
+/// holds, and killed there. Afterwards every object present is complete and matches its content ID, nothing half-made
+/// is left, and a retry finishes the job.
 /// </summary>
 public sealed class FaultTests(TwoDatabasesFixture fixture, ITestOutputHelper output) : IClassFixture<TwoDatabasesFixture>
 {
@@ -27,9 +29,7 @@ public sealed class FaultTests(TwoDatabasesFixture fixture, ITestOutputHelper ou
             var (small1, big, small2) = await ThreeObjectsAsync(Local);
             var transfers = new ObjectTransfers(Local.Endpoint, Remote.Endpoint);
 
-            var killer = KillWhenActiveAsync(Remote.Name, big);
-            await Assert.ThrowsAnyAsync<Exception>(() => transfers.UploadObjectsAsync([small1, big, small2]));
-            Assert.True(await killer, "the transfer of the big object was never seen running");
+            await KillBeforeRegisteringAsync(Remote, big, () => transfers.UploadObjectsAsync([small1, big, small2]));
 
             await AssertOnlyWholeObjectsAsync(Remote);
             Assert.True(await HasObjectAsync(Remote, small1));
@@ -54,10 +54,7 @@ public sealed class FaultTests(TwoDatabasesFixture fixture, ITestOutputHelper ou
             var (small1, big, small2) = await ThreeObjectsAsync(Remote);
             var transfers = new ObjectTransfers(Local.Endpoint, Remote.Endpoint);
 
-            // The pull itself, not the IMPORT FOREIGN SCHEMA that names every object.
-            var killer = KillWhenActiveAsync(Local.Name, $"INSERT INTO \"splitgraph_meta\".\"{big}\"");
-            await Assert.ThrowsAnyAsync<Exception>(() => transfers.DownloadObjectsAsync([small1, big, small2]));
-            Assert.True(await killer, "the download of the big object was never seen running");
+            await KillBeforeRegisteringAsync(Local, big, () => transfers.DownloadObjectsAsync([small1, big, small2]));
 
             await AssertOnlyWholeObjectsAsync(Local);
             Assert.True(await HasObjectAsync(Local, small1));
@@ -87,9 +84,7 @@ public sealed class FaultTests(TwoDatabasesFixture fixture, ITestOutputHelper ou
             var pending = await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.logged_actions WHERE schema_name = $1", schema);
             var objectsBefore = await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_meta.objects");
 
-            var killer = KillWhenActiveAsync(Local.Name, "logged_actions");
-            await Assert.ThrowsAnyAsync<Exception>(() => Objects.CommitAsync(Local, schema, "t"));
-            Assert.True(await killer, "the commit was never seen running");
+            await KillBeforeRegisteringAsync(Local, null, () => Objects.CommitAsync(Local, schema, "t"));
 
             Assert.Equal(pending, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.logged_actions WHERE schema_name = $1", schema));
             Assert.Equal(objectsBefore, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_meta.objects"));
@@ -120,27 +115,64 @@ public sealed class FaultTests(TwoDatabasesFixture fixture, ITestOutputHelper ou
                 (await Objects.CommitAsync(db, schema, "small2", snapshot: true)).ObjectId!);
     }
 
-    /// <summary>Terminates the first active backend of <paramref name="database"/> whose statement mentions <paramref name="marker"/>.</summary>
-    private async Task<bool> KillWhenActiveAsync(string database, string marker)
+    /// <summary>
+    /// Runs <paramref name="operation"/> so that it stops on <paramref name="target"/> with an object's rows written but
+    /// its catalogue row not yet inserted, terminates it there, and checks that it failed with a database error.
+    /// With <paramref name="objectId"/>, objects before it go through first: its per-object lock is held until the
+    /// operation waits on it, and only then is the catalogue locked against inserts.
+    /// </summary>
+    private async Task KillBeforeRegisteringAsync(TestDatabase target, string? objectId, Func<Task> operation)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
+        LockGate? objectLock = objectId is null ? null : await LockGate.AdvisoryAsync(target, objectId);
+        LockGate? catalogueLock = null;
+        Task run;
+        try
         {
-            var killed = await Local.ScalarAsync<long>(
-                """
-                SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-                WHERE datname = $1 AND state = 'active' AND pid <> pg_backend_pid()
-                  AND query LIKE '%' || $2 || '%' AND query NOT LIKE '%pg_stat_activity%'
-                """, database, marker);
-            if (killed > 0)
+            if (objectLock is null)
             {
-                return true;
+                catalogueLock = await LockGate.TableAsync(target, "splitgraph_meta.objects", "SHARE ROW EXCLUSIVE");
+                run = Task.Run(operation);
+            }
+            else
+            {
+                run = Task.Run(operation);
+                await WaitForWaiterAsync(target, "advisory", run);
+                catalogueLock = await LockGate.TableAsync(target, "splitgraph_meta.objects", "SHARE ROW EXCLUSIVE");
+                await objectLock.DisposeAsync();
+                objectLock = null;
             }
 
-            await Task.Delay(5);
+            var pid = await WaitForWaiterAsync(target, "relation", run);
+            await LockGate.TerminateAsync(Local, pid);
+        }
+        finally
+        {
+            if (objectLock is not null)
+            {
+                await objectLock.DisposeAsync();
+            }
+
+            if (catalogueLock is not null)
+            {
+                await catalogueLock.DisposeAsync();
+            }
         }
 
-        return false;
+        var error = await Assert.ThrowsAsync<EngineUnavailableException>(() => run);
+        output.WriteLine($"killed before registering on {target.Name}: {error.GetType().Name}: {error.Message}");
+    }
+
+    /// <summary>The backend of <paramref name="target"/> waiting on a lock of this kind; fails if the operation ends first.</summary>
+    private async Task<int> WaitForWaiterAsync(TestDatabase target, string waitEvent, Task operation)
+    {
+        var waiter = LockGate.WaitForWaiterAsync(Local, target.Name, waitEvent);
+        if (await Task.WhenAny(waiter, operation) == operation)
+        {
+            await operation;
+            Assert.Fail($"the operation finished without waiting on the {waitEvent} lock");
+        }
+
+        return await waiter;
     }
 
     private static async Task<bool> HasObjectAsync(TestDatabase db, string id) =>

@@ -1,10 +1,9 @@
-using System.Diagnostics;
 using Engine.Tests.Infrastructure;
 
 namespace Engine.Tests;
 
 /// <summary>Splitgraph's <c>PostgresEngine</c> object methods and commit; spec §5 scenarios 10–12 and 17.</summary>
-public sealed class ObjectTests(DatabaseFixture fixture, ITestOutputHelper output) : IClassFixture<DatabaseFixture>
+public sealed class ObjectTests(DatabaseFixture fixture) : IClassFixture<DatabaseFixture>
 {
     private TestDatabase Db => fixture.Db;
 
@@ -360,9 +359,12 @@ public sealed class ObjectTests(DatabaseFixture fixture, ITestOutputHelper outpu
             }
         });
 
-        while (Volatile.Read(ref writes) < 300)
+        using (var bound = new CancellationTokenSource(TimeSpan.FromMinutes(3)))
         {
-            await Task.Delay(10);
+            while (Volatile.Read(ref writes) < 300)
+            {
+                await Task.Delay(10, bound.Token);
+            }
         }
 
         var first = await Objects.CommitAsync(Db, schema, "t");
@@ -391,17 +393,11 @@ public sealed class ObjectTests(DatabaseFixture fixture, ITestOutputHelper outpu
         await Objects.CopyTableAsync(Db, schema, "big", "copy");
         await Db.ExecAsync($"INSERT INTO {schema}.big SELECT g, 'row ' || g, g / 100.0, '2024-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, 100000) g");
 
-        var clock = Stopwatch.StartNew();
         var result = await Objects.CommitAsync(Db, schema, "big");
-        var commitTime = clock.Elapsed;
         Assert.Equal(100_000L, result.Upserts);
 
-        clock.Restart();
         var applied = await Objects.ApplyAsync(Db, [result.ObjectId!], schema, "copy");
-        var applyTime = clock.Elapsed;
         Assert.Equal(100_000L, applied.Inserted);
-        output.WriteLine($"100k-row commit: {commitTime.TotalMilliseconds:F0} ms; apply: {applyTime.TotalMilliseconds:F0} ms");
-        Console.WriteLine($"[Engine.Tests] 100k-row commit: {commitTime.TotalMilliseconds:F0} ms; apply: {applyTime.TotalMilliseconds:F0} ms");
 
         Assert.Equal(0L, await Db.ScalarAsync<long>(
             $"SELECT count(*) FROM (SELECT * FROM {schema}.big EXCEPT ALL SELECT * FROM {schema}.copy UNION ALL (SELECT * FROM {schema}.copy EXCEPT ALL SELECT * FROM {schema}.big)) d"));

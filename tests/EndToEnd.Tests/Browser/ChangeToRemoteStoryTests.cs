@@ -54,7 +54,7 @@ public sealed class ChangeToRemoteStoryTests(TopologyFixture topology, BrowserFi
             update {table} set name = 'alpha2' where id = 1;
             delete from {table} where id = 2;
             """);
-        await Expect(page.Locator("#counter-added")).ToHaveTextAsync("1", new() { Timeout = 20_000 });
+        await Expect(page.Locator("#counter-added")).ToHaveTextAsync("1", new() { Timeout = 60_000 });
         await Expect(page.Locator("#counter-updated")).ToHaveTextAsync("1");
         await Expect(page.Locator("#counter-removed")).ToHaveTextAsync("1");
 
@@ -68,7 +68,7 @@ public sealed class ChangeToRemoteStoryTests(TopologyFixture topology, BrowserFi
 
         // The diff: old and new values side by side, the changed cell highlighted.
         var update = page.Locator("table.change-values[data-kind='update']");
-        await Expect(update).ToBeVisibleAsync(new() { Timeout = 20_000 });
+        await Expect(update).ToBeVisibleAsync(new() { Timeout = 60_000 });
         await Expect(update.Locator("tr[data-column='name'] td.cell-changed.cell-old")).ToHaveTextAsync("alpha");
         await Expect(update.Locator("tr[data-column='name'] td.cell-changed.cell-new")).ToHaveTextAsync("alpha2");
         await Expect(update.Locator("tr[data-column='qty'] td.cell-changed")).ToHaveCountAsync(0);

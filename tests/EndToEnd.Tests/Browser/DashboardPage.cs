@@ -19,6 +19,8 @@ public static class DashboardPage
             ViewportSize = new ViewportSize { Width = 1400, Height = 1000 },
         });
         context.SetDefaultTimeout(Timeout);
+        // Expect() has its own default (5 s), too short on a busy machine; waits end on their condition anyway.
+        Assertions.SetDefaultExpectTimeout(Timeout);
         // No internet here: external font requests would only slow page loads down.
         await context.RouteAsync(url => !url.StartsWith(BaseAddress(topology).GetLeftPart(UriPartial.Authority), StringComparison.Ordinal),
             route => route.AbortAsync());

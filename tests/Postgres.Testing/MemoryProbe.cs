@@ -1,8 +1,9 @@
-namespace Bench;
+namespace Postgres.Testing;
 
 /// <summary>
 /// Peak resident-set growth of this process during an operation. On Linux, writing 5 to /proc/self/clear_refs
 /// resets the high-water mark (VmHWM), so the peak is exact; elsewhere a 5 ms sampler of the working set is used.
+/// Shared by the bench (which reports it) and the engine tests (which bound it).
 /// </summary>
 public static class MemoryProbe
 {
