@@ -97,14 +97,19 @@ public sealed class ObjectEngine(SqlEngine engine)
         }
     }
 
-    /// <summary>Adds the catalogue row of an object whose table is in place.</summary>
-    internal Task RegisterAsync(string objectId, IReadOnlyList<ObjectColumn> spec, ObjectHasher.ContentHash hash, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Adds the catalogue row of an object whose table is in place. <paramref name="committedAt"/> is the commit time on
+    /// the engine that made the object (kept by transfers, since it orders fragments); null for a commit here and now.
+    /// </summary>
+    internal Task RegisterAsync(string objectId, IReadOnlyList<ObjectColumn> spec, ObjectHasher.ContentHash hash, CancellationToken cancellationToken,
+        DateTimeOffset? committedAt = null) =>
         engine.RunSqlAsync(
             $"""
-            INSERT INTO {MetaSchema}.objects (object_id, format, row_count, size_bytes, schema_spec, has_primary_key, content_hash)
-            VALUES ($1, 'FRAG', $2, pg_total_relation_size(format('%I.%I', '{MetaSchema}', $1::text)::regclass), $3::jsonb, $4, $5)
+            INSERT INTO {MetaSchema}.objects (object_id, format, row_count, size_bytes, schema_spec, has_primary_key, content_hash, created_at)
+            VALUES ($1, 'FRAG', $2, pg_total_relation_size(format('%I.%I', '{MetaSchema}', $1::text)::regclass), $3::jsonb, $4, $5, coalesce($6, now()))
             """,
-            [objectId, hash.RowCount, JsonSerializer.Serialize(spec), spec.Any(c => c.IsPrimaryKey), hash.Hash], ResultShape.None, cancellationToken);
+            [objectId, hash.RowCount, JsonSerializer.Serialize(spec), spec.Any(c => c.IsPrimaryKey), hash.Hash, committedAt?.UtcDateTime],
+            ResultShape.None, cancellationToken);
 
     /// <summary>Drops objects and their catalogue rows in one transaction; unknown IDs are reported, not fatal.</summary>
     public async Task<DeleteObjectsResult> DeleteObjectsAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)

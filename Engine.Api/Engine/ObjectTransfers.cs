@@ -199,7 +199,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
                 $"sent {entry.RowCount} rows); nothing was kept.");
         }
 
-        await new ObjectEngine(target).RegisterAsync(id, entry.Spec, arrived, cancellationToken);
+        await new ObjectEngine(target).RegisterAsync(id, entry.Spec, arrived, cancellationToken, entry.CommittedAt);
     }
 
     private static async Task PipeAsync(Stream reader, Stream writer, ProgressTracker tracker, CancellationToken cancellationToken)
@@ -218,17 +218,20 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         var rows = (List<object?[]>)(await engine.RunSqlAsync(
             $"""
             SELECT object_id, schema_spec::text, content_hash, row_count,
-                   pg_relation_size(format('%I.%I', '{ObjectEngine.MetaSchema}', object_id)::regclass) / current_setting('block_size')::bigint
+                   pg_relation_size(format('%I.%I', '{ObjectEngine.MetaSchema}', object_id)::regclass) / current_setting('block_size')::bigint,
+                   created_at
             FROM {ObjectEngine.MetaSchema}.objects WHERE object_id = ANY($1)
             """,
             [ids.ToArray()], ResultShape.ManyMany, cancellationToken))!;
         var found = rows.ToDictionary(r => (string)r[0]!, r => new CatalogueEntry(
-            JsonSerializer.Deserialize<List<ObjectColumn>>((string)r[1]!, JsonSerializerOptions.Web)!, (string)r[2]!, (long)r[3]!, (long)r[4]!));
+            JsonSerializer.Deserialize<List<ObjectColumn>>((string)r[1]!, JsonSerializerOptions.Web)!, (string)r[2]!, (long)r[3]!, (long)r[4]!,
+            new DateTimeOffset(DateTime.SpecifyKind((DateTime)r[5]!, DateTimeKind.Utc))));
         // Keep the caller's order.
         return ids.Where(found.ContainsKey).ToDictionary(id => id, id => found[id]);
     }
 
-    private sealed record CatalogueEntry(IReadOnlyList<ObjectColumn> Spec, string ContentHash, long RowCount, long Pages);
+    /// <param name="CommittedAt">When the object was committed where it was made: it travels with the object, since fragments apply in that order.</param>
+    private sealed record CatalogueEntry(IReadOnlyList<ObjectColumn> Spec, string ContentHash, long RowCount, long Pages, DateTimeOffset CommittedAt);
 
     private sealed class Outcome(List<string> requested, IEnumerable<string> present)
     {

@@ -176,6 +176,46 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Transfers_keep_each_objects_commit_time_so_fragments_keep_their_order()
+    {
+        var schema = await Local.NewSchemaAsync("order");
+        await Local.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v text)");
+        await Objects.TrackAsync(Local, schema, "t");
+        await Local.ExecAsync($"INSERT INTO {schema}.t VALUES (1, 'a'), (2, 'b')");
+        var older = (await Objects.CommitAsync(Local, schema, "t")).ObjectId!;
+        await Local.ExecAsync($"DELETE FROM {schema}.t WHERE id = 1; UPDATE {schema}.t SET v = 'c'");
+        var newer = (await Objects.CommitAsync(Local, schema, "t")).ObjectId!;
+        // Commit times far apart, and the newer uploaded first: arrival order must not become commit order.
+        await Local.ExecAsync("UPDATE splitgraph_meta.objects SET created_at = created_at - interval '1 day' WHERE object_id = $1", older);
+        var committed = await CommitTimesAsync(Local, older, newer);
+
+        await new ObjectTransfers(Local.Endpoint, Remote.Endpoint).UploadObjectsAsync([newer]);
+        await new ObjectTransfers(Local.Endpoint, Remote.Endpoint).UploadObjectsAsync([older]);
+        Assert.Equal(committed, await CommitTimesAsync(Remote, older, newer));
+
+        await using (var local = Local.Engine())
+        {
+            await new ObjectEngine(local).DeleteObjectsAsync([older, newer]);
+            await local.CommitAsync();
+        }
+
+        await new ObjectTransfers(Local.Endpoint, Remote.Endpoint).DownloadObjectsAsync([newer, older]);
+        Assert.Equal(committed, await CommitTimesAsync(Local, older, newer));
+    }
+
+    private static async Task<List<string>> CommitTimesAsync(TestDatabase db, params string[] ids)
+    {
+        var times = new List<string>();
+        foreach (var id in ids)
+        {
+            times.Add(await db.ScalarAsync<string>("SELECT created_at::text FROM splitgraph_meta.objects WHERE object_id = $1", id));
+        }
+
+        Assert.True(string.CompareOrdinal(times[0], times[1]) < 0, $"commit times out of order: {string.Join(", ", times)}");
+        return times;
+    }
+
+    [Fact]
     public async Task Arrival_checks_refuse_objects_whose_rows_or_content_differ_from_the_catalogue()
     {
         var schema = await Local.NewSchemaAsync("check");

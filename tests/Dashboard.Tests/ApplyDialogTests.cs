@@ -1,0 +1,49 @@
+using System.Net;
+using Dashboard.Components.Parts;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using SplitgraphAspire.Contracts;
+
+namespace Dashboard.Tests;
+
+public sealed class ApplyDialogTests : DashboardTestBase
+{
+    private const string Apply = "POST /api/engines/remote/objects/apply";
+
+    [Fact]
+    public async Task Applies_in_commit_order_whatever_order_the_objects_were_picked_in()
+    {
+        var at = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+        var baseSnapshot = new ObjectInfo("o" + new string('a', 62), "FRAG", 10, 8192, at);
+        var delta1 = new ObjectInfo("o" + new string('c', 62), "FRAG", 3, 8192, at.AddMinutes(1));
+        var delta2 = new ObjectInfo("o" + new string('b', 62), "FRAG", 2, 8192, at.AddMinutes(2));
+        string? body = null;
+        Api.Json("GET /api/engines/remote/tables", "[]");
+        Api.Handle(Apply, async request =>
+        {
+            body = await request.Content!.ReadAsStringAsync();
+            return FakeApi.Response(HttpStatusCode.OK, """{"inserted":3,"deleted":1}""");
+        });
+
+        Render<MudPopoverProvider>();
+        var provider = Render<MudDialogProvider>();
+        var parameters = new DialogParameters<ApplyDialog>
+        {
+            { d => d.Engine, "remote" },
+            // As a list shows them (newest first), with the base picked last.
+            { d => d.Objects, new[] { delta2, delta1, baseSnapshot } },
+        };
+        await provider.InvokeAsync(() => Services.GetRequiredService<IDialogService>().ShowAsync<ApplyDialog>("Apply", parameters));
+
+        provider.WaitForAssertion(() => Assert.Equal(3, provider.FindAll("#apply-order .apply-object").Count));
+        Assert.Equal([baseSnapshot.ObjectId, delta1.ObjectId, delta2.ObjectId],
+            provider.FindAll("#apply-order .apply-object").Select(li => li.GetAttribute("data-object")));
+
+        provider.Find("input#apply-schema").Input("s");
+        provider.Find("input#apply-table").Input("t");
+        provider.Find("#apply-start").Click();
+
+        provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#apply-result")));
+        Assert.Contains($"\"objectIds\":[\"{baseSnapshot.ObjectId}\",\"{delta1.ObjectId}\",\"{delta2.ObjectId}\"]", body);
+    }
+}
