@@ -19,7 +19,7 @@ public sealed class ProcessCleanupTests(ITestOutputHelper output)
         await app.DisposeAsync();
 
         // The orchestrator stops servers asynchronously; give it a bounded moment.
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        var deadline = DateTime.UtcNow.AddMinutes(3);
         while ((ProcessesUsing(dataRoot).Count > 0 || Directory.Exists(dataRoot)) && DateTime.UtcNow < deadline)
         {
             await Task.Delay(250);

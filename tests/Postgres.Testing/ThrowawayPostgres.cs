@@ -206,7 +206,8 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
 
     private async Task WaitUntilReadyAsync()
     {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        // Bounds a broken start only: a busy machine can take long to start a server.
+        var deadline = DateTime.UtcNow.AddMinutes(3);
         while (true)
         {
             if (_process.HasExited)
