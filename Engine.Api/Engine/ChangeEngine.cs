@@ -22,9 +22,12 @@ public sealed class ChangeEngine(SqlEngine engine)
         {
             await TableCatalog.RequireColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
             var name = Identifiers.Qualify(table.Schema, table.Table);
-            // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens.
+            // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens;
+            // before each statement, its ID (entries of one statement are read as one step).
             await engine.RunSqlAsync(
                 $"""
+                CREATE OR REPLACE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON {name}
+                    FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_statement();
                 CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON {name}
                     REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts();
                 CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON {name}
@@ -46,6 +49,7 @@ public sealed class ChangeEngine(SqlEngine engine)
             var name = Identifiers.Qualify(table.Schema, table.Table);
             await engine.RunSqlAsync(
                 $"""
+                DROP TRIGGER IF EXISTS audit_trigger_statement ON {name};
                 DROP TRIGGER IF EXISTS audit_trigger_stm ON {name};
                 DROP TRIGGER IF EXISTS audit_trigger_stm_delete ON {name};
                 DROP TRIGGER IF EXISTS {RowTrigger} ON {name};
