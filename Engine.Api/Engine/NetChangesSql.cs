@@ -22,29 +22,32 @@ internal static class NetChangesSql
             SELECT event_id, coalesce(statement_id, event_id) AS statement_id, action, row_data,
                    CASE WHEN action = 'U' THEN row_data || coalesce(changed_fields, '{"{}"}') END AS new_data,
                    action = 'U' AND EXISTS (SELECT 1 FROM unnest($3::text[]) AS k
-                                            WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) AS key_changed
+                                            WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) AS key_changed,
+                   -- Logged although its jsonb images are equal: the row changed in a way jsonb cannot show (-0, json text).
+                   action = 'U' AND changed_fields = row_data AS image_only
             FROM splitgraph_audit.logged_actions
             WHERE schema_name = $1 AND table_name = $2 AND NOT {LogPosition.IsBulk("action", "changed_fields")}
         ),
         -- phase 0: the entry starts from a row the statement found (delete, update); 1: it only adds one.
         entries AS (
-            SELECT event_id, statement_id, CASE WHEN action = 'I' THEN 1 ELSE 0 END AS phase, 0 AS sub, row_data AS key_source,
+            SELECT event_id, statement_id, CASE WHEN action = 'I' THEN 1 ELSE 0 END AS phase, 0 AS sub, row_data AS key_source, image_only,
                    action <> 'I' AS before_present, CASE WHEN action <> 'I' THEN row_data END AS old_row,
                    action = 'I' OR (action = 'U' AND NOT key_changed) AS after_present,
                    CASE WHEN action = 'I' THEN row_data WHEN action = 'U' AND NOT key_changed THEN new_data END AS new_row
             FROM log
             UNION ALL
-            SELECT event_id, statement_id, 1, 1, new_data, false, NULL, true, new_data FROM log WHERE key_changed
+            SELECT event_id, statement_id, 1, 1, new_data, false, false, NULL, true, new_data FROM log WHERE key_changed
         ),
         keyed AS (
-            SELECT event_id, statement_id, phase, sub, before_present, old_row, after_present, new_row, {KeyOf("key_source", key)} AS row_key FROM entries
+            SELECT event_id, statement_id, phase, sub, image_only, before_present, old_row, after_present, new_row, {KeyOf("key_source", key)} AS row_key FROM entries
             UNION ALL
-            SELECT b.event_id, b.statement_id, 1, b.sub, false, NULL, true, NULL, b.row_key FROM ({BulkKeys(key, "")}) b
+            SELECT b.event_id, b.statement_id, 1, b.sub, false, false, NULL, true, NULL, b.row_key FROM ({BulkKeys(key, "")}) b
         ),
         -- One sort serves both ends of each key: the window reads its first entry, DISTINCT ON keeps its last.
         ends AS (
             SELECT DISTINCT ON (row_key) row_key, event_id, sub, after_present, new_row,
-                   last_value(before_present) OVER w AS first_before_present, last_value(old_row) OVER w AS first_old_row
+                   last_value(before_present) OVER w AS first_before_present, last_value(old_row) OVER w AS first_old_row,
+                   bool_or(image_only) OVER w AS image_changed
             FROM keyed
             WINDOW w AS (PARTITION BY row_key ORDER BY statement_id DESC, phase DESC, event_id DESC, sub DESC
                          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
@@ -55,9 +58,10 @@ internal static class NetChangesSql
                    e.first_old_row AS old_row, e.new_row, e.after_present AND e.new_row IS NULL AS new_row_live
             FROM ends e
             WHERE (e.first_before_present OR e.after_present)
-              -- Back where it started: nothing to commit (a bulk insert's after state is the live row).
-              AND NOT (e.first_before_present AND e.after_present
-                       AND e.first_old_row = CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {LiveRow(source, key, "e.row_key")} END)
+              -- Back where it started: nothing to commit (a bulk insert's after state is the live row). Compared as text,
+              -- not jsonb equality: numeric 1.0 -> 1.00 is a change.
+              AND NOT (e.first_before_present AND e.after_present AND NOT e.image_changed
+                       AND e.first_old_row::text = (CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {LiveRow(source, key, "e.row_key")} END)::text)
         )
         """;
 

@@ -180,6 +180,18 @@ public sealed class FaithfulOrderingTests(DatabaseFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Bytea_key_written_under_two_bytea_outputs_is_one_key()
+    {
+        var schema = await ArrangeAsync("CREATE TABLE t (b bytea PRIMARY KEY, v int)", "INSERT INTO t VALUES ('\\x00ff', 0)");
+        await ExecAsAsync(Db, new Writer(), $"SET bytea_output = 'escape'; INSERT INTO {schema}.t VALUES ('\\xdeadbeef', 1)");
+        await ExecAsAsync(Db, new Writer(), $"SET bytea_output = 'hex'; UPDATE {schema}.t SET v = 2 WHERE b = '\\xdeadbeef'");
+        await ExecAsAsync(Db, new Writer(), $"SET bytea_output = 'escape'; UPDATE {schema}.t SET v = 3 WHERE v = 0; DELETE FROM {schema}.t WHERE v = 3");
+
+        var result = await CommitAndCompareAsync(schema);
+        Assert.Equal((1L, 1L), (result.Upserts, result.Deletes));
+    }
+
+    [Fact]
     public async Task Bulk_and_per_row_entries_render_timestamptz_alike_under_any_time_zone()
     {
         var schema = await ArrangeAsync("CREATE TABLE t (ts timestamptz PRIMARY KEY, v int)", "SELECT 1");

@@ -65,9 +65,10 @@ CREATE INDEX IF NOT EXISTS logged_actions_updates_idx
 -- defines in public (a format(), an operator) is ever resolved in them. EXECUTE is revoked from PUBLIC at the end of
 -- this script: only the owner (the API) calls them; triggers fire whatever the writer's EXECUTE rights are.
 -- The trigger functions stay SECURITY DEFINER: writers of a tracked table have no rights on splitgraph_audit.
--- They also fix the settings that shape logged text (TimeZone, DateStyle, IntervalStyle, extra_float_digits), so a
--- value is logged the same whoever writes it and under whatever session settings: a timestamptz key written under
--- UTC and updated under Asia/Tokyo is one key, an interval key reads the same under any IntervalStyle.
+-- They also fix the settings that shape logged text (TimeZone, DateStyle, IntervalStyle, extra_float_digits,
+-- bytea_output), so a value is logged the same whoever writes it and under whatever session settings: a timestamptz
+-- key written under UTC and updated under Asia/Tokyo is one key, an interval key reads the same under any
+-- IntervalStyle, a float8 key is its exact value under extra_float_digits = 0.
 
 -- Adds to the calling backend's counter slot for one table (the trigger functions inline the same statement).
 CREATE OR REPLACE FUNCTION splitgraph_audit.add_counts(p_schema text, p_table text, p_inserted bigint, p_deleted bigint)
@@ -172,7 +173,7 @@ END $$;
 CREATE OR REPLACE FUNCTION splitgraph_audit.row_image(p_row anyelement) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
-SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 AS $$
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
     SELECT pg_catalog.to_jsonb(p_row);
 $$;
 
@@ -205,7 +206,7 @@ END $$;
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_inserts() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 AS $$
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
 DECLARE
     n bigint;
     rest bigint;
@@ -282,7 +283,7 @@ END $$;
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_deletes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 AS $$
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
 DECLARE
     n bigint;
     stmt text := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
@@ -303,18 +304,20 @@ BEGIN
 END $$;
 
 -- Updates are logged per row: transition tables of an UPDATE do not pair old and new rows.
--- A no-op update (no column changed) is not logged. changed_fields holds the whole new row: diffing it against the
--- old one here (jsonb_each + jsonb_object_agg per row) cost ~8% of single-row update throughput; readers compare.
+-- A no-op update is not logged; no-op means the row images are identical (*=), not that their jsonb is equal:
+-- numeric 1.0 -> 1.00, float8 0 -> -0, a json value's text, json 'null' <-> NULL are changes. An update whose old and
+-- new jsonb are equal all the same is logged with equal row_data and changed_fields, which readers take as "the row
+-- changed in a way jsonb cannot show" (commit then takes the live row). Comparing images first also skips the two
+-- to_jsonb calls for no-op updates. changed_fields holds the whole new row: diffing it against the old one here
+-- (jsonb_each + jsonb_object_agg per row) cost ~8% of single-row update throughput; readers compare.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_update() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 AS $$
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
 DECLARE
-    old_row jsonb := pg_catalog.to_jsonb(OLD);
-    new_row jsonb := pg_catalog.to_jsonb(NEW);
     stmt text;
 BEGIN
-    IF old_row = new_row THEN
+    IF OLD *= NEW THEN
         RETURN NULL;
     END IF;
     stmt := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
@@ -323,7 +326,7 @@ BEGIN
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)
-    VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', old_row, new_row, nullif(stmt, '')::bigint);
+    VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), nullif(stmt, '')::bigint);
     RETURN NULL;
 END $$;
 
@@ -331,7 +334,7 @@ END $$;
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 AS $$
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
 DECLARE
     n bigint;
 BEGIN
