@@ -20,11 +20,15 @@ public sealed class ChangeEngine(SqlEngine engine)
     {
         foreach (var table in tables)
         {
+            await RequireTrackableAsync(table, cancellationToken);
             await TableCatalog.RequireColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
             var name = Identifiers.Qualify(table.Schema, table.Table);
-            // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens.
+            // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens;
+            // before each statement, its ID (entries of one statement are read as one step).
             await engine.RunSqlAsync(
                 $"""
+                CREATE OR REPLACE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON {name}
+                    FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_statement();
                 CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON {name}
                     REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts();
                 CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON {name}
@@ -37,6 +41,60 @@ public sealed class ChangeEngine(SqlEngine engine)
         }
     }
 
+    /// <summary>
+    /// 400 for relations that cannot be tracked, saying why: the engine's own schemas and PostgreSQL's (tracking the log
+    /// itself made every tracked write recurse until "stack depth limit exceeded"), temporary tables (gone with their
+    /// session), and views, materialized views and foreign tables (no rows of their own to log). Unknown names fall
+    /// through to the 404 of the column lookup.
+    /// </summary>
+    private async Task RequireTrackableAsync(TableRef table, CancellationToken cancellationToken)
+    {
+        Identifiers.Validate(table.Schema, "schema name");
+        Identifiers.Validate(table.Table, "table name");
+        var quoted = $"\"{table.Schema}\".\"{table.Table}\"";
+        if (table.Schema.StartsWith("pg_temp", StringComparison.Ordinal))
+        {
+            throw new InvalidInputException("Table cannot be tracked",
+                $"{quoted} is a temporary table; its rows and changes would vanish with its session, so it cannot be tracked.");
+        }
+
+        if (table.Schema is ObjectEngine.MetaSchema or "splitgraph_audit" or "information_schema" || table.Schema.StartsWith("pg_", StringComparison.Ordinal))
+        {
+            throw new InvalidInputException("Table cannot be tracked",
+                $"{quoted} is in a schema of the engine or of PostgreSQL; only user tables can be tracked.");
+        }
+
+        if (await engine.RunSqlAsync(
+                """
+                SELECT c.relkind::text, c.relpersistence::text FROM pg_catalog.pg_class c
+                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2
+                """, [table.Schema, table.Table], ResultShape.OneMany, cancellationToken) is not object?[] relation)
+        {
+            return;
+        }
+
+        var kind = (string)relation[0]! switch
+        {
+            "v" => "a view",
+            "m" => "a materialized view",
+            "f" => "a foreign table",
+            "S" => "a sequence",
+            "i" or "I" => "an index",
+            "c" => "a composite type",
+            _ => null,
+        };
+        if (kind is not null)
+        {
+            throw new InvalidInputException("Table cannot be tracked", $"{quoted} is {kind}, not a table; only tables can be tracked.");
+        }
+
+        if ((string)relation[1]! == "t")
+        {
+            throw new InvalidInputException("Table cannot be tracked",
+                $"{quoted} is a temporary table; its rows and changes would vanish with its session, so it cannot be tracked.");
+        }
+    }
+
     /// <summary>Drops the triggers and deletes the tables' pending changes, in the same transaction.</summary>
     public async Task UntrackTablesAsync(IReadOnlyList<TableRef> tables, CancellationToken cancellationToken = default)
     {
@@ -46,6 +104,7 @@ public sealed class ChangeEngine(SqlEngine engine)
             var name = Identifiers.Qualify(table.Schema, table.Table);
             await engine.RunSqlAsync(
                 $"""
+                DROP TRIGGER IF EXISTS audit_trigger_statement ON {name};
                 DROP TRIGGER IF EXISTS audit_trigger_stm ON {name};
                 DROP TRIGGER IF EXISTS audit_trigger_stm_delete ON {name};
                 DROP TRIGGER IF EXISTS {RowTrigger} ON {name};

@@ -24,14 +24,17 @@ public sealed class FragmentApplier(SqlEngine engine)
         var targetColumns = await TableCatalog.RequireColumnsAsync(engine, targetSchema, targetTable, cancellationToken);
 
         var specs = new List<IReadOnlyList<ObjectColumn>>();
+        var flags = new List<string>();
         foreach (var id in objectIds)
         {
-            var spec = (await objects.GetObjectSchemaAsync(id, cancellationToken)).Where(c => c.Name != ObjectEngine.UpsertFlag).ToList();
+            // The flag is the last column (sg_ud_flag, or sg_ud_flag_… when a user column has that name).
+            var (spec, flag) = ObjectEngine.SplitFlag(await objects.GetObjectSchemaAsync(id, cancellationToken));
             EnsureMatches(id, spec, targetColumns, targetSchema, targetTable);
             specs.Add(spec);
+            flags.Add(flag);
         }
 
-        var columns = schemaSpec?.Where(c => c.Name != ObjectEngine.UpsertFlag).ToList() ?? specs[0];
+        var columns = schemaSpec?.Where(c => c.Name != flags[0]).ToList() ?? specs[0];
         var target = Identifiers.Qualify(targetSchema, targetTable);
         var columnList = string.Join(", ", columns.Select(c => Identifiers.Quote(c.Name)));
 
@@ -47,7 +50,7 @@ public sealed class FragmentApplier(SqlEngine engine)
             var where = RowFilterSql.Build(filter, targetColumns, arguments, "f.");
             var insert = new NpgsqlBatchCommand(
                 $"INSERT INTO {target} ({columnList}) SELECT {string.Join(", ", columns.Select(c => "f." + Identifiers.Quote(c.Name)))} " +
-                $"FROM {fragment} f WHERE f.{ObjectEngine.UpsertFlag}" + (where.Length > 0 ? $" AND {where}" : string.Empty));
+                $"FROM {fragment} f WHERE f.{Identifiers.Quote(flags[i])}" + (where.Length > 0 ? $" AND {where}" : string.Empty));
             foreach (var argument in arguments)
             {
                 insert.Parameters.Add(new NpgsqlParameter { Value = argument });

@@ -4,6 +4,10 @@ namespace Engine.Api.Engine;
 /// The conflation of a table's log, set-based. Parameters: $1 schema, $2 table, $3 change-key columns (text[]).
 /// Each log row becomes one or two per-key entries (a bulk insert entry: one per key) with a "before" and an
 /// "after" state; per key, the first entry's before and the last entry's after decide the net effect.
+/// Entries are ordered by statement, then by phase: within one statement every entry that removes a row image (a
+/// delete, an update's old row) comes before every entry that adds one (an insert, an update's new row), whatever
+/// order the triggers wrote them in. A statement is thus the difference between the table before and after it: a
+/// MERGE that deletes key 1 and moves key 2 onto it, a key shift over a range or a swap of two keys net correctly.
 /// </summary>
 internal static class NetChangesSql
 {
@@ -15,43 +19,49 @@ internal static class NetChangesSql
     public static string Net(string source, ChangeKey key) =>
         $"""
         WITH log AS (
-            SELECT event_id, action, row_data,
+            SELECT event_id, coalesce(statement_id, event_id) AS statement_id, action, row_data,
                    CASE WHEN action = 'U' THEN row_data || coalesce(changed_fields, '{"{}"}') END AS new_data,
                    action = 'U' AND EXISTS (SELECT 1 FROM unnest($3::text[]) AS k
-                                            WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) AS key_changed
+                                            WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) AS key_changed,
+                   -- Logged although its jsonb images are equal: the row changed in a way jsonb cannot show (-0, json text).
+                   action = 'U' AND changed_fields = row_data AS image_only
             FROM splitgraph_audit.logged_actions
             WHERE schema_name = $1 AND table_name = $2 AND NOT {LogPosition.IsBulk("action", "changed_fields")}
         ),
+        -- phase 0: the entry starts from a row the statement found (delete, update); 1: it only adds one.
         entries AS (
-            SELECT event_id, 0 AS sub, row_data AS key_source,
+            SELECT event_id, statement_id, CASE WHEN action = 'I' THEN 1 ELSE 0 END AS phase, 0 AS sub, row_data AS key_source, image_only,
                    action <> 'I' AS before_present, CASE WHEN action <> 'I' THEN row_data END AS old_row,
                    action = 'I' OR (action = 'U' AND NOT key_changed) AS after_present,
                    CASE WHEN action = 'I' THEN row_data WHEN action = 'U' AND NOT key_changed THEN new_data END AS new_row
             FROM log
             UNION ALL
-            SELECT event_id, 1, new_data, false, NULL, true, new_data FROM log WHERE key_changed
+            SELECT event_id, statement_id, 1, 1, new_data, false, false, NULL, true, new_data FROM log WHERE key_changed
         ),
         keyed AS (
-            SELECT event_id, sub, before_present, old_row, after_present, new_row, {KeyOf("key_source", key)} AS row_key FROM entries
+            SELECT event_id, statement_id, phase, sub, image_only, before_present, old_row, after_present, new_row, {KeyOf("key_source", key)} AS row_key FROM entries
             UNION ALL
-            SELECT b.event_id, b.sub, false, NULL, true, NULL, b.row_key FROM ({BulkKeys(key, "")}) b
+            SELECT b.event_id, b.statement_id, 1, b.sub, false, false, NULL, true, NULL, b.row_key FROM ({BulkKeys(key, "")}) b
         ),
         -- One sort serves both ends of each key: the window reads its first entry, DISTINCT ON keeps its last.
         ends AS (
             SELECT DISTINCT ON (row_key) row_key, event_id, sub, after_present, new_row,
-                   last_value(before_present) OVER w AS first_before_present, last_value(old_row) OVER w AS first_old_row
+                   last_value(before_present) OVER w AS first_before_present, last_value(old_row) OVER w AS first_old_row,
+                   bool_or(image_only) OVER w AS image_changed
             FROM keyed
-            WINDOW w AS (PARTITION BY row_key ORDER BY event_id DESC, sub DESC ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-            ORDER BY row_key, event_id DESC, sub DESC
+            WINDOW w AS (PARTITION BY row_key ORDER BY statement_id DESC, phase DESC, event_id DESC, sub DESC
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+            ORDER BY row_key, statement_id DESC, phase DESC, event_id DESC, sub DESC
         ),
         net AS (
             SELECT {LogPosition.Sql("e.event_id", "e.sub")} AS position, e.event_id AS last_event, e.row_key, e.after_present AS upserted,
                    e.first_old_row AS old_row, e.new_row, e.after_present AND e.new_row IS NULL AS new_row_live
             FROM ends e
             WHERE (e.first_before_present OR e.after_present)
-              -- Back where it started: nothing to commit (a bulk insert's after state is the live row).
-              AND NOT (e.first_before_present AND e.after_present
-                       AND e.first_old_row = CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {LiveRow(source, key, "e.row_key")} END)
+              -- Back where it started: nothing to commit (a bulk insert's after state is the live row). Compared as text,
+              -- not jsonb equality: numeric 1.0 -> 1.00 is a change.
+              AND NOT (e.first_before_present AND e.after_present AND NOT e.image_changed
+                       AND e.first_old_row::text = (CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {LiveRow(source, key, "e.row_key")} END)::text)
         )
         """;
 
@@ -73,7 +83,7 @@ internal static class NetChangesSql
         "jsonb_build_object(" + string.Join(", ", key.Columns.Select((_, i) => $"($3::text[])[{i + 1}], {rowData} -> ($3::text[])[{i + 1}]")) + ")";
 
     /// <summary>
-    /// Rows (event_id, sub, row_key) of the table's bulk insert entries, one per key, sub from 1 in insertion order.
+    /// Rows (event_id, statement_id, sub, row_key) of the table's bulk insert entries, one per key, sub from 1 in insertion order.
     /// <paramref name="filter"/> narrows the log rows (alias l) and the subs (alias e).
     /// </summary>
     public static string BulkKeys(ChangeKey key, string filter)
@@ -82,7 +92,7 @@ internal static class NetChangesSql
         var arrays = string.Join(", ", key.Columns.Select((_, i) => $"jsonb_array_elements(b.keys -> ($3::text[])[{i + 1}])"));
         var build = string.Join(", ", key.Columns.Select((_, i) => $"($3::text[])[{i + 1}], e.k{i + 1}"));
         return $"""
-            SELECT l.event_id, e.sub::int AS sub, jsonb_build_object({build}) AS row_key
+            SELECT l.event_id, coalesce(l.statement_id, l.event_id) AS statement_id, e.sub::int AS sub, jsonb_build_object({build}) AS row_key
             FROM splitgraph_audit.logged_actions l
             CROSS JOIN LATERAL splitgraph_audit.bulk_keys(l.row_data, $3::text[], $1, $2) AS b(keys)
             CROSS JOIN LATERAL ROWS FROM ({arrays}) WITH ORDINALITY AS e({names}, sub)
@@ -90,9 +100,12 @@ internal static class NetChangesSql
             """;
     }
 
-    /// <summary>The live row (jsonb) of a key object, or NULL; bulk entries exist only for tables with a primary key.</summary>
+    /// <summary>
+    /// The live row (jsonb, in the log's fixed TimeZone/IntervalStyle/float format, so it compares with logged rows) of
+    /// a key object, or NULL; bulk entries exist only for tables with a primary key.
+    /// </summary>
     public static string LiveRow(string source, ChangeKey key, string rowKey) =>
-        $"(SELECT to_jsonb(s.*) FROM {source} s, jsonb_populate_record(NULL::{source}, {rowKey}) k WHERE {KeyMatch.Sql(key, "s", "k")})";
+        $"(SELECT splitgraph_audit.row_image(s.*) FROM {source} s, jsonb_populate_record(NULL::{source}, {rowKey}) k WHERE {KeyMatch.Sql(key, "s", "k")})";
 }
 
 /// <summary>

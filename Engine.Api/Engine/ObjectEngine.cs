@@ -12,6 +12,29 @@ public sealed class ObjectEngine(SqlEngine engine)
     public const string MetaSchema = "splitgraph_meta";
     public const string UpsertFlag = "sg_ud_flag";
 
+    /// <summary>
+    /// The name of a fragment's flag column for a table with these columns: <c>sg_ud_flag</c>, or with underscores
+    /// appended until no user column has it (a user column may be called sg_ud_flag). The flag is an object's last column.
+    /// </summary>
+    public static string FlagFor(IEnumerable<string> columnNames)
+    {
+        var names = columnNames.ToHashSet(StringComparer.Ordinal);
+        var flag = UpsertFlag;
+        while (names.Contains(flag))
+        {
+            flag += "_";
+        }
+
+        return flag;
+    }
+
+    /// <summary>True for a name <see cref="FlagFor"/> can give.</summary>
+    public static bool IsFlagName(string name) => name.StartsWith(UpsertFlag, StringComparison.Ordinal) && name[UpsertFlag.Length..].All(c => c == '_');
+
+    /// <summary>An object's schema without its flag (the last column), and the flag's name.</summary>
+    public static (IReadOnlyList<ObjectColumn> Columns, string Flag) SplitFlag(IReadOnlyList<ObjectColumn> spec) =>
+        spec.Count > 0 && IsFlagName(spec[^1].Name) ? (spec.Take(spec.Count - 1).ToList(), spec[^1].Name) : (spec, UpsertFlag);
+
     public SqlEngine Sql => engine;
 
     /// <summary>
@@ -30,15 +53,16 @@ public sealed class ObjectEngine(SqlEngine engine)
         var target = Identifiers.Qualify(schema, table);
         var all = string.Join(", ", columns.Select(c => Identifiers.Quote(c.Name)));
         var keys = string.Join(", ", key.Columns.Select(c => Identifiers.Quote(c.Name)));
+        var flag = Identifiers.Quote(FlagFor(columns.Select(c => c.Name)));
         await engine.RunSqlAsync(
             $"""
-            INSERT INTO {target} ({all}, {UpsertFlag})
+            INSERT INTO {target} ({all}, {flag})
             SELECT {string.Join(", ", columns.Select(c => "s." + Identifiers.Quote(c.Name)))}, true
             FROM {source} s WHERE EXISTS (
                 SELECT 1 FROM jsonb_populate_recordset(NULL::{source}, $1) k WHERE {KeyMatch.Sql(key, "s", "k")})
             """, [Json(inserted)], ResultShape.None, cancellationToken);
         await engine.RunSqlAsync(
-            $"INSERT INTO {target} ({keys}, {UpsertFlag}) SELECT {keys}, false FROM jsonb_populate_recordset(NULL::{source}, $1)",
+            $"INSERT INTO {target} ({keys}, {flag}) SELECT {keys}, false FROM jsonb_populate_recordset(NULL::{source}, $1)",
             [Json(deleted)], ResultShape.None, cancellationToken);
     }
 
@@ -203,7 +227,7 @@ public sealed class ObjectEngine(SqlEngine engine)
     internal async Task CreateFragmentTableAsync(string schema, string table, IReadOnlyList<TableColumn> columns, ChangeKey key, CancellationToken cancellationToken)
     {
         var spec = columns.Select(c => new ObjectColumn(c.Ordinal, c.Name, c.Type, key.IsPrimaryKey && key.Columns.Contains(c)))
-            .Append(new ObjectColumn(columns.Count + 1, UpsertFlag, "boolean", false)).ToList();
+            .Append(new ObjectColumn(columns.Count + 1, FlagFor(columns.Select(c => c.Name)), "boolean", false)).ToList();
         await engine.RunSqlAsync($"CREATE TABLE {Identifiers.Qualify(schema, table)} ({ColumnDefinitions(spec)})", null, ResultShape.None, cancellationToken);
     }
 
@@ -235,7 +259,7 @@ public sealed class ObjectEngine(SqlEngine engine)
     internal async Task<IReadOnlyList<ObjectColumn>> ReadSchemaSpecAsync(string schema, string table, CancellationToken cancellationToken)
     {
         var columns = await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
-        if (columns.Count == 0 || columns[^1].Name != UpsertFlag)
+        if (columns.Count == 0 || !IsFlagName(columns[^1].Name) || columns[^1].Type != "boolean")
         {
             throw new InvalidInputException("Not a fragment", $"\"{schema}\".\"{table}\" has no trailing {UpsertFlag} column.");
         }

@@ -31,6 +31,7 @@ public sealed class TableCommitter(SqlEngine engine)
         var source = Identifiers.Qualify(schema, table);
         var target = Identifiers.Qualify(ObjectEngine.MetaSchema, staging);
         var names = string.Join(", ", columns.Select(c => Identifiers.Quote(c.Name)));
+        var flag = Identifiers.Quote(ObjectEngine.FlagFor(columns.Select(c => c.Name)));
         if (snapshot)
         {
             await engine.RunSqlAsync($"INSERT INTO {target} SELECT s.*, true FROM {source} s", null, ResultShape.None, cancellationToken);
@@ -47,14 +48,14 @@ public sealed class TableCommitter(SqlEngine engine)
                 NetChangesSql.Net(source, key) +
                 $"""
                 , net_keys AS (SELECT k.* FROM net n, LATERAL jsonb_populate_record(NULL::{source}, n.row_key) k)
-                INSERT INTO {target} ({names}, {ObjectEngine.UpsertFlag})
+                INSERT INTO {target} ({names}, {flag})
                 SELECT {values}, s.ctid IS NOT NULL
                 FROM net_keys k LEFT JOIN {source} s ON {KeyMatch.Sql(key, "s", "k")}
                 """, [schema, table, ChangeEngine.KeyArray(key)], ResultShape.None, cancellationToken);
         }
 
         var counts = (object?[])(await engine.RunSqlAsync(
-            $"SELECT count(*) FILTER (WHERE {ObjectEngine.UpsertFlag}), count(*) FILTER (WHERE NOT {ObjectEngine.UpsertFlag}) FROM {target}",
+            $"SELECT count(*) FILTER (WHERE {flag}), count(*) FILTER (WHERE NOT {flag}) FROM {target}",
             null, ResultShape.OneMany, cancellationToken))!;
         var (upserts, deletes) = ((long)counts[0]!, (long)counts[1]!);
 

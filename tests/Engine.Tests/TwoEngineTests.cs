@@ -334,4 +334,35 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
         var back = await new ObjectTransfers(Local.Endpoint, fresh.Endpoint).DownloadObjectsAsync([id]);
         Assert.Equal([id], back.Transferred);
     }
+
+    [Fact]
+    public async Task User_columns_named_like_the_fragment_flag_commit_upload_and_apply()
+    {
+        // Issue 15: a user column called sg_ud_flag (and one called sg_ud_flag_) made every commit fail with
+        // "specified more than once"; the object's flag takes the first free name sg_ud_flag__ and stays last.
+        var schema = await Local.NewSchemaAsync("flag");
+        await Local.ExecAsync(
+            $"CREATE TABLE {schema}.t (id int PRIMARY KEY, sg_ud_flag boolean NOT NULL, sg_ud_flag_ text); INSERT INTO {schema}.t VALUES (1, false, 'a'), (2, true, 'b')");
+        await Objects.CopyTableAsync(Local, schema, "t", "before");
+        await Objects.TrackAsync(Local, schema, "t");
+        await Local.ExecAsync($"INSERT INTO {schema}.t VALUES (3, false, NULL); UPDATE {schema}.t SET sg_ud_flag = NOT sg_ud_flag WHERE id = 1; DELETE FROM {schema}.t WHERE id = 2");
+
+        var result = await Objects.CommitAsync(Local, schema, "t");
+        Assert.Equal((2L, 1L), (result.Upserts, result.Deletes));
+        await using (var engine = Local.Engine())
+        {
+            var spec = await new ObjectEngine(engine).GetObjectSchemaAsync(result.ObjectId!);
+            Assert.Equal(["id", "sg_ud_flag", "sg_ud_flag_", "sg_ud_flag__"], spec.Select(c => c.Name));
+        }
+
+        await Objects.ApplyAsync(Local, [result.ObjectId!], schema, "before");
+        Assert.Equal(await Local.RowsAsync($"{schema}.t"), await Local.RowsAsync($"{schema}.before"));
+
+        // On another engine: upload, then apply onto the table as it was.
+        await new ObjectTransfers(Local.Endpoint, Remote.Endpoint).UploadObjectsAsync([result.ObjectId!]);
+        await Remote.ExecAsync(
+            $"CREATE SCHEMA {schema}; CREATE TABLE {schema}.t (id int PRIMARY KEY, sg_ud_flag boolean NOT NULL, sg_ud_flag_ text); INSERT INTO {schema}.t VALUES (1, false, 'a'), (2, true, 'b')");
+        await Objects.ApplyAsync(Remote, [result.ObjectId!], schema, "t");
+        Assert.Equal(await Local.RowsAsync($"{schema}.t"), await Remote.RowsAsync($"{schema}.t"));
+    }
 }

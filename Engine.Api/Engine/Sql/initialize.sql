@@ -60,11 +60,21 @@ END $$;
 CREATE INDEX IF NOT EXISTS logged_actions_updates_idx
     ON splitgraph_audit.logged_actions (schema_name, table_name) WHERE action = 'U';
 
+-- Every function below pins search_path to pg_catalog (then pg_temp, which is never searched for functions or
+-- operators), names our own objects schema-qualified and calls built-ins as pg_catalog.x, so nothing a writer
+-- defines in public (a format(), an operator) is ever resolved in them. EXECUTE is revoked from PUBLIC at the end of
+-- this script: only the owner (the API) calls them; triggers fire whatever the writer's EXECUTE rights are.
+-- The trigger functions stay SECURITY DEFINER: writers of a tracked table have no rights on splitgraph_audit.
+-- They also fix the settings that shape logged text (TimeZone, DateStyle, IntervalStyle, extra_float_digits,
+-- bytea_output), so a value is logged the same whoever writes it and under whatever session settings: a timestamptz
+-- key written under UTC and updated under Asia/Tokyo is one key, an interval key reads the same under any
+-- IntervalStyle, a float8 key is its exact value under extra_float_digits = 0.
+
 -- Adds to the calling backend's counter slot for one table (the trigger functions inline the same statement).
 CREATE OR REPLACE FUNCTION splitgraph_audit.add_counts(p_schema text, p_table text, p_inserted bigint, p_deleted bigint)
-RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted, deleted)
-    VALUES (p_schema, p_table, pg_backend_pid(), p_inserted, p_deleted)
+    VALUES (p_schema, p_table, pg_catalog.pg_backend_pid(), p_inserted, p_deleted)
     ON CONFLICT (schema_name, table_name, slot)
     DO UPDATE SET inserted = c.inserted + excluded.inserted, deleted = c.deleted + excluded.deleted;
 $$;
@@ -72,18 +82,18 @@ $$;
 -- Raw counts of one table's pending inserts, deletes and updates.
 CREATE OR REPLACE FUNCTION splitgraph_audit.count_changes(p_schema text, p_table text,
     OUT inserted bigint, OUT deleted bigint, OUT updated bigint)
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce(sum(c.inserted), 0)::bigint, coalesce(sum(c.deleted), 0)::bigint,
-           (SELECT count(*) FROM splitgraph_audit.logged_actions l
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(pg_catalog.sum(c.inserted), 0)::bigint, coalesce(pg_catalog.sum(c.deleted), 0)::bigint,
+           (SELECT pg_catalog.count(*) FROM splitgraph_audit.logged_actions l
             WHERE l.schema_name = p_schema AND l.table_name = p_table AND l.action = 'U')
     FROM splitgraph_audit.pending_counts c WHERE c.schema_name = p_schema AND c.table_name = p_table;
 $$;
 
 -- Tables of a schema with pending changes.
 CREATE OR REPLACE FUNCTION splitgraph_audit.changed_tables(p_schema text) RETURNS SETOF text
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT table_name FROM splitgraph_audit.pending_counts WHERE schema_name = p_schema
-    GROUP BY table_name HAVING sum(inserted) <> 0 OR sum(deleted) <> 0
+    GROUP BY table_name HAVING pg_catalog.sum(inserted) <> 0 OR pg_catalog.sum(deleted) <> 0
     UNION
     SELECT DISTINCT table_name FROM splitgraph_audit.logged_actions WHERE schema_name = p_schema AND action = 'U';
 $$;
@@ -93,7 +103,7 @@ $$;
 -- slots into slot 0 (skipping slots a running writer holds). A repeatable-read caller (commit) skips the fold: locking
 -- a slot a writer updated after the snapshot would be a serialisation failure.
 CREATE OR REPLACE FUNCTION splitgraph_audit.discard_changes(p_schema text, p_table text) RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     gone record;
     total bigint := 0;
@@ -104,8 +114,8 @@ BEGIN
             DELETE FROM splitgraph_audit.logged_actions
             WHERE schema_name = p_schema AND (p_table IS NULL OR table_name = p_table)
             RETURNING table_name, action, CASE WHEN action = 'I' THEN coalesce((changed_fields ->> 'sg_bulk')::bigint, 1) ELSE 1 END AS rows)
-        SELECT table_name, sum(rows)::bigint AS n, coalesce(sum(rows) FILTER (WHERE action = 'I'), 0)::bigint AS i,
-               count(*) FILTER (WHERE action = 'D') AS d
+        SELECT table_name, pg_catalog.sum(rows)::bigint AS n, coalesce(pg_catalog.sum(rows) FILTER (WHERE action = 'I'), 0)::bigint AS i,
+               pg_catalog.count(*) FILTER (WHERE action = 'D') AS d
         FROM d GROUP BY table_name
     LOOP
         total := total + gone.n;
@@ -114,7 +124,7 @@ BEGIN
         END IF;
     END LOOP;
 
-    IF current_setting('transaction_isolation') = 'read committed' THEN
+    IF pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
         WITH idle AS (
             DELETE FROM splitgraph_audit.pending_counts
             WHERE ctid = ANY (ARRAY(
@@ -124,11 +134,11 @@ BEGIN
             RETURNING table_name, inserted, deleted),
         folded AS (
             INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted, deleted)
-            SELECT p_schema, table_name, 0, sum(inserted), sum(deleted) FROM idle GROUP BY table_name
+            SELECT p_schema, table_name, 0, pg_catalog.sum(inserted), pg_catalog.sum(deleted) FROM idle GROUP BY table_name
             ON CONFLICT (schema_name, table_name, slot)
             DO UPDATE SET inserted = c.inserted + excluded.inserted, deleted = c.deleted + excluded.deleted
             RETURNING table_name)
-        SELECT count(*) INTO folded_tables FROM folded;
+        SELECT pg_catalog.count(*) INTO folded_tables FROM folded;
         DELETE FROM splitgraph_audit.pending_counts
         WHERE schema_name = p_schema AND (p_table IS NULL OR table_name = p_table) AND slot = 0 AND inserted = 0 AND deleted = 0;
     END IF;
@@ -137,24 +147,52 @@ END $$;
 
 -- Primary-key columns of a table in key order, or NULL without one.
 CREATE OR REPLACE FUNCTION splitgraph_audit.primary_key_of(p_relid oid) RETURNS text[]
-LANGUAGE sql STABLE AS $$
-    SELECT array_agg(a.attname::text ORDER BY k.ord)
-    FROM pg_index i
-    CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.array_agg(a.attname::text ORDER BY k.ord)
+    FROM pg_catalog.pg_index i
+    CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
     WHERE i.indrelid = p_relid AND i.indisprimary;
 $$;
 
 -- Readers expand a bulk entry by the table's current key; an entry logged under another key cannot be read back.
 CREATE OR REPLACE FUNCTION splitgraph_audit.bulk_keys(p_row_data jsonb, p_key text[], p_schema text, p_table text)
-RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT (p_row_data ?& p_key) OR (SELECT count(*) FROM jsonb_object_keys(p_row_data)) <> cardinality(p_key) THEN
+    IF NOT (p_row_data ?& p_key) OR (SELECT pg_catalog.count(*) FROM pg_catalog.jsonb_object_keys(p_row_data)) <> pg_catalog.cardinality(p_key) THEN
         RAISE EXCEPTION USING ERRCODE = 'SGK01',
-            MESSAGE = format('pending bulk inserts of %I.%I were logged under the primary key (%s), not (%s): commit or discard them under the old key',
-                p_schema, p_table, (SELECT string_agg(k, ', ') FROM jsonb_object_keys(p_row_data) AS k), array_to_string(p_key, ', '));
+            MESSAGE = pg_catalog.format('pending bulk inserts of %I.%I were logged under the primary key (%s), not (%s): commit or discard them under the old key',
+                p_schema, p_table, (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(p_row_data) AS k),
+                pg_catalog.array_to_string(p_key, ', '));
     END IF;
     RETURN p_row_data;
+END $$;
+
+-- A live row as the log writes rows (same fixed settings as the trigger functions), for readers that compare a live
+-- row with logged ones whatever the reading session's TimeZone or IntervalStyle.
+CREATE OR REPLACE FUNCTION splitgraph_audit.row_image(p_row anyelement) RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
+    SELECT pg_catalog.to_jsonb(p_row);
+$$;
+
+-- The log's column statement_id groups the entries of one statement (one query: a MERGE or a query with writable
+-- CTEs is one). Row-level update entries are written before the statement-level insert and delete entries of the
+-- same statement, so log order is not the statement's order: readers take a statement's entries as one step (its
+-- rows before, then its rows after). Old log rows without it are each their own step.
+ALTER TABLE splitgraph_audit.logged_actions ADD COLUMN IF NOT EXISTS statement_id bigint;
+
+-- BEFORE each INSERT/UPDATE/DELETE statement on a tracked table: marks the statement's ID as not drawn yet ('-') in a
+-- transaction-local setting per trigger depth. The first AFTER trigger of the query draws it from the log's sequence
+-- (after every row lock the query waited for, so it orders after any change to the same rows by another transaction)
+-- and the others reuse it: every AFTER trigger of a query fires after all its BEFORE STATEMENT triggers (a MERGE fires
+-- one per action). Drawn by the AFTER triggers through the same snippet (see log_update).
+CREATE OR REPLACE FUNCTION splitgraph_audit.begin_statement() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), '-', true);
+    RETURN NULL;
 END $$;
 
 -- Inserts and deletes are logged per statement from transition tables: one trigger call per statement,
@@ -166,60 +204,69 @@ END $$;
 -- row, 2.9 s as key arrays, 1.9 s untracked); the inserted values are the live row or, once changed again, the old
 -- row of the key's next log entry, so readers recover them. The LIMIT keeps small statements on the static path.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_inserts() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
 DECLARE
     n bigint;
     rest bigint;
     beyond bigint;
+    stmt text := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
+    stmt_id bigint;
     key_columns text[];
     key_select text;
     key_arrays text;
     key_slices text;
     key_groups text;
 BEGIN
-    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', to_jsonb(r.*) FROM sg_new_rows r LIMIT 1000;
+    IF stmt = '-' THEN
+        stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
+            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+    END IF;
+    stmt_id := nullif(stmt, '')::bigint;
+    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', pg_catalog.to_jsonb(r.*), stmt_id FROM sg_new_rows r LIMIT 1000;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n = 1000 THEN
         key_columns := splitgraph_audit.primary_key_of(TG_RELID);
         IF key_columns IS NULL THEN
-            INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data)
-            SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', to_jsonb(r.*) FROM sg_new_rows r OFFSET 1000;
+            INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
+            SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', pg_catalog.to_jsonb(r.*), stmt_id FROM sg_new_rows r OFFSET 1000;
             GET DIAGNOSTICS rest = ROW_COUNT;
         ELSE
             -- Key columns as k1, k2, … (no clash with user column names), aggregated into arrays a1, a2, …
-            SELECT string_agg(format('r.%I AS k%s', c, o), ', ' ORDER BY o),
-                   string_agg(format('array_agg(k%s) AS a%s', o, o), ', ' ORDER BY o),
-                   string_agg(format('%L, to_jsonb(a%s[i * 10000 + 1 : (i + 1) * 10000])', c, o), ', ' ORDER BY o),
-                   string_agg(format('%L, to_jsonb(array_agg(k%s))', c, o), ', ' ORDER BY o)
+            SELECT pg_catalog.string_agg(pg_catalog.format('r.%I AS k%s', c, o), ', ' ORDER BY o),
+                   pg_catalog.string_agg(pg_catalog.format('pg_catalog.array_agg(k%s) AS a%s', o, o), ', ' ORDER BY o),
+                   pg_catalog.string_agg(pg_catalog.format('%L, pg_catalog.to_jsonb(a%s[i * 10000 + 1 : (i + 1) * 10000])', c, o), ', ' ORDER BY o),
+                   pg_catalog.string_agg(pg_catalog.format('%L, pg_catalog.to_jsonb(pg_catalog.array_agg(k%s))', c, o), ', ' ORDER BY o)
             INTO key_select, key_arrays, key_slices, key_groups
-            FROM unnest(key_columns) WITH ORDINALITY AS x(c, o);
+            FROM pg_catalog.unnest(key_columns) WITH ORDINALITY AS x(c, o);
             -- The next million rows: one array per key column, sliced into entries (a transition table scans in
             -- insertion order, so OFFSET picks up exactly where the LIMIT stopped). One plain aggregate costs half
             -- of grouping by a row number, and a million keys bound the memory it takes.
-            EXECUTE format(
+            EXECUTE pg_catalog.format(
                 'WITH logged AS ('
-                '  INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields)'
-                '  SELECT $1, $2, ''I'', jsonb_build_object(%s), jsonb_build_object(''sg_bulk'', least(10000, s.n - i * 10000))'
-                '  FROM (SELECT %s, count(*) AS n FROM (SELECT %s FROM sg_new_rows r OFFSET 1000 LIMIT 1000000) r) s,'
-                '       generate_series(0, (s.n + 9999) / 10000 - 1) AS i'
+                '  INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)'
+                '  SELECT $1, $2, ''I'', pg_catalog.jsonb_build_object(%s), pg_catalog.jsonb_build_object(''sg_bulk'', least(10000, s.n - i * 10000)), $3'
+                '  FROM (SELECT %s, pg_catalog.count(*) AS n FROM (SELECT %s FROM sg_new_rows r OFFSET 1000 LIMIT 1000000) r) s,'
+                '       pg_catalog.generate_series(0, (s.n + 9999) / 10000 - 1) AS i'
                 '  ORDER BY i'
                 '  RETURNING (changed_fields ->> ''sg_bulk'')::bigint AS n)'
-                'SELECT coalesce(sum(n), 0) FROM logged',
+                'SELECT coalesce(pg_catalog.sum(n), 0) FROM logged',
                 key_slices, key_arrays, key_select)
-            INTO rest USING TG_TABLE_SCHEMA, TG_TABLE_NAME;
+            INTO rest USING TG_TABLE_SCHEMA, TG_TABLE_NAME, stmt_id;
             IF rest = 1000000 THEN
                 -- Larger statements: the rest in groups of 10,000 by row number, in one pass.
-                EXECUTE format(
+                EXECUTE pg_catalog.format(
                     'WITH logged AS ('
-                    '  INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields)'
-                    '  SELECT $1, $2, ''I'', jsonb_build_object(%s), jsonb_build_object(''sg_bulk'', count(*))'
-                    '  FROM (SELECT %s, (row_number() OVER () - 1) / 10000 AS sg_part FROM (SELECT * FROM sg_new_rows OFFSET 1001000) r) k'
+                    '  INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)'
+                    '  SELECT $1, $2, ''I'', pg_catalog.jsonb_build_object(%s), pg_catalog.jsonb_build_object(''sg_bulk'', pg_catalog.count(*)), $3'
+                    '  FROM (SELECT %s, (pg_catalog.row_number() OVER () - 1) / 10000 AS sg_part FROM (SELECT * FROM sg_new_rows OFFSET 1001000) r) k'
                     '  GROUP BY sg_part ORDER BY sg_part'
                     '  RETURNING (changed_fields ->> ''sg_bulk'')::bigint AS n)'
-                    'SELECT coalesce(sum(n), 0) FROM logged',
+                    'SELECT coalesce(pg_catalog.sum(n), 0) FROM logged',
                     key_groups, key_select)
-                INTO beyond USING TG_TABLE_SCHEMA, TG_TABLE_NAME;
+                INTO beyond USING TG_TABLE_SCHEMA, TG_TABLE_NAME, stmt_id;
                 rest := rest + beyond;
             END IF;
         END IF;
@@ -227,60 +274,96 @@ BEGIN
     END IF;
     IF n > 0 THEN
         INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted)
-        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_backend_pid(), n)
+        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.pg_backend_pid(), n)
         ON CONFLICT (schema_name, table_name, slot) DO UPDATE SET inserted = c.inserted + excluded.inserted;
     END IF;
     RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_deletes() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
 DECLARE
     n bigint;
+    stmt text := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
 BEGIN
-    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', to_jsonb(r.*) FROM sg_old_rows r;
+    IF stmt = '-' THEN
+        stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
+            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+    END IF;
+    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', pg_catalog.to_jsonb(r.*), nullif(stmt, '')::bigint FROM sg_old_rows r;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, deleted)
-        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_backend_pid(), n)
+        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.pg_backend_pid(), n)
         ON CONFLICT (schema_name, table_name, slot) DO UPDATE SET deleted = c.deleted + excluded.deleted;
     END IF;
     RETURN NULL;
 END $$;
 
 -- Updates are logged per row: transition tables of an UPDATE do not pair old and new rows.
--- A no-op update (no column changed) is not logged. changed_fields holds the whole new row: diffing it against the
--- old one here (jsonb_each + jsonb_object_agg per row) cost ~8% of single-row update throughput; readers compare.
+-- A no-op update is not logged; no-op means the row images are identical (*=), not that their jsonb is equal:
+-- numeric 1.0 -> 1.00, float8 0 -> -0, a json value's text, json 'null' <-> NULL are changes. An update whose old and
+-- new jsonb are equal all the same is logged with equal row_data and changed_fields, which readers take as "the row
+-- changed in a way jsonb cannot show" (commit then takes the live row). Comparing images first also skips the two
+-- to_jsonb calls for no-op updates. changed_fields holds the whole new row: diffing it against the old one here
+-- (jsonb_each + jsonb_object_agg per row) cost ~8% of single-row update throughput; readers compare.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_update() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
 DECLARE
-    old_row jsonb := to_jsonb(OLD);
-    new_row jsonb := to_jsonb(NEW);
+    stmt text;
 BEGIN
-    IF old_row = new_row THEN
+    IF OLD *= NEW THEN
         RETURN NULL;
     END IF;
-    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields)
-    VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', old_row, new_row);
+    stmt := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
+    IF stmt = '-' THEN
+        stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
+            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+    END IF;
+    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)
+    VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), nullif(stmt, '')::bigint);
     RETURN NULL;
 END $$;
 
--- TRUNCATE is not lost: every row present before it becomes a pending delete.
+-- TRUNCATE is not lost: every row present before it becomes a pending delete. It is a statement of its own.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_truncate() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
 DECLARE
     n bigint;
 BEGIN
-    EXECUTE format(
-        'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data) '
-        'SELECT %L, %L, ''D'', to_jsonb(r.*) FROM %I.%I r',
-        TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME);
+    EXECUTE pg_catalog.format(
+        'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id) '
+        'SELECT $1, $2, ''D'', pg_catalog.to_jsonb(r.*), $3 FROM %I.%I r',
+        TG_TABLE_SCHEMA, TG_TABLE_NAME)
+    USING TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass);
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         PERFORM splitgraph_audit.add_counts(TG_TABLE_SCHEMA, TG_TABLE_NAME, 0, n);
     END IF;
     RETURN NULL;
+END $$;
+
+-- Tables tracked by an older install get the statement trigger (ChangeEngine installs it with the others).
+DO $$
+DECLARE
+    tracked record;
+BEGIN
+    FOR tracked IN
+        SELECT n.nspname, c.relname FROM pg_catalog.pg_trigger t
+        JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE t.tgname = 'audit_trigger_row'
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger s WHERE s.tgrelid = t.tgrelid AND s.tgname = 'audit_trigger_statement')
+    LOOP
+        EXECUTE pg_catalog.format('CREATE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON %I.%I '
+            'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_statement()', tracked.nspname, tracked.relname);
+    END LOOP;
 END $$;
 
 CREATE SCHEMA IF NOT EXISTS splitgraph_meta;
@@ -305,20 +388,24 @@ CREATE EXTENSION IF NOT EXISTS postgres_fdw;
 -- and are quoted here with %L, so a password never has to be spliced into SQL text by the caller.
 CREATE OR REPLACE FUNCTION splitgraph_meta.ensure_foreign_server(
     server_name text, host text, port int, dbname text, username text, password text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- Concurrent transfers from one remote would otherwise race on the server and mapping rows
     -- ("tuple concurrently updated"); held until the caller's transaction ends.
-    PERFORM pg_advisory_xact_lock(hashtext('splitgraph.fdw.' || server_name));
-    IF NOT EXISTS (SELECT 1 FROM pg_foreign_server WHERE srvname = server_name) THEN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('splitgraph.fdw.' || server_name));
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_server WHERE srvname = server_name) THEN
         -- async_capable: scans of several servers under one Append fetch concurrently (downloads split large objects).
-        EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L, fetch_size %L, async_capable %L)',
+        EXECUTE pg_catalog.format('CREATE SERVER %I FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host %L, port %L, dbname %L, fetch_size %L, async_capable %L)',
             server_name, host, port::text, dbname, '10000', 'true');
     ELSE
-        EXECUTE format('ALTER SERVER %I OPTIONS (SET host %L, SET port %L, SET dbname %L)', server_name, host, port::text, dbname);
+        EXECUTE pg_catalog.format('ALTER SERVER %I OPTIONS (SET host %L, SET port %L, SET dbname %L)', server_name, host, port::text, dbname);
     END IF;
-    IF EXISTS (SELECT 1 FROM pg_user_mappings WHERE srvname = server_name AND usename = current_user) THEN
-        EXECUTE format('DROP USER MAPPING FOR CURRENT_USER SERVER %I', server_name);
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_user_mappings WHERE srvname = server_name AND usename = current_user) THEN
+        EXECUTE pg_catalog.format('DROP USER MAPPING FOR CURRENT_USER SERVER %I', server_name);
     END IF;
-    EXECUTE format('CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (user %L, password %L)', server_name, username, password);
+    EXECUTE pg_catalog.format('CREATE USER MAPPING FOR CURRENT_USER SERVER %I OPTIONS (user %L, password %L)', server_name, username, password);
 END $$;
+
+-- Only the owner (the API's role) calls the engine's functions; trigger functions need no EXECUTE right to fire.
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA splitgraph_audit FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION splitgraph_meta.ensure_foreign_server(text, text, int, text, text, text) FROM PUBLIC;

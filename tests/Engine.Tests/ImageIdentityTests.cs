@@ -1,0 +1,103 @@
+using Engine.Tests.Infrastructure;
+
+namespace Engine.Tests;
+
+/// <summary>
+/// Issue 15, the trigger's no-op detection: an update is a no-op only when the row images are identical, so changes
+/// that jsonb equality cannot see (numeric scale, float8 -0, json text, json 'null' vs NULL) are logged and committed.
+/// Each test: copy of the table before + the committed object applied == the live table, compared as row text.
+/// </summary>
+public sealed class ImageIdentityTests(DatabaseFixture fixture) : IClassFixture<DatabaseFixture>
+{
+    private TestDatabase Db => fixture.Db;
+
+    private async Task<string> ArrangeAsync(string columns, string values)
+    {
+        var schema = await Db.NewSchemaAsync("img");
+        await Db.ExecAsync($"CREATE TABLE {schema}.t ({columns}); INSERT INTO {schema}.t VALUES {values}");
+        await Objects.CopyTableAsync(Db, schema, "t", "before");
+        await Objects.TrackAsync(Db, schema, "t");
+        return schema;
+    }
+
+    private async Task<AggregateChanges> AggregateAsync(string schema)
+    {
+        await using var engine = Db.Engine();
+        return await new ChangeEngine(engine).GetAggregateChangesAsync(schema, "t");
+    }
+
+    private async Task<CommitResult> CommitAndCompareAsync(string schema)
+    {
+        var result = await Objects.CommitAsync(Db, schema, "t");
+        if (result.ObjectId is not null)
+        {
+            await Objects.ApplyAsync(Db, [result.ObjectId], schema, "before");
+        }
+
+        Assert.Equal(await Db.RowsAsync($"{schema}.t"), await Db.RowsAsync($"{schema}.before"));
+        return result;
+    }
+
+    [Fact]
+    public async Task Numeric_scale_only_change_is_logged_and_committed()
+    {
+        var schema = await ArrangeAsync("id int PRIMARY KEY, n numeric", "(1, 1.0), (2, 2.50)");
+        await Db.ExecAsync($"UPDATE {schema}.t SET n = 1.00 WHERE id = 1");
+        // Through another value and back to an equal number of another scale, in separate statements.
+        await Db.ExecAsync($"UPDATE {schema}.t SET n = 7 WHERE id = 2; UPDATE {schema}.t SET n = 2.5 WHERE id = 2");
+        Assert.Equal(new AggregateChanges(0, 0, 3), await AggregateAsync(schema));
+
+        var result = await CommitAndCompareAsync(schema);
+        Assert.Equal((2L, 0L), (result.Upserts, result.Deletes));
+        Assert.Equal(["(1,1.00)", "(2,2.5)"], await Db.RowsAsync($"{schema}.before"));
+    }
+
+    [Fact]
+    public async Task Numeric_key_scale_only_change_is_committed()
+    {
+        var schema = await ArrangeAsync("id numeric PRIMARY KEY, v text", "(1.0, 'one')");
+        await Db.ExecAsync($"UPDATE {schema}.t SET id = 1.00");
+        var result = await CommitAndCompareAsync(schema);
+        Assert.Equal(1L, result.Upserts);
+        Assert.Equal(["(1.00,one)"], await Db.RowsAsync($"{schema}.before"));
+    }
+
+    [Fact]
+    public async Task Float_zero_to_negative_zero_is_logged_and_committed()
+    {
+        var schema = await ArrangeAsync("id int PRIMARY KEY, f float8", "(1, 0), (2, '-0')");
+        await Db.ExecAsync($"UPDATE {schema}.t SET f = '-0' WHERE id = 1; UPDATE {schema}.t SET f = 0 WHERE id = 2");
+        Assert.Equal(new AggregateChanges(0, 0, 2), await AggregateAsync(schema));
+
+        var result = await CommitAndCompareAsync(schema);
+        Assert.Equal((2L, 0L), (result.Upserts, result.Deletes));
+        Assert.Equal(["(1,-0)", "(2,0)"], await Db.RowsAsync($"{schema}.before"));
+    }
+
+    [Fact]
+    public async Task Json_text_changes_and_json_null_versus_sql_null_are_logged_and_committed()
+    {
+        var schema = await ArrangeAsync("id int PRIMARY KEY, j json",
+            """(1, '{"a":1}'), (2, '{"a": 1, "b": 2}'), (3, '{"a": 1}'), (4, 'null'), (5, NULL)""");
+        await Db.ExecAsync(
+            $$"""
+            UPDATE {{schema}}.t SET j = '{"a": 1}' WHERE id = 1;
+            UPDATE {{schema}}.t SET j = '{"b": 2, "a": 1}' WHERE id = 2;
+            UPDATE {{schema}}.t SET j = '{"a": 0, "a": 1}' WHERE id = 3;
+            UPDATE {{schema}}.t SET j = NULL WHERE id = 4;
+            UPDATE {{schema}}.t SET j = 'null' WHERE id = 5;
+            """);
+        Assert.Equal(new AggregateChanges(0, 0, 5), await AggregateAsync(schema));
+
+        var result = await CommitAndCompareAsync(schema);
+        Assert.Equal((5L, 0L), (result.Upserts, result.Deletes));
+    }
+
+    [Fact]
+    public async Task Update_to_an_identical_image_is_still_not_logged()
+    {
+        var schema = await ArrangeAsync("id int PRIMARY KEY, n numeric, f float8, j json", """(1, 1.0, '-0', '{"a":1}')""");
+        await Db.ExecAsync($"UPDATE {schema}.t SET n = n, f = f, j = j; UPDATE {schema}.t SET n = 1.0, f = '-0'");
+        Assert.Equal(new AggregateChanges(0, 0, 0), await AggregateAsync(schema));
+    }
+}
