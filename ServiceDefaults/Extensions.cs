@@ -72,11 +72,12 @@ public static class Extensions
     /// <summary>Maps <c>/health</c> (all checks must pass) and <c>/alive</c> (only the "live" ones).</summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
-        app.MapHealthChecks(HealthEndpointPath);
+        // Probes (the AppHost's health check) carry no credentials; the reports name checks, not data.
+        app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {
             Predicate = r => r.Tags.Contains("live"),
-        });
+        }).AllowAnonymous();
         return app;
     }
 }

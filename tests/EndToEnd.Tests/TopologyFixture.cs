@@ -23,6 +23,9 @@ public sealed class TopologyFixture : IAsyncLifetime
     /// <summary>The key the AppHost gives the API and the Dashboard in this run.</summary>
     public static string ApiKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
 
+    /// <summary>The Dashboard's login token in this run (the AppHost's <c>dashboard-token</c> parameter).</summary>
+    public static string DashboardToken { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+
     /// <summary>The folder the AppHost keeps its throw-away engines in.</summary>
     public string DataRoot { get; } = Path.Combine(Path.GetTempPath(), $"sga-{Environment.ProcessId}-e2e{Guid.NewGuid():N}"[..28]);
 
@@ -49,7 +52,7 @@ public sealed class TopologyFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["--Engines:Ephemeral=true", $"--Engines:DataRoot={dataRoot}", "--Engine:SqlConsole:Enabled=true", $"--Parameters:api-key={ApiKey}"], cts.Token);
+            ["--Engines:Ephemeral=true", $"--Engines:DataRoot={dataRoot}", "--Engine:SqlConsole:Enabled=true", $"--Parameters:api-key={ApiKey}", $"--Parameters:dashboard-token={DashboardToken}"], cts.Token);
         builder.Services.AddLogging(logging =>
         {
             logging.SetMinimumLevel(LogLevel.Warning);
