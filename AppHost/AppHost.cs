@@ -21,6 +21,8 @@ var api = builder.AddProject<Projects.Engine_Api>("engine-api")
     .WithEnvironment("Engine__ApiKey", apiKey)
     // The development SQL console (POST …/sql) is off unless Engine:SqlConsole:Enabled is set for the AppHost.
     .WithEnvironment("Engine__SqlConsole__Enabled", builder.Configuration["Engine:SqlConsole:Enabled"] ?? "false")
+    // How long /health and GET /api/engines wait for one engine before reporting it as not answering.
+    .WithEnvironment("Engine__ProbeTimeoutSeconds", builder.Configuration["Engine:ProbeTimeoutSeconds"] ?? "5")
     .WithHttpHealthCheck("/health");
 
 // The token that signs a browser in to the Dashboard (as the Aspire dashboard's own browser token): generated and

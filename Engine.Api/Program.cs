@@ -18,6 +18,10 @@ foreach (var engine in EngineRegistry.Discover(builder.Configuration))
 }
 
 builder.Services.AddSingleton<EngineRegistry>();
+builder.Services.AddSingleton<Engine.Api.Features.Engines.EngineProbe>();
+// /health reports each engine, within the probe timeout, as degraded when it does not answer (the API stays up).
+Engine.Api.Features.Engines.EngineHealthCheck.Register(builder.Services.AddHealthChecks(), EngineRegistry.Discover(builder.Configuration),
+    new Engine.Api.Features.Engines.EngineProbe(builder.Configuration).Timeout);
 builder.Services.AddScoped<EngineSessions>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<Engine.Api.Features.Transfers.TransferMonitor>();

@@ -48,11 +48,11 @@ public sealed class TopologyFixture : IAsyncLifetime
     }
 
     /// <summary>Builds and starts the AppHost with throw-away engines under <paramref name="dataRoot"/>.</summary>
-    public static async Task<DistributedApplication> StartAsync(string dataRoot)
+    public static async Task<DistributedApplication> StartAsync(string dataRoot, params string[] extraArgs)
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["--Engines:Ephemeral=true", $"--Engines:DataRoot={dataRoot}", "--Engine:SqlConsole:Enabled=true", $"--Parameters:api-key={ApiKey}", $"--Parameters:dashboard-token={DashboardToken}"], cts.Token);
+            ["--Engines:Ephemeral=true", $"--Engines:DataRoot={dataRoot}", "--Engine:SqlConsole:Enabled=true", $"--Parameters:api-key={ApiKey}", $"--Parameters:dashboard-token={DashboardToken}", .. extraArgs], cts.Token);
         builder.Services.AddLogging(logging =>
         {
             logging.SetMinimumLevel(LogLevel.Warning);
