@@ -25,6 +25,15 @@ var api = builder.AddProject<Projects.Engine_Api>("engine-api")
     .WithEnvironment("Engine__ProbeTimeoutSeconds", builder.Configuration["Engine:ProbeTimeoutSeconds"] ?? "5")
     .WithHttpHealthCheck("/health");
 
+// Limits that keep slow clients from taking an engine's connection pool (see README, Security), passed on when set.
+foreach (var key in new[] { "Engine:MaxPoolSize", "Engine:Dumps:MaxConcurrentPerEngine", "Engine:Dumps:IdleTimeoutSeconds" })
+{
+    if (builder.Configuration[key] is { Length: > 0 } value)
+    {
+        api.WithEnvironment(key.Replace(":", "__", StringComparison.Ordinal), value);
+    }
+}
+
 // The token that signs a browser in to the Dashboard (as the Aspire dashboard's own browser token): generated and
 // kept in user secrets unless Parameters:dashboard-token is set.
 var dashboardToken = builder.CreateResourceBuilder(

@@ -14,10 +14,19 @@ foreach (var engine in EngineRegistry.Discover(builder.Configuration))
     builder.AddKeyedNpgsqlDataSource(engine,
         // Engine health is reported per engine by GET /api/engines; one engine down must not mark the API down.
         settings => settings.DisableHealthChecks = true,
-        dataSource => dataSource.ConnectionStringBuilder.CommandTimeout = 600);
+        dataSource =>
+        {
+            dataSource.ConnectionStringBuilder.CommandTimeout = 600;
+            // Engine:MaxPoolSize overrides the connection string's pool size (dump slots are at most half of it).
+            if (builder.Configuration.GetValue<int?>("Engine:MaxPoolSize") is { } poolSize)
+            {
+                dataSource.ConnectionStringBuilder.MaxPoolSize = poolSize;
+            }
+        });
 }
 
 builder.Services.AddSingleton<EngineRegistry>();
+builder.Services.AddSingleton<DumpGate>();
 builder.Services.AddSingleton<Engine.Api.Features.Engines.EngineProbe>();
 // /health reports each engine, within the probe timeout, as degraded when it does not answer (the API stays up).
 Engine.Api.Features.Engines.EngineHealthCheck.Register(builder.Services.AddHealthChecks(), EngineRegistry.Discover(builder.Configuration),
