@@ -76,7 +76,8 @@ public sealed class DashboardLoginTests(TopologyFixture topology, BrowserFixture
         Assert.Contains(await context.CookiesAsync(), c => c.Name == ".Splitgraph.Dashboard" && c.HttpOnly);
 
         await page.Locator("#sign-out").ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/login");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/login", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        await Expect(page.Locator("#login-page")).ToBeVisibleAsync();
         await page.GotoAsync("/");
         Assert.Equal("/login", new Uri(page.Url).AbsolutePath);
     }
