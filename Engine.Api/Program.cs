@@ -43,7 +43,12 @@ builder.Services.AddExceptionHandler<EngineExceptionHandler>();
 // Malformed bodies and parameters become exceptions, so they leave as ProblemDetails like every other error.
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.Services.Configure<FormOptions>(options => options.MultipartBodyLengthLimit = 1 << 20);
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1 << 20);
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.Limits.MaxRequestBodySize = 1 << 20;
+    // Requests Kestrel rejects itself (%00 in the path, an over-long URL) also get a problem+json body.
+    kestrel.ConfigureEndpointDefaults(listen => listen.UseKestrelErrorProblems());
+});
 // A request that runs away (a stuck lock, a huge transfer) is cut off rather than holding a connection forever.
 builder.Services.AddRequestTimeouts(options => options.DefaultPolicy = new Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutPolicy
 {
