@@ -12,6 +12,7 @@ namespace Engine.Api.Engine;
 public sealed class TransferCredential : IAsyncDisposable
 {
     private const string RolePrefix = "sg_xfer_";
+    private const string GrantLock = "SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('splitgraph.transfer-roles'))";
 
     private readonly EngineEndpoint _remote;
     private readonly bool _temporary;
@@ -48,6 +49,9 @@ public sealed class TransferCredential : IAsyncDisposable
         var create = (string)(await engine.RunSqlAsync(
             "SELECT pg_catalog.format('CREATE ROLE %I LOGIN NOINHERIT PASSWORD %L VALID UNTIL %L', $1::text, $2::text, (pg_catalog.now() + interval '1 hour')::text)",
             [role, secret], ResultShape.OneOne, cancellationToken))!;
+        // Concurrent downloads grant and revoke on the same tables, whose ACL rows PostgreSQL updates without waiting
+        // ("tuple concurrently updated"): one at a time per remote, until each transaction ends.
+        await engine.RunSqlAsync(GrantLock, null, ResultShape.None, cancellationToken);
         await engine.RunSqlAsync(create, null, ResultShape.None, cancellationToken);
         var tables = string.Join(", ", objectIds.Select(id => Identifiers.Qualify(ObjectEngine.MetaSchema, Identifiers.ValidateObjectId(id))));
         await engine.RunSqlAsync(
@@ -69,6 +73,7 @@ public sealed class TransferCredential : IAsyncDisposable
         try
         {
             await using var engine = new SqlEngine(_remote);
+            await engine.RunSqlAsync(GrantLock, null, ResultShape.None);
             await engine.RunSqlAsync($"DROP OWNED BY {Identifiers.Quote(Username)}; DROP ROLE {Identifiers.Quote(Username)}", null, ResultShape.None);
             await engine.CommitAsync();
         }
