@@ -16,10 +16,12 @@ public sealed class TransferCredential : IAsyncDisposable
 
     private readonly EngineEndpoint _remote;
     private readonly bool _temporary;
+    private readonly string[] _objectIds;
 
-    private TransferCredential(EngineEndpoint remote, string username, string password, bool temporary)
+    private TransferCredential(EngineEndpoint remote, string username, string password, bool temporary, string[] objectIds)
     {
         _remote = remote;
+        _objectIds = objectIds;
         Username = username;
         Password = password;
         _temporary = temporary;
@@ -40,7 +42,7 @@ public sealed class TransferCredential : IAsyncDisposable
             "SELECT rolcreaterole OR rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", null, ResultShape.OneOne, cancellationToken))!;
         if (!mayCreateRoles)
         {
-            return new TransferCredential(remote, remote.Username, remote.Password ?? string.Empty, temporary: false);
+            return new TransferCredential(remote, remote.Username, remote.Password ?? string.Empty, temporary: false, []);
         }
 
         var role = RolePrefix + Guid.NewGuid().ToString("N");
@@ -59,7 +61,7 @@ public sealed class TransferCredential : IAsyncDisposable
             (tables.Length > 0 ? $"GRANT SELECT ON {tables} TO {Identifiers.Quote(role)};" : string.Empty),
             null, ResultShape.None, cancellationToken);
         await engine.CommitAsync(cancellationToken);
-        return new TransferCredential(remote, role, secret, temporary: true);
+        return new TransferCredential(remote, role, secret, temporary: true, [.. objectIds]);
     }
 
     public async ValueTask DisposeAsync()
@@ -69,12 +71,21 @@ public sealed class TransferCredential : IAsyncDisposable
             return;
         }
 
-        // Its grants go with it; if this fails (remote down), VALID UNTIL has already bounded the secret's use.
+        // If this fails (remote down), VALID UNTIL has already bounded the secret's use.
         try
         {
             await using var engine = new SqlEngine(_remote);
             await engine.RunSqlAsync(GrantLock, null, ResultShape.None);
-            await engine.RunSqlAsync($"DROP OWNED BY {Identifiers.Quote(Username)}; DROP ROLE {Identifiers.Quote(Username)}", null, ResultShape.None);
+            // Revoke what was granted (as its grantor; DROP OWNED would need membership in the role), on the tables still there.
+            var tables = ((List<object?>)(await engine.RunSqlAsync(
+                "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2)",
+                [ObjectEngine.MetaSchema, _objectIds], ResultShape.ManyOne))!).Cast<string>()
+                .Select(id => Identifiers.Qualify(ObjectEngine.MetaSchema, id)).ToList();
+            var role = Identifiers.Quote(Username);
+            await engine.RunSqlAsync(
+                (tables.Count > 0 ? $"REVOKE ALL ON {string.Join(", ", tables)} FROM {role}; " : string.Empty) +
+                $"REVOKE ALL ON SCHEMA {Identifiers.Quote(ObjectEngine.MetaSchema)} FROM {role}; DROP ROLE {role}",
+                null, ResultShape.None);
             await engine.CommitAsync();
         }
         catch (Exception ex) when (ex is EngineException or Npgsql.NpgsqlException)
