@@ -1,4 +1,5 @@
 using Dashboard.Components;
+using Dashboard.Login;
 using Dashboard.Services;
 using Microsoft.Extensions.Http.Resilience;
 using MudBlazor;
@@ -7,6 +8,7 @@ using MudBlazor.Services;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddDashboardLogin();
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 // Components that poll take their clock from here, so tests can advance time instead of sleeping.
 builder.Services.AddSingleton(TimeProvider.System);
@@ -46,10 +48,14 @@ if (!app.Environment.IsDevelopment())
     app.UseExceptionHandler("/Error", createScopeForErrors: true);
 }
 
+app.UseAuthentication();
+app.UseAuthorization();
 app.UseAntiforgery();
-app.MapStaticAssets();
+// Styles and scripts hold no data, and the login page needs them before anyone has signed in.
+app.MapStaticAssets().AllowAnonymous();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapDefaultEndpoints();
+app.MapLogout();
 DownloadEndpoints.Map(app);
 
 app.Run();

@@ -14,10 +14,23 @@ foreach (var engine in EngineRegistry.Discover(builder.Configuration))
     builder.AddKeyedNpgsqlDataSource(engine,
         // Engine health is reported per engine by GET /api/engines; one engine down must not mark the API down.
         settings => settings.DisableHealthChecks = true,
-        dataSource => dataSource.ConnectionStringBuilder.CommandTimeout = 600);
+        dataSource =>
+        {
+            dataSource.ConnectionStringBuilder.CommandTimeout = 600;
+            // Engine:MaxPoolSize overrides the connection string's pool size (dump slots are at most half of it).
+            if (builder.Configuration.GetValue<int?>("Engine:MaxPoolSize") is { } poolSize)
+            {
+                dataSource.ConnectionStringBuilder.MaxPoolSize = poolSize;
+            }
+        });
 }
 
 builder.Services.AddSingleton<EngineRegistry>();
+builder.Services.AddSingleton<DumpGate>();
+builder.Services.AddSingleton<Engine.Api.Features.Engines.EngineProbe>();
+// /health reports each engine, within the probe timeout, as degraded when it does not answer (the API stays up).
+Engine.Api.Features.Engines.EngineHealthCheck.Register(builder.Services.AddHealthChecks(), EngineRegistry.Discover(builder.Configuration),
+    new Engine.Api.Features.Engines.EngineProbe(builder.Configuration).Timeout);
 builder.Services.AddScoped<EngineSessions>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<Engine.Api.Features.Transfers.TransferMonitor>();
@@ -30,7 +43,12 @@ builder.Services.AddExceptionHandler<EngineExceptionHandler>();
 // Malformed bodies and parameters become exceptions, so they leave as ProblemDetails like every other error.
 builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
 builder.Services.Configure<FormOptions>(options => options.MultipartBodyLengthLimit = 1 << 20);
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1 << 20);
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.Limits.MaxRequestBodySize = 1 << 20;
+    // Requests Kestrel rejects itself (%00 in the path, an over-long URL) also get a problem+json body.
+    kestrel.ConfigureEndpointDefaults(listen => listen.UseKestrelErrorProblems());
+});
 // A request that runs away (a stuck lock, a huge transfer) is cut off rather than holding a connection forever.
 builder.Services.AddRequestTimeouts(options => options.DefaultPolicy = new Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutPolicy
 {

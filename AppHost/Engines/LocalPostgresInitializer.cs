@@ -33,13 +33,10 @@ internal static class LocalPostgresInitializer
         }
 
         // The password goes through a file readable only by the server's user, never on a command line.
+        // Created 0600 from the start, so there is no moment in which others could open it.
         var passwordFile = Path.Combine(layout.SocketDirectory, ".pwfile");
-        await File.WriteAllTextAsync(passwordFile, password, cancellationToken);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(passwordFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-
+        File.Delete(passwordFile); // a leftover of a crashed start; CreateNew refuses anything still there
+        await PrivateFile.WriteAllTextAsync(passwordFile, password, cancellationToken);
         Owner.GiveToPostgres(passwordFile, layout.RunAsPostgresUser);
         try
         {

@@ -82,6 +82,8 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
 
         var result = new Outcome(ids, catalogue.Keys);
         var tracker = new ProgressTracker(progress, catalogue.Count);
+        // The remote's own password is never written into this engine (pg_user_mapping, WAL): see TransferCredential.
+        await using var credential = await TransferCredential.CreateAsync(remote, catalogue.Keys, cancellationToken);
         foreach (var (id, entry) in catalogue)
         {
             await using var target = new SqlEngine(local);
@@ -103,7 +105,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
                 var server = $"sg_fdw_server_{unique}_{part}";
                 var foreignSchema = $"sg_fdw_{unique}_{part}";
                 await target.RunSqlAsync("SELECT splitgraph_meta.ensure_foreign_server($1, $2, $3, $4, $5, $6)",
-                    [server, remote.FdwHost, remote.FdwPort, remote.Database, remote.Username, remote.Password ?? string.Empty],
+                    [server, remote.FdwHost, remote.FdwPort, remote.Database, credential.Username, credential.Password],
                     ResultShape.None, cancellationToken);
                 sql.Append($"CREATE SCHEMA {Identifiers.Quote(foreignSchema)}; ")
                    .Append($"IMPORT FOREIGN SCHEMA {ObjectEngine.MetaSchema} LIMIT TO ({Identifiers.Quote(id)}) FROM SERVER {Identifiers.Quote(server)} INTO {Identifiers.Quote(foreignSchema)}; ");

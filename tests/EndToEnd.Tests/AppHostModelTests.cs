@@ -1,4 +1,5 @@
 using Aspire.Hosting;
+using System.Text.Json;
 using Aspire.Hosting.ApplicationModel;
 
 namespace EndToEnd.Tests;
@@ -46,5 +47,24 @@ public sealed class AppHostModelTests
         Assert.Contains("apt-get install postgresql", message);
         Assert.Contains("Engines:BinDirectory", message);
         Assert.Contains("ConnectionStrings:<engine>", message);
+    }
+
+    [Fact]
+    public void No_launch_profile_opens_the_Aspire_dashboard_to_anonymous_visitors()
+    {
+        // The Aspire dashboard shows every resource's environment (connection strings with passwords, the API key):
+        // its browser-token login stays on unless someone opts out on purpose (README, Security).
+        var path = Path.Combine(Projects.AppHost.ProjectPath, "Properties", "launchSettings.json");
+        using var settings = JsonDocument.Parse(File.ReadAllText(path));
+
+        var profiles = settings.RootElement.GetProperty("profiles").EnumerateObject().ToList();
+        Assert.NotEmpty(profiles);
+        foreach (var profile in profiles)
+        {
+            var anonymous = profile.Value.TryGetProperty("environmentVariables", out var variables)
+                && variables.TryGetProperty("ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS", out var value)
+                && string.Equals(value.GetString(), "true", StringComparison.OrdinalIgnoreCase);
+            Assert.False(anonymous, $"Launch profile '{profile.Name}' turns the Aspire dashboard's login off.");
+        }
     }
 }

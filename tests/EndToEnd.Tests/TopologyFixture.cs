@@ -23,6 +23,9 @@ public sealed class TopologyFixture : IAsyncLifetime
     /// <summary>The key the AppHost gives the API and the Dashboard in this run.</summary>
     public static string ApiKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
 
+    /// <summary>The Dashboard's login token in this run (the AppHost's <c>dashboard-token</c> parameter).</summary>
+    public static string DashboardToken { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+
     /// <summary>The folder the AppHost keeps its throw-away engines in.</summary>
     public string DataRoot { get; } = Path.Combine(Path.GetTempPath(), $"sga-{Environment.ProcessId}-e2e{Guid.NewGuid():N}"[..28]);
 
@@ -45,12 +48,13 @@ public sealed class TopologyFixture : IAsyncLifetime
     }
 
     /// <summary>Builds and starts the AppHost with throw-away engines under <paramref name="dataRoot"/>.</summary>
-    public static async Task<DistributedApplication> StartAsync(string dataRoot)
+    public static async Task<DistributedApplication> StartAsync(string dataRoot, params string[] extraArgs)
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
             // Pinned to local binaries: a machine where `docker info` answers must not switch these tests to containers.
-            ["--Engines:Mode=local", "--Engines:Ephemeral=true", $"--Engines:DataRoot={dataRoot}", "--Engine:SqlConsole:Enabled=true", $"--Parameters:api-key={ApiKey}"], cts.Token);
+            ["--Engines:Mode=local", "--Engines:Ephemeral=true", $"--Engines:DataRoot={dataRoot}", "--Engine:SqlConsole:Enabled=true",
+             $"--Parameters:api-key={ApiKey}", $"--Parameters:dashboard-token={DashboardToken}", .. extraArgs], cts.Token);
         builder.Services.AddLogging(logging =>
         {
             logging.SetMinimumLevel(LogLevel.Warning);

@@ -1,4 +1,3 @@
-using System.Text;
 using Engine.Api.Engine;
 using Engine.Api.Infrastructure;
 using MediatR;
@@ -11,20 +10,14 @@ public sealed record DumpTableQuery(string Engine, string Schema, string Table) 
     public void Validate() => Check.Table(Schema, Table);
 }
 
-public sealed class DumpTableHandler(EngineSessions sessions, EngineRegistry registry) : IRequestHandler<DumpTableQuery, IResult>
+public sealed class DumpTableHandler(DumpGate gate) : IRequestHandler<DumpTableQuery, IResult>
 {
-    public async Task<IResult> Handle(DumpTableQuery request, CancellationToken cancellationToken)
-    {
-        // Fail with a 404 before the response starts; the stream itself runs on its own connection.
-        await TableCatalog.RequireColumnsAsync(sessions.Open(request.Engine), request.Schema, request.Table, cancellationToken);
-        var endpoint = registry.Get(request.Engine);
-        return Results.Stream(async body =>
-        {
-            await using var writer = new StreamWriter(body, new UTF8Encoding(false), bufferSize: 1 << 16);
-            await using var engine = new SqlEngine(endpoint);
-            await engine.DumpTableSqlAsync(request.Schema, request.Table, writer);
-        }, "application/sql");
-    }
+    public Task<IResult> Handle(DumpTableQuery request, CancellationToken cancellationToken) =>
+        // A 404 before the response starts; within the engine's dump slots (429 beyond them).
+        gate.StreamAsync(request.Engine,
+            (engine, token) => TableCatalog.RequireColumnsAsync(engine, request.Schema, request.Table, token),
+            (engine, writer) => engine.DumpTableSqlAsync(request.Schema, request.Table, writer),
+            "application/sql", fileDownloadName: null, cancellationToken);
 }
 
 public static class DumpTable

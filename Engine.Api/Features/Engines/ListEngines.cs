@@ -8,10 +8,14 @@ namespace Engine.Api.Features.Engines;
 /// <summary><c>GET /api/engines</c>: every engine with its health, version and counts. A down engine is reported, not a 500.</summary>
 public sealed record ListEnginesQuery : IRequest<IReadOnlyList<EngineInfo>>;
 
-public sealed class ListEnginesHandler(EngineRegistry registry) : IRequestHandler<ListEnginesQuery, IReadOnlyList<EngineInfo>>
+public sealed class ListEnginesHandler(EngineRegistry registry, EngineProbe probe) : IRequestHandler<ListEnginesQuery, IReadOnlyList<EngineInfo>>
 {
     public async Task<IReadOnlyList<EngineInfo>> Handle(ListEnginesQuery request, CancellationToken cancellationToken) =>
-        await Task.WhenAll(registry.Names.Select(name => DescribeAsync(registry.Get(name), cancellationToken)));
+        await Task.WhenAll(registry.Names.Select(name => DescribeWithinTimeoutAsync(registry.Get(name), cancellationToken)));
+
+    private async Task<EngineInfo> DescribeWithinTimeoutAsync(EngineEndpoint endpoint, CancellationToken cancellationToken) =>
+        await probe.RunAsync(token => DescribeAsync(endpoint, token), cancellationToken)
+        ?? new EngineInfo(endpoint.Name, false, null, endpoint.Database, 0, 0, 0, 0, probe.NotAnswering(endpoint.Name));
 
     private static async Task<EngineInfo> DescribeAsync(EngineEndpoint endpoint, CancellationToken cancellationToken)
     {

@@ -1,4 +1,3 @@
-using System.Text;
 using Engine.Api.Engine;
 using Engine.Api.Infrastructure;
 using MediatR;
@@ -11,20 +10,14 @@ public sealed record DumpObjectQuery(string Engine, string ObjectId) : IRequest<
     public void Validate() => Identifiers.ValidateObjectId(ObjectId);
 }
 
-public sealed class DumpObjectHandler(EngineSessions sessions, EngineRegistry registry) : IRequestHandler<DumpObjectQuery, IResult>
+public sealed class DumpObjectHandler(DumpGate gate) : IRequestHandler<DumpObjectQuery, IResult>
 {
-    public async Task<IResult> Handle(DumpObjectQuery request, CancellationToken cancellationToken)
-    {
-        // A 404 before the response starts; the stream runs on its own connection.
-        await new ObjectEngine(sessions.Open(request.Engine)).RequireAsync([request.ObjectId], cancellationToken);
-        var endpoint = registry.Get(request.Engine);
-        return Results.Stream(async body =>
-        {
-            await using var writer = new StreamWriter(body, new UTF8Encoding(false), bufferSize: 1 << 16);
-            await using var engine = new SqlEngine(endpoint);
-            await new ObjectEngine(engine).DumpObjectAsync(request.ObjectId, writer);
-        }, "application/sql", fileDownloadName: request.ObjectId + ".sql");
-    }
+    public Task<IResult> Handle(DumpObjectQuery request, CancellationToken cancellationToken) =>
+        // A 404 before the response starts; within the engine's dump slots (429 beyond them).
+        gate.StreamAsync(request.Engine,
+            (engine, token) => new ObjectEngine(engine).RequireAsync([request.ObjectId], token),
+            (engine, writer) => new ObjectEngine(engine).DumpObjectAsync(request.ObjectId, writer),
+            "application/sql", fileDownloadName: request.ObjectId + ".sql", cancellationToken);
 }
 
 public static class DumpObject

@@ -1,4 +1,6 @@
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
 
@@ -11,7 +13,34 @@ public static class DashboardPage
 
     public static Uri BaseAddress(TopologyFixture topology) => topology.App.GetEndpoint("dashboard");
 
+    /// <summary>A page in a browser signed in to the Dashboard through the link the AppHost shows for it.</summary>
     public static async Task<(IBrowserContext Context, IPage Page)> NewPageAsync(BrowserFixture browser, TopologyFixture topology)
+    {
+        var (context, page) = await NewAnonymousPageAsync(browser, topology);
+        await SignInAsync(page, topology);
+        return (context, page);
+    }
+
+    /// <summary>Follows the Dashboard's sign-in link (<c>/login?t=…</c>) from the AppHost's model, as a click in the Aspire dashboard does.</summary>
+    public static async Task SignInAsync(IPage page, TopologyFixture topology)
+    {
+        var login = await LoginUrlAsync(topology);
+        await page.GotoAsync(login.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.DOMContentLoaded });
+        await page.WaitForURLAsync(url => !new Uri(url).AbsolutePath.StartsWith("/login", StringComparison.Ordinal));
+    }
+
+    /// <summary>The sign-in URL the AppHost publishes among the Dashboard's resource URLs.</summary>
+    public static async Task<Uri> LoginUrlAsync(TopologyFixture topology)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var notifications = topology.App.Services.GetRequiredService<ResourceNotificationService>();
+        var resource = await notifications.WaitForResourceAsync("dashboard",
+            e => e.Snapshot.Urls.Any(u => u.DisplayProperties.DisplayName == "Dashboard (sign in)"), cts.Token);
+        return new Uri(resource.Snapshot.Urls.First(u => u.DisplayProperties.DisplayName == "Dashboard (sign in)").Url);
+    }
+
+    /// <summary>A page in a browser that has not signed in.</summary>
+    public static async Task<(IBrowserContext Context, IPage Page)> NewAnonymousPageAsync(BrowserFixture browser, TopologyFixture topology)
     {
         var context = await browser.Browser.NewContextAsync(new BrowserNewContextOptions
         {
