@@ -35,3 +35,7 @@ public sealed class ConflictException(string title, string message)
 /// <summary>A statement the engine rejected (development SQL console, filters on wrong types).</summary>
 public sealed class SqlRejectedException(string message, Exception inner)
     : EngineException("Statement rejected", message, 400, inner);
+
+/// <summary>An object whose catalogue entry (schema spec) does not resolve on the engine that would receive it.</summary>
+public sealed class InvalidObjectSpecException(string objectId, string reason)
+    : EngineException("Invalid object spec", $"Object {objectId} was refused: {reason}", 422);

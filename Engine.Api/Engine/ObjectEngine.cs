@@ -163,7 +163,14 @@ public sealed class ObjectEngine(SqlEngine engine)
     /// </summary>
     public async Task DumpObjectAsync(string objectId, TextWriter output, CancellationToken cancellationToken = default)
     {
-        var spec = await GetObjectSchemaAsync(objectId, cancellationToken);
+        var catalogued = await GetObjectSchemaAsync(objectId, cancellationToken);
+        // The script's types come from the object table itself (format_type), never from the catalogue's text.
+        var spec = await ReadSchemaSpecAsync(MetaSchema, objectId, cancellationToken);
+        if (!spec.SequenceEqual(catalogued))
+        {
+            throw new InvalidObjectSpecException(objectId, "its catalogue entry does not describe its table's columns.");
+        }
+
         var literals = (object?[])(await engine.RunSqlAsync(
             $"SELECT quote_literal(schema_spec::text), quote_literal(content_hash), quote_literal(created_at::text), row_count, has_primary_key FROM {MetaSchema}.objects WHERE object_id = $1",
             [objectId], ResultShape.OneMany, cancellationToken))!;
@@ -202,7 +209,11 @@ public sealed class ObjectEngine(SqlEngine engine)
         await engine.RunSqlAsync($"CREATE TABLE {Identifiers.Qualify(schema, table)} ({ColumnDefinitions(spec)})", null, ResultShape.None, cancellationToken);
     }
 
-    /// <summary>Column list for CREATE TABLE; types come from the catalogue (format_type), names are quoted.</summary>
+    /// <summary>
+    /// Column list for CREATE TABLE; names are quoted. The types must be text the engine's server produced
+    /// (<see cref="TableCatalog"/>'s format_type, or <see cref="ObjectSpecResolver"/> for arriving objects), never a
+    /// catalogue entry's text.
+    /// </summary>
     /// <param name="withKey">False to leave the primary key out, for bulk loads that add it afterwards (<see cref="AddKeySql"/>).</param>
     internal static string ColumnDefinitions(IReadOnlyList<ObjectColumn> spec, bool withKey = true)
     {
