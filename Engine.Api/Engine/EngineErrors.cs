@@ -39,3 +39,7 @@ public sealed class SqlRejectedException(string message, Exception inner)
 /// <summary>An object whose catalogue entry (schema spec) does not resolve on the engine that would receive it.</summary>
 public sealed class InvalidObjectSpecException(string objectId, string reason)
     : EngineException("Invalid object spec", $"Object {objectId} was refused: {reason}", 422);
+
+/// <summary>A route named a schema that holds no user tables (system catalogue, the engine's own schemas).</summary>
+public sealed class NotUserSchemaException(string schema)
+    : EngineException("Not a user schema", $"Schema \"{schema}\" is a system or engine schema; only user tables are served.", 403);

@@ -178,7 +178,7 @@ public sealed class ObjectEngine(SqlEngine engine)
 
         await output.WriteAsync($"-- Splitgraph object {objectId}\nBEGIN;\n");
         await output.WriteAsync($"CREATE TABLE {table} ({ColumnDefinitions(spec)});\n");
-        await engine.DumpTableSqlAsync(MetaSchema, objectId, output, cancellationToken: cancellationToken);
+        await engine.DumpAnyTableSqlAsync(MetaSchema, objectId, output, cancellationToken: cancellationToken);
         await output.WriteAsync(
             $"INSERT INTO {MetaSchema}.objects (object_id, format, row_count, size_bytes, schema_spec, has_primary_key, content_hash, created_at)\n" +
             $"VALUES ('{objectId}', 'FRAG', {literals[3]}, pg_total_relation_size('{table.Replace("'", "''")}'), {literals[0]}::jsonb, {((bool)literals[4]! ? "true" : "false")}, {literals[1]}, {literals[2]}::timestamptz);\n");

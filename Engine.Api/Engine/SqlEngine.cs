@@ -209,9 +209,15 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
         RunSqlAsync($"LOCK TABLE {Identifiers.Qualify(schema, table)} IN EXCLUSIVE MODE", null, ResultShape.None, cancellationToken);
 
     /// <summary>
-    /// Writes the table's rows as SQL that recreates them (see <see cref="TableDumper"/>).
+    /// Writes a user table's rows as SQL that recreates them (see <see cref="TableDumper"/>); system and engine
+    /// schemas are refused (<see cref="UserTables"/>).
     /// </summary>
-    public async Task DumpTableSqlAsync(string schema, string table, TextWriter output, IReadOnlyList<string>? columns = null,
+    public Task DumpTableSqlAsync(string schema, string table, TextWriter output, IReadOnlyList<string>? columns = null,
+        IReadOnlyList<RowFilter>? filter = null, string? targetSchema = null, string? targetTable = null, CancellationToken cancellationToken = default) =>
+        DumpAnyTableSqlAsync(UserTables.RequireUserSchema(Identifiers.Validate(schema, "schema name")), table, output, columns, filter, targetSchema, targetTable, cancellationToken);
+
+    /// <summary>As <see cref="DumpTableSqlAsync"/> for any table, the engine's own included (object dumps).</summary>
+    internal async Task DumpAnyTableSqlAsync(string schema, string table, TextWriter output, IReadOnlyList<string>? columns = null,
         IReadOnlyList<RowFilter>? filter = null, string? targetSchema = null, string? targetTable = null, CancellationToken cancellationToken = default)
     {
         var tableColumns = await TableCatalog.GetColumnsAsync(this, schema, table, cancellationToken)

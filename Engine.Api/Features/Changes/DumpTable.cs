@@ -16,7 +16,7 @@ public sealed class DumpTableHandler(EngineSessions sessions, EngineRegistry reg
     public async Task<IResult> Handle(DumpTableQuery request, CancellationToken cancellationToken)
     {
         // Fail with a 404 before the response starts; the stream itself runs on its own connection.
-        await TableCatalog.RequireColumnsAsync(sessions.Open(request.Engine), request.Schema, request.Table, cancellationToken);
+        await TableCatalog.RequireUserColumnsAsync(sessions.Open(request.Engine), request.Schema, request.Table, cancellationToken);
         var endpoint = registry.Get(request.Engine);
         return Results.Stream(async body =>
         {
