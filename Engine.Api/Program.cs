@@ -37,7 +37,7 @@ builder.Services.AddRequestTimeouts(options => options.DefaultPolicy = new Micro
     Timeout = TimeSpan.FromMinutes(builder.Configuration.GetValue("Engine:RequestTimeoutMinutes", 15)),
     TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
 });
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(options => options.AddDocumentTransformer<ApiKeySecurityScheme>());
 
 var app = builder.Build();
 
