@@ -61,9 +61,11 @@ public sealed class ObjectEngine(SqlEngine engine)
         var hash = await ObjectHasher.ComputeAsync(engine, sourceSchema, sourceTable, spec, cancellationToken);
         var id = objectId ?? hash.ObjectId;
 
-        // Two stores of the same content race on this lock, not on the catalogue's primary key.
+        // Two stores of the same content race on this lock, not on the catalogue's primary key. The loser then finds
+        // the winner's table through the catalogue, which is always current: a repeatable-read commit's snapshot,
+        // taken before the lock, would not show it the winner's catalogue row.
         await engine.RunSqlAsync("SELECT pg_advisory_xact_lock(hashtext($1))", [id], ResultShape.None, cancellationToken);
-        if (await ExistsAsync(id, cancellationToken))
+        if (await ExistsAsync(id, cancellationToken) || await TableExistsAsync(id, cancellationToken))
         {
             await engine.RunSqlAsync($"DROP TABLE {source}", null, ResultShape.None, cancellationToken);
             return (id, false);
@@ -187,6 +189,11 @@ public sealed class ObjectEngine(SqlEngine engine)
 
     public async Task<bool> ExistsAsync(string objectId, CancellationToken cancellationToken = default) =>
         await engine.RunSqlAsync($"SELECT 1 FROM {MetaSchema}.objects WHERE object_id = $1", [objectId], ResultShape.OneOne, cancellationToken) is not null;
+
+    /// <summary>Whether the object's table exists, read from the catalogue as of now whatever the transaction's snapshot.</summary>
+    private async Task<bool> TableExistsAsync(string objectId, CancellationToken cancellationToken) =>
+        (bool)(await engine.RunSqlAsync("SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL",
+            [MetaSchema, objectId], ResultShape.OneOne, cancellationToken))!;
 
     /// <summary>404 naming every ID that is not in the catalogue.</summary>
     public async Task RequireAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
