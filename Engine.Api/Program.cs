@@ -18,6 +18,7 @@ foreach (var engine in EngineRegistry.Discover(builder.Configuration))
 }
 
 builder.Services.AddSingleton<EngineRegistry>();
+builder.Services.AddSingleton<EngineStatus>();
 builder.Services.AddScoped<EngineSessions>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<Engine.Api.Features.Transfers.TransferMonitor>();
