@@ -112,9 +112,41 @@ public sealed class EngineStartTests(OwnServerFixture fixture) : IClassFixture<O
                 Assert.True(fresh is { Healthy: true, Error: null }, fresh.Error);
             }
 
-            // Then eight concurrent initialisations, four through each API, of a dropped database.
+            // Then eight concurrent initialisations, four through each API, of a dropped database, made to overlap: a
+            // third connection holds a lock on template1 that CREATE DATABASE waits for, until all eight are queued
+            // (in CREATE DATABASE, or behind whatever serialises them).
             await fixture.ExecAsync($"DROP DATABASE {database} WITH (FORCE)");
-            var responses = await Task.WhenAll(apis.SelectMany(a => Enumerable.Range(0, 4).Select(_ => a.Client.PostAsync("/api/engines/fresh/initialize", null))));
+            HttpResponseMessage[] responses;
+            await using (var holder = new NpgsqlConnection(fixture.ConnectionString("postgres") + ";Pooling=false"))
+            {
+                await holder.OpenAsync();
+                await using (var hold = new NpgsqlCommand("BEGIN; COMMENT ON DATABASE template1 IS 'held by a test'", holder))
+                {
+                    await hold.ExecuteNonQueryAsync();
+                }
+
+                var requests = apis.SelectMany(a => Enumerable.Range(0, 4).Select(_ => a.Client.PostAsync("/api/engines/fresh/initialize", null))).ToList();
+                // Polled from a connection of its own: inside the holder's transaction pg_stat_activity would stay frozen.
+                await using var watcher = new NpgsqlConnection(fixture.ConnectionString("postgres") + ";Pooling=false");
+                await watcher.OpenAsync();
+                await using var waiting = new NpgsqlCommand(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND (query LIKE 'CREATE DATABASE%' OR query LIKE '%pg\\_advisory\\_lock%')", watcher);
+                // Bounded below the admin connection's 30 s command timeout, after which the queued statements give up.
+                var deadline = DateTime.UtcNow.AddSeconds(25);
+                while ((long)(await waiting.ExecuteScalarAsync())! < requests.Count)
+                {
+                    Assert.True(DateTime.UtcNow < deadline, "the initialisations never all queued behind the held lock");
+                    await Task.Delay(50);
+                }
+
+                await using (var release = new NpgsqlCommand("ROLLBACK", holder))
+                {
+                    await release.ExecuteNonQueryAsync();
+                }
+
+                responses = await Task.WhenAll(requests);
+            }
+
             foreach (var response in responses)
             {
                 var status = (int)response.StatusCode;
