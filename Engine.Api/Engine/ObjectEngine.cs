@@ -195,16 +195,26 @@ public sealed class ObjectEngine(SqlEngine engine)
         (bool)(await engine.RunSqlAsync("SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL",
             [MetaSchema, objectId], ResultShape.OneOne, cancellationToken))!;
 
-    /// <summary>404 naming every ID that is not in the catalogue.</summary>
+    /// <summary>
+    /// 404 naming every ID that is not in the catalogue; 409 naming any whose table is missing (a crash leftover that
+    /// the next initialisation repairs), so reads fail before they start rather than mid-stream.
+    /// </summary>
     public async Task RequireAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
     {
         var ids = objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToArray();
-        var found = ((List<object?>)(await engine.RunSqlAsync($"SELECT object_id FROM {MetaSchema}.objects WHERE object_id = ANY($1)",
-            [ids], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToHashSet();
-        var missing = ids.Where(id => !found.Contains(id)).ToList();
+        var found = ((List<object?[]>)(await engine.RunSqlAsync(
+            $"SELECT object_id, to_regclass(format('%I.%I', '{MetaSchema}', object_id)) IS NOT NULL FROM {MetaSchema}.objects WHERE object_id = ANY($1)",
+            [ids], ResultShape.ManyMany, cancellationToken))!).ToDictionary(r => (string)r[0]!, r => (bool)r[1]!);
+        var missing = ids.Where(id => !found.ContainsKey(id)).ToList();
         if (missing.Count > 0)
         {
             throw new ObjectNotFoundException(missing);
+        }
+
+        if (ids.Where(id => !found[id]).ToList() is { Count: > 0 } damaged)
+        {
+            throw new ConflictException("Object damaged",
+                $"Object {string.Join(", ", damaged)} is in the catalogue but its table is missing (left by a crash); POST …/initialize or restart the API to repair.");
         }
     }
 

@@ -237,13 +237,18 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
     /// Creates the engine's database if missing, then installs — idempotently — the audit schema, log and trigger
     /// functions, the object schema and catalogue, and postgres_fdw. Commits.
     /// </summary>
-    /// <remarks>Concurrent initialisations (several APIs, concurrent requests) take turns on an advisory lock.</remarks>
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Concurrent initialisations (several APIs, concurrent requests) take turns on the script's advisory lock; in the
+    /// same transaction, what a crash can leave behind is repaired (<see cref="CrashRepair"/>).
+    /// </remarks>
+    /// <returns>What was repaired, one line each (empty when nothing was left behind).</returns>
+    public async Task<IReadOnlyList<string>> InitializeAsync(CancellationToken cancellationToken = default)
     {
         await EnsureDatabaseAsync(cancellationToken);
-        await RunSqlAsync("SELECT pg_advisory_xact_lock(hashtext('splitgraph-initialize'))", null, ResultShape.None, cancellationToken);
         await RunSqlAsync(EmbeddedSql.Initialize, null, ResultShape.None, cancellationToken);
+        var repaired = await CrashRepair.RepairAsync(this, cancellationToken);
         await CommitAsync(cancellationToken);
+        return repaired;
     }
 
     /// <summary>Drops a database through the maintenance connection (the engine's own connection must not be in it).</summary>

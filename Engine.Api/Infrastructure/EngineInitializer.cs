@@ -74,8 +74,13 @@ public sealed class EngineInitializer(EngineRegistry registry, EngineStatus stat
         try
         {
             await using var engine = new SqlEngine(registry.Get(name));
-            await engine.InitializeAsync(stoppingToken);
+            var repaired = await engine.InitializeAsync(stoppingToken);
             status.Initialized(name);
+            foreach (var repair in repaired)
+            {
+                logger.LogWarning("Engine {Engine}: crash leftover repaired: {Repair}", name, repair);
+            }
+
             logger.LogInformation("Engine {Engine} initialised", name);
             return true;
         }
