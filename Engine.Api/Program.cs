@@ -31,6 +31,7 @@ builder.Services.AddSingleton<Engine.Api.Features.Engines.EngineProbe>();
 // /health reports each engine, within the probe timeout, as degraded when it does not answer (the API stays up).
 Engine.Api.Features.Engines.EngineHealthCheck.Register(builder.Services.AddHealthChecks(), EngineRegistry.Discover(builder.Configuration),
     new Engine.Api.Features.Engines.EngineProbe(builder.Configuration).Timeout);
+builder.Services.AddSingleton<EngineStatus>();
 builder.Services.AddScoped<EngineSessions>();
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<Engine.Api.Features.Transfers.TransferMonitor>();
@@ -55,7 +56,7 @@ builder.Services.AddRequestTimeouts(options => options.DefaultPolicy = new Micro
     Timeout = TimeSpan.FromMinutes(builder.Configuration.GetValue("Engine:RequestTimeoutMinutes", 15)),
     TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
 });
-builder.Services.AddOpenApi();
+builder.Services.AddOpenApi(options => options.AddDocumentTransformer<ApiKeySecurityScheme>());
 
 var app = builder.Build();
 

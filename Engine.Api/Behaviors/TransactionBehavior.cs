@@ -1,23 +1,40 @@
+using Engine.Api.Engine;
 using Engine.Api.Infrastructure;
 using MediatR;
 
 namespace Engine.Api.Behaviors;
 
-/// <summary>One transaction per engine per request: committed when the handler succeeds, rolled back when it throws.</summary>
-public sealed class TransactionBehavior<TRequest, TResponse>(EngineSessions sessions) : IPipelineBehavior<TRequest, TResponse>
+/// <summary>
+/// One transaction per engine per request: committed when the handler succeeds, rolled back when it throws. A request
+/// that lost a race (serialization failure, deadlock) changed nothing, so it is run again a few times after a short
+/// randomised back-off before the 409 reaches the client.
+/// </summary>
+public sealed class TransactionBehavior<TRequest, TResponse>(EngineSessions sessions, ILogger<TransactionBehavior<TRequest, TResponse>> logger)
+    : IPipelineBehavior<TRequest, TResponse>
 {
+    public const int MaxAttempts = 4;
+
     public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            var response = await next();
-            await sessions.CommitAsync(cancellationToken);
-            return response;
-        }
-        catch
-        {
-            await sessions.RollbackAsync();
-            throw;
+            try
+            {
+                var response = await next();
+                await sessions.CommitAsync(cancellationToken);
+                return response;
+            }
+            catch (Exception ex) when (ConcurrentChangeException.IsRetryable(ex) && attempt < MaxAttempts)
+            {
+                await sessions.RollbackAsync();
+                logger.LogInformation("{Request} lost a race (attempt {Attempt}), retrying: {Reason}", typeof(TRequest).Name, attempt, ex.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(20, 100) * attempt), cancellationToken);
+            }
+            catch
+            {
+                await sessions.RollbackAsync();
+                throw;
+            }
         }
     }
 }

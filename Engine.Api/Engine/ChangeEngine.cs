@@ -21,7 +21,7 @@ public sealed class ChangeEngine(SqlEngine engine)
         foreach (var table in tables)
         {
             await RequireTrackableAsync(table, cancellationToken);
-            await TableCatalog.RequireColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
+            await TableCatalog.RequireUserColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
             var name = Identifiers.Qualify(table.Schema, table.Table);
             // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens;
             // before each statement, its ID (entries of one statement are read as one step).
@@ -100,7 +100,7 @@ public sealed class ChangeEngine(SqlEngine engine)
     {
         foreach (var table in tables)
         {
-            await TableCatalog.RequireColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
+            await TableCatalog.RequireUserColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
             var name = Identifiers.Qualify(table.Schema, table.Table);
             await engine.RunSqlAsync(
                 $"""
@@ -172,7 +172,7 @@ public sealed class ChangeEngine(SqlEngine engine)
     public async Task<ChangePage> GetPendingChangesAsync(string schema, string table, long after = 0, int limit = 1000,
         IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default)
     {
-        columns ??= await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        columns ??= await TableCatalog.RequireUserColumnsAsync(engine, schema, table, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         return await new LogPageReader(engine, schema, table, key).ReadAsync(after, limit, cancellationToken);
     }
@@ -185,7 +185,7 @@ public sealed class ChangeEngine(SqlEngine engine)
     public async Task<ChangePage> GetNetChangesAsync(string schema, string table, long after = 0, int limit = 1000,
         IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default)
     {
-        columns ??= await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        columns ??= await TableCatalog.RequireUserColumnsAsync(engine, schema, table, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         var rows = (List<object?[]>)(await engine.RunSqlAsync(
             NetChangesSql.Page(Identifiers.Qualify(schema, table), key),

@@ -32,6 +32,26 @@ public sealed class InvalidInputException(string title, string message)
 public sealed class ConflictException(string title, string message)
     : EngineException(title, message, 409);
 
+/// <summary>
+/// A serialization failure (40001) or deadlock (40P01): the transaction lost a race and changed nothing, so the whole
+/// request may be run again (<see cref="Behaviors.TransactionBehavior{TRequest,TResponse}"/> does, a few times).
+/// </summary>
+public sealed class ConcurrentChangeException(string engine, Npgsql.PostgresException inner)
+    : EngineException("Concurrent change", $"Engine '{engine}': {inner.MessageText}. Retry the request.", 409, inner)
+{
+    public static bool IsRetryable(Exception ex) =>
+        ex is ConcurrentChangeException
+        || ex is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.SerializationFailure or Npgsql.PostgresErrorCodes.DeadlockDetected };
+}
+
 /// <summary>A statement the engine rejected (development SQL console, filters on wrong types).</summary>
 public sealed class SqlRejectedException(string message, Exception inner)
     : EngineException("Statement rejected", message, 400, inner);
+
+/// <summary>An object whose catalogue entry (schema spec) does not resolve on the engine that would receive it.</summary>
+public sealed class InvalidObjectSpecException(string objectId, string reason)
+    : EngineException("Invalid object spec", $"Object {objectId} was refused: {reason}", 422);
+
+/// <summary>A route named a schema that holds no user tables (system catalogue, the engine's own schemas).</summary>
+public sealed class NotUserSchemaException(string schema)
+    : EngineException("Not a user schema", $"Schema \"{schema}\" is a system or engine schema; only user tables are served.", 403);

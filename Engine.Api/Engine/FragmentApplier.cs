@@ -21,7 +21,7 @@ public sealed class FragmentApplier(SqlEngine engine)
 
         var objects = new ObjectEngine(engine);
         await objects.RequireAsync(objectIds, cancellationToken);
-        var targetColumns = await TableCatalog.RequireColumnsAsync(engine, targetSchema, targetTable, cancellationToken);
+        var targetColumns = await TableCatalog.RequireUserColumnsAsync(engine, targetSchema, targetTable, cancellationToken);
 
         var specs = new List<IReadOnlyList<ObjectColumn>>();
         var flags = new List<string>();

@@ -85,9 +85,11 @@ public sealed class ObjectEngine(SqlEngine engine)
         var hash = await ObjectHasher.ComputeAsync(engine, sourceSchema, sourceTable, spec, cancellationToken);
         var id = objectId ?? hash.ObjectId;
 
-        // Two stores of the same content race on this lock, not on the catalogue's primary key.
+        // Two stores of the same content race on this lock, not on the catalogue's primary key. The loser then finds
+        // the winner's table through the catalogue, which is always current: a repeatable-read commit's snapshot,
+        // taken before the lock, would not show it the winner's catalogue row.
         await engine.RunSqlAsync("SELECT pg_advisory_xact_lock(hashtext($1))", [id], ResultShape.None, cancellationToken);
-        if (await ExistsAsync(id, cancellationToken))
+        if (await ExistsAsync(id, cancellationToken) || await TableExistsAsync(id, cancellationToken))
         {
             await engine.RunSqlAsync($"DROP TABLE {source}", null, ResultShape.None, cancellationToken);
             return (id, false);
@@ -192,7 +194,14 @@ public sealed class ObjectEngine(SqlEngine engine)
     /// </summary>
     public async Task DumpObjectAsync(string objectId, TextWriter output, CancellationToken cancellationToken = default)
     {
-        var spec = await GetObjectSchemaAsync(objectId, cancellationToken);
+        var catalogued = await GetObjectSchemaAsync(objectId, cancellationToken);
+        // The script's types come from the object table itself (format_type), never from the catalogue's text.
+        var spec = await ReadSchemaSpecAsync(MetaSchema, objectId, cancellationToken);
+        if (!spec.SequenceEqual(catalogued))
+        {
+            throw new InvalidObjectSpecException(objectId, "its catalogue entry does not describe its table's columns.");
+        }
+
         var literals = (object?[])(await engine.RunSqlAsync(
             $"SELECT quote_literal(schema_spec::text), quote_literal(content_hash), quote_literal(created_at::text), row_count, has_primary_key FROM {MetaSchema}.objects WHERE object_id = $1",
             [objectId], ResultShape.OneMany, cancellationToken))!;
@@ -200,7 +209,7 @@ public sealed class ObjectEngine(SqlEngine engine)
 
         await output.WriteAsync($"-- Splitgraph object {objectId}\nBEGIN;\n");
         await output.WriteAsync($"CREATE TABLE {table} ({ColumnDefinitions(spec)});\n");
-        await engine.DumpTableSqlAsync(MetaSchema, objectId, output, cancellationToken: cancellationToken);
+        await engine.DumpAnyTableSqlAsync(MetaSchema, objectId, output, cancellationToken: cancellationToken);
         await output.WriteAsync(
             $"INSERT INTO {MetaSchema}.objects (object_id, format, row_count, size_bytes, schema_spec, has_primary_key, content_hash, created_at)\n" +
             $"VALUES ('{objectId}', 'FRAG', {literals[3]}, pg_total_relation_size('{table.Replace("'", "''")}'), {literals[0]}::jsonb, {((bool)literals[4]! ? "true" : "false")}, {literals[1]}, {literals[2]}::timestamptz);\n");
@@ -210,16 +219,31 @@ public sealed class ObjectEngine(SqlEngine engine)
     public async Task<bool> ExistsAsync(string objectId, CancellationToken cancellationToken = default) =>
         await engine.RunSqlAsync($"SELECT 1 FROM {MetaSchema}.objects WHERE object_id = $1", [objectId], ResultShape.OneOne, cancellationToken) is not null;
 
-    /// <summary>404 naming every ID that is not in the catalogue.</summary>
+    /// <summary>Whether the object's table exists, read from the catalogue as of now whatever the transaction's snapshot.</summary>
+    private async Task<bool> TableExistsAsync(string objectId, CancellationToken cancellationToken) =>
+        (bool)(await engine.RunSqlAsync("SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL",
+            [MetaSchema, objectId], ResultShape.OneOne, cancellationToken))!;
+
+    /// <summary>
+    /// 404 naming every ID that is not in the catalogue; 409 naming any whose table is missing (a crash leftover that
+    /// the next initialisation repairs), so reads fail before they start rather than mid-stream.
+    /// </summary>
     public async Task RequireAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
     {
         var ids = objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToArray();
-        var found = ((List<object?>)(await engine.RunSqlAsync($"SELECT object_id FROM {MetaSchema}.objects WHERE object_id = ANY($1)",
-            [ids], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToHashSet();
-        var missing = ids.Where(id => !found.Contains(id)).ToList();
+        var found = ((List<object?[]>)(await engine.RunSqlAsync(
+            $"SELECT object_id, to_regclass(format('%I.%I', '{MetaSchema}', object_id)) IS NOT NULL FROM {MetaSchema}.objects WHERE object_id = ANY($1)",
+            [ids], ResultShape.ManyMany, cancellationToken))!).ToDictionary(r => (string)r[0]!, r => (bool)r[1]!);
+        var missing = ids.Where(id => !found.ContainsKey(id)).ToList();
         if (missing.Count > 0)
         {
             throw new ObjectNotFoundException(missing);
+        }
+
+        if (ids.Where(id => !found[id]).ToList() is { Count: > 0 } damaged)
+        {
+            throw new ConflictException("Object damaged",
+                $"Object {string.Join(", ", damaged)} is in the catalogue but its table is missing (left by a crash); POST …/initialize or restart the API to repair.");
         }
     }
 
@@ -231,7 +255,11 @@ public sealed class ObjectEngine(SqlEngine engine)
         await engine.RunSqlAsync($"CREATE TABLE {Identifiers.Qualify(schema, table)} ({ColumnDefinitions(spec)})", null, ResultShape.None, cancellationToken);
     }
 
-    /// <summary>Column list for CREATE TABLE; types come from the catalogue (format_type), names are quoted.</summary>
+    /// <summary>
+    /// Column list for CREATE TABLE; names are quoted. The types must be text the engine's server produced
+    /// (<see cref="TableCatalog"/>'s format_type, or <see cref="ObjectSpecResolver"/> for arriving objects), never a
+    /// catalogue entry's text.
+    /// </summary>
     /// <param name="withKey">False to leave the primary key out, for bulk loads that add it afterwards (<see cref="AddKeySql"/>).</param>
     internal static string ColumnDefinitions(IReadOnlyList<ObjectColumn> spec, bool withKey = true)
     {

@@ -29,6 +29,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         await using var source = new SqlEngine(local);
         var catalogue = await ReadCatalogueAsync(source, ids, cancellationToken);
         await source.CommitAsync(cancellationToken);
+        await ResolveSpecsAsync(remote, catalogue, cancellationToken);
 
         var result = new Outcome(ids, catalogue.Keys);
         var tracker = new ProgressTracker(progress, catalogue.Count);
@@ -79,6 +80,8 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         {
             catalogue = await ReadCatalogueAsync(source, ids, cancellationToken);
         }
+
+        await ResolveSpecsAsync(local, catalogue, cancellationToken);
 
         var result = new Outcome(ids, catalogue.Keys);
         var tracker = new ProgressTracker(progress, catalogue.Count);
@@ -215,25 +218,60 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         }
     }
 
+    /// <summary>
+    /// Replaces every entry's spec by its types as the receiving engine resolves them, before anything is created:
+    /// one object whose spec does not resolve refuses the whole transfer (see <see cref="ObjectSpecResolver"/>).
+    /// </summary>
+    private static async Task ResolveSpecsAsync(EngineEndpoint receiver, Dictionary<string, CatalogueEntry> catalogue, CancellationToken cancellationToken)
+    {
+        await using var engine = new SqlEngine(receiver);
+        foreach (var (id, entry) in catalogue.ToList())
+        {
+            catalogue[id] = entry with { Spec = await ObjectSpecResolver.ResolveAsync(engine, id, entry.Spec, entry.Columns, cancellationToken) };
+        }
+    }
+
     private static async Task<Dictionary<string, CatalogueEntry>> ReadCatalogueAsync(SqlEngine engine, List<string> ids, CancellationToken cancellationToken)
     {
         var rows = (List<object?[]>)(await engine.RunSqlAsync(
             $"""
-            SELECT object_id, schema_spec::text, content_hash, row_count,
-                   pg_relation_size(format('%I.%I', '{ObjectEngine.MetaSchema}', object_id)::regclass) / current_setting('block_size')::bigint,
-                   created_at
-            FROM {ObjectEngine.MetaSchema}.objects WHERE object_id = ANY($1)
+            SELECT o.object_id, o.schema_spec::text, o.content_hash, o.row_count,
+                   pg_relation_size(r.oid) / current_setting('block_size')::bigint,
+                   (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                   (SELECT array_agg(a.atttypmod ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                   o.created_at
+            FROM {ObjectEngine.MetaSchema}.objects o
+            CROSS JOIN LATERAL (SELECT format('%I.%I', '{ObjectEngine.MetaSchema}', o.object_id)::regclass::oid AS oid) r
+            WHERE o.object_id = ANY($1)
             """,
             [ids.ToArray()], ResultShape.ManyMany, cancellationToken))!;
         var found = rows.ToDictionary(r => (string)r[0]!, r => new CatalogueEntry(
-            JsonSerializer.Deserialize<List<ObjectColumn>>((string)r[1]!, JsonSerializerOptions.Web)!, (string)r[2]!, (long)r[3]!, (long)r[4]!,
-            new DateTimeOffset(DateTime.SpecifyKind((DateTime)r[5]!, DateTimeKind.Utc))));
+            ReadSpec((string)r[0]!, (string)r[1]!), (string)r[2]!, (long)r[3]!, (long)r[4]!,
+            ((string[])r[5]!).Zip((int[])r[6]!, (name, typmod) => new ObjectSpecResolver.SourceColumn(name, typmod)).ToList(),
+            new DateTimeOffset(DateTime.SpecifyKind((DateTime)r[7]!, DateTimeKind.Utc))));
         // Keep the caller's order.
         return ids.Where(found.ContainsKey).ToDictionary(id => id, id => found[id]);
     }
 
+    /// <summary>A catalogue entry's spec; one that is not even a column list is refused naming the object.</summary>
+    private static List<ObjectColumn> ReadSpec(string id, string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<List<ObjectColumn>>(json, JsonSerializerOptions.Web) is { } spec && spec.All(c => c is { Name: not null, Type: not null })
+                ? spec
+                : throw new InvalidObjectSpecException(id, "its catalogue entry has no column list.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidObjectSpecException(id, $"its catalogue entry is not a column list ({ex.Message}).");
+        }
+    }
+
+    /// <param name="Columns">The object table's columns on the sending engine (names, typmods).</param>
     /// <param name="CommittedAt">When the object was committed where it was made: it travels with the object, since fragments apply in that order.</param>
-    private sealed record CatalogueEntry(IReadOnlyList<ObjectColumn> Spec, string ContentHash, long RowCount, long Pages, DateTimeOffset CommittedAt);
+    private sealed record CatalogueEntry(IReadOnlyList<ObjectColumn> Spec, string ContentHash, long RowCount, long Pages,
+        IReadOnlyList<ObjectSpecResolver.SourceColumn> Columns, DateTimeOffset CommittedAt);
 
     private sealed class Outcome(List<string> requested, IEnumerable<string> present)
     {

@@ -44,6 +44,10 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
             await DropConnectionAsync();
             throw new EngineUnavailableException(Name, ex);
         }
+        catch (PostgresException ex) when (_connection is null && EngineAccess.Describe(endpoint, ex, EngineAccess.Stage.EngineDatabase) is { } refused)
+        {
+            throw refused;
+        }
     }
 
     /// <summary>A command on the engine's connection and transaction, with positional parameters ($1, $2, …).</summary>
@@ -209,9 +213,15 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
         RunSqlAsync($"LOCK TABLE {Identifiers.Qualify(schema, table)} IN EXCLUSIVE MODE", null, ResultShape.None, cancellationToken);
 
     /// <summary>
-    /// Writes the table's rows as SQL that recreates them (see <see cref="TableDumper"/>).
+    /// Writes a user table's rows as SQL that recreates them (see <see cref="TableDumper"/>); system and engine
+    /// schemas are refused (<see cref="UserTables"/>).
     /// </summary>
-    public async Task DumpTableSqlAsync(string schema, string table, TextWriter output, IReadOnlyList<string>? columns = null,
+    public Task DumpTableSqlAsync(string schema, string table, TextWriter output, IReadOnlyList<string>? columns = null,
+        IReadOnlyList<RowFilter>? filter = null, string? targetSchema = null, string? targetTable = null, CancellationToken cancellationToken = default) =>
+        DumpAnyTableSqlAsync(UserTables.RequireUserSchema(Identifiers.Validate(schema, "schema name")), table, output, columns, filter, targetSchema, targetTable, cancellationToken);
+
+    /// <summary>As <see cref="DumpTableSqlAsync"/> for any table, the engine's own included (object dumps).</summary>
+    internal async Task DumpAnyTableSqlAsync(string schema, string table, TextWriter output, IReadOnlyList<string>? columns = null,
         IReadOnlyList<RowFilter>? filter = null, string? targetSchema = null, string? targetTable = null, CancellationToken cancellationToken = default)
     {
         var tableColumns = await TableCatalog.GetColumnsAsync(this, schema, table, cancellationToken)
@@ -227,11 +237,18 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
     /// Creates the engine's database if missing, then installs — idempotently — the audit schema, log and trigger
     /// functions, the object schema and catalogue, and postgres_fdw. Commits.
     /// </summary>
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Concurrent initialisations (several APIs, concurrent requests) take turns on the script's advisory lock; in the
+    /// same transaction, what a crash can leave behind is repaired (<see cref="CrashRepair"/>).
+    /// </remarks>
+    /// <returns>What was repaired, one line each (empty when nothing was left behind).</returns>
+    public async Task<IReadOnlyList<string>> InitializeAsync(CancellationToken cancellationToken = default)
     {
         await EnsureDatabaseAsync(cancellationToken);
         await RunSqlAsync(EmbeddedSql.Initialize, null, ResultShape.None, cancellationToken);
+        var repaired = await CrashRepair.RepairAsync(this, cancellationToken);
         await CommitAsync(cancellationToken);
+        return repaired;
     }
 
     /// <summary>Drops a database through the maintenance connection (the engine's own connection must not be in it).</summary>
@@ -309,7 +326,12 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
                 return new EngineNotInitializedException(Name, pg);
             }
 
-            if (pg.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable)
+            if (pg.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected)
+            {
+                return new ConcurrentChangeException(Name, pg);
+            }
+
+            if (pg.SqlState is PostgresErrorCodes.LockNotAvailable)
             {
                 return new ConflictException("Concurrent change", $"Engine '{Name}': {pg.MessageText}. Retry the request.");
             }
@@ -330,12 +352,27 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
         || (ex is NpgsqlException npg and not PostgresException && npg.IsTransient)
         || ex is PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.CrashShutdown };
 
+    /// <summary>
+    /// Creates the engine's database when it is missing. An existing database needs no maintenance-database access;
+    /// creators serialise on an advisory lock in the maintenance database, and a database another one created
+    /// meanwhile (42P04, or the catalogue's unique index) counts as created.
+    /// </summary>
     private async Task EnsureDatabaseAsync(CancellationToken cancellationToken)
     {
+        if (await DatabaseReachableAsync(cancellationToken))
+        {
+            return;
+        }
+
+        var stage = EngineAccess.Stage.MaintenanceDatabase;
         try
         {
             await using var admin = new NpgsqlConnection(endpoint.AdminConnectionString);
             await admin.OpenAsync(cancellationToken);
+            // Session lock: released when the (unpooled) maintenance connection closes.
+            await using var locked = new NpgsqlCommand("SELECT pg_advisory_lock(hashtext('splitgraph-create-database:' || $1))", admin);
+            locked.Parameters.Add(new NpgsqlParameter { Value = endpoint.Database });
+            await locked.ExecuteNonQueryAsync(cancellationToken);
             await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", admin);
             exists.Parameters.Add(new NpgsqlParameter { Value = endpoint.Database });
             if (await exists.ExecuteScalarAsync(cancellationToken) is not null)
@@ -343,16 +380,52 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
                 return;
             }
 
+            stage = EngineAccess.Stage.CreateDatabase;
             await using var create = new NpgsqlCommand($"CREATE DATABASE {Identifiers.Quote(endpoint.Database)}", admin);
             await create.ExecuteNonQueryAsync(cancellationToken);
         }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.DuplicateDatabase)
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
         {
             // Another initialisation created it first.
         }
         catch (Exception ex) when (IsUnavailable(ex))
         {
             throw new EngineUnavailableException(Name, ex);
+        }
+        catch (PostgresException ex) when (EngineAccess.Describe(endpoint, ex, stage) is { } refused)
+        {
+            throw refused;
+        }
+        catch (PostgresException ex)
+        {
+            throw new EngineAccessException(Name, $"creating database '{endpoint.Database}' failed: {ex.MessageText}", ex);
+        }
+    }
+
+    /// <summary>
+    /// True when the engine's database accepts a new connection (not a pooled one, which may predate a drop); false
+    /// only when it does not exist — then the pool's connections to the old database are dropped too.
+    /// </summary>
+    private async Task<bool> DatabaseReachableAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(endpoint.ConnectionString) { Pooling = false }.ConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            return true;
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidCatalogName)
+        {
+            endpoint.DataSource.Clear();
+            return false;
+        }
+        catch (Exception ex) when (IsUnavailable(ex))
+        {
+            throw new EngineUnavailableException(Name, ex);
+        }
+        catch (PostgresException ex) when (EngineAccess.Describe(endpoint, ex, EngineAccess.Stage.EngineDatabase) is { } refused)
+        {
+            throw refused;
         }
     }
 

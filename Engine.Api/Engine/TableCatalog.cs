@@ -38,6 +38,10 @@ public static class TableCatalog
     public static async Task<IReadOnlyList<TableColumn>> RequireColumnsAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken) =>
         await GetColumnsAsync(engine, schema, table, cancellationToken) ?? throw new TableNotFoundException(schema, table);
 
+    /// <summary>Columns of a user table (see <see cref="UserTables"/>): 403 for a system or engine schema, 404 when missing.</summary>
+    public static Task<IReadOnlyList<TableColumn>> RequireUserColumnsAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken) =>
+        RequireColumnsAsync(engine, UserTables.RequireUserSchema(Identifiers.Validate(schema, "schema name")), table, cancellationToken);
+
     /// <summary>
     /// The change key: primary-key columns in key order, or every comparable column for a table without one.
     /// </summary>

@@ -16,7 +16,7 @@ public sealed class TableCommitter(SqlEngine engine)
     /// <param name="snapshot">Store the whole table as one object instead of its pending changes.</param>
     public async Task<CommitResult> CommitAsync(string schema, string table, bool snapshot = false, CancellationToken cancellationToken = default)
     {
-        var columns = await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        var columns = await TableCatalog.RequireUserColumnsAsync(engine, schema, table, cancellationToken);
         var changes = new ChangeEngine(engine);
         if (!snapshot && !await changes.IsTrackedAsync(schema, table, cancellationToken))
         {

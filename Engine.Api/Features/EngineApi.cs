@@ -1,3 +1,4 @@
+using Engine.Api.Infrastructure;
 using Engine.Api.Features.Changes;
 using Engine.Api.Features.Engines;
 using Engine.Api.Features.Objects;
@@ -13,7 +14,7 @@ public static class EngineApi
 {
     public static IEndpointRouteBuilder MapEngineApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api");
+        var api = app.MapGroup("/api").WithProblemResponses();
         ListEngines.Map(api);
 
         var engine = api.MapGroup("/engines/{engine}");
@@ -39,8 +40,8 @@ public static class EngineApi
         RunSql.Map(engine);
         TransferStatusRoutes.Map(api);
 
-        // Anything else under /api is a 404 problem, not an empty response.
-        api.MapFallback(() => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "No such API route."));
+        // Anything else under /api is a problem, not an empty response: 415 for a route's wrong body type, else 404.
+        api.MapFallback(ProblemResponses.NoRoute).ExcludeFromDescription();
         return app;
     }
 }

@@ -30,18 +30,18 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, IConfiguration config
             return;
         }
 
+        // Says which of the three it was, so a client knows whether to add the header, fix the key, or configure the API.
+        var (title, detail) = (_expectedHash, provided.Length) switch
+        {
+            (null, _) => ("API key not configured", "The API has no key configured (Engine:ApiKey); it refuses every /api request."),
+            (_, 0) => ("API key missing", $"Send the API key in the {HeaderName} header."),
+            _ => ("API key wrong", $"The key sent in the {HeaderName} header is not this API's key."),
+        };
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         await problems.WriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
-            ProblemDetails = new ProblemDetails
-            {
-                Status = StatusCodes.Status401Unauthorized,
-                Title = "API key required",
-                Detail = _expectedHash is null
-                    ? "The API has no key configured (Engine:ApiKey); it refuses every /api request."
-                    : $"Send the API key in the {HeaderName} header.",
-            },
+            ProblemDetails = new ProblemDetails { Status = StatusCodes.Status401Unauthorized, Title = title, Detail = detail },
         });
     }
 

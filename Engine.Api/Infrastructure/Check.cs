@@ -11,9 +11,12 @@ public static class Check
 
     public static void Table(string? schema, string? table)
     {
-        Identifiers.Validate(schema, "schema name");
+        Schema(schema);
         Identifiers.Validate(table, "table name");
     }
+
+    /// <summary>A schema name that may hold user tables (see <see cref="UserTables"/>).</summary>
+    public static void Schema(string? schema) => UserTables.RequireUserSchema(Identifiers.Validate(schema, "schema name"));
 
     public static void Tables(IReadOnlyList<TableRef>? tables)
     {

@@ -10,7 +10,7 @@ public sealed record DiscardChangesCommand(string Engine, string Schema, string?
 {
     public void Validate()
     {
-        Identifiers.Validate(Schema, "schema name");
+        Check.Schema(Schema);
         if (Table is not null)
         {
             Identifiers.Validate(Table, "table name");
@@ -26,7 +26,7 @@ public sealed class DiscardChangesHandler(EngineSessions sessions) : IRequestHan
         await SchemaCheck.RequireAsync(engine, request.Schema, cancellationToken);
         if (request.Table is not null)
         {
-            await TableCatalog.RequireColumnsAsync(engine, request.Schema, request.Table, cancellationToken);
+            await TableCatalog.RequireUserColumnsAsync(engine, request.Schema, request.Table, cancellationToken);
         }
 
         return new DiscardResult(await new ChangeEngine(engine).DiscardPendingChangesAsync(request.Schema, request.Table, cancellationToken));

@@ -13,9 +13,9 @@ public sealed record DumpTableQuery(string Engine, string Schema, string Table) 
 public sealed class DumpTableHandler(DumpGate gate) : IRequestHandler<DumpTableQuery, IResult>
 {
     public Task<IResult> Handle(DumpTableQuery request, CancellationToken cancellationToken) =>
-        // A 404 before the response starts; within the engine's dump slots (429 beyond them).
+        // A 403/404 before the response starts (user tables only); within the engine's dump slots (429 beyond them).
         gate.StreamAsync(request.Engine,
-            (engine, token) => TableCatalog.RequireColumnsAsync(engine, request.Schema, request.Table, token),
+            (engine, token) => TableCatalog.RequireUserColumnsAsync(engine, request.Schema, request.Table, token),
             (engine, writer) => engine.DumpTableSqlAsync(request.Schema, request.Table, writer),
             "application/sql", fileDownloadName: null, cancellationToken);
 }

@@ -8,7 +8,7 @@ namespace Engine.Api.Features.Changes;
 /// <summary><c>GET …/schemas/{schema}/changes</c>: whether the schema has pending changes, and in which tables.</summary>
 public sealed record GetSchemaChangesQuery(string Engine, string Schema) : IRequest<SchemaChanges>, IEngineRequest, IValidatable
 {
-    public void Validate() => Identifiers.Validate(Schema, "schema name");
+    public void Validate() => Check.Schema(Schema);
 }
 
 public sealed class GetSchemaChangesHandler(EngineSessions sessions) : IRequestHandler<GetSchemaChangesQuery, SchemaChanges>

@@ -24,7 +24,7 @@ public sealed class GetTableChangesHandler(EngineSessions sessions) : IRequestHa
     public async Task<object> Handle(GetTableChangesQuery request, CancellationToken cancellationToken)
     {
         var changes = new ChangeEngine(sessions.Open(request.Engine));
-        var columns = await TableCatalog.RequireColumnsAsync(changes.Sql, request.Schema, request.Table, cancellationToken);
+        var columns = await TableCatalog.RequireUserColumnsAsync(changes.Sql, request.Schema, request.Table, cancellationToken);
         if (!await changes.IsTrackedAsync(request.Schema, request.Table, cancellationToken))
         {
             throw new TableNotTrackedException(request.Schema, request.Table);

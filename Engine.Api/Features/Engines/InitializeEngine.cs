@@ -6,11 +6,12 @@ namespace Engine.Api.Features.Engines;
 /// <summary><c>POST …/initialize</c>: create the database and install the audit and object schemas (idempotent).</summary>
 public sealed record InitializeEngineCommand(string Engine) : IRequest<IResult>, IEngineRequest;
 
-public sealed class InitializeEngineHandler(EngineSessions sessions) : IRequestHandler<InitializeEngineCommand, IResult>
+public sealed class InitializeEngineHandler(EngineSessions sessions, EngineStatus status) : IRequestHandler<InitializeEngineCommand, IResult>
 {
     public async Task<IResult> Handle(InitializeEngineCommand request, CancellationToken cancellationToken)
     {
         await sessions.Open(request.Engine).InitializeAsync(cancellationToken);
+        status.Initialized(request.Engine);
         return Results.NoContent();
     }
 }

@@ -8,16 +8,16 @@ namespace Engine.Api.Features.Engines;
 /// <summary><c>GET /api/engines</c>: every engine with its health, version and counts. A down engine is reported, not a 500.</summary>
 public sealed record ListEnginesQuery : IRequest<IReadOnlyList<EngineInfo>>;
 
-public sealed class ListEnginesHandler(EngineRegistry registry, EngineProbe probe) : IRequestHandler<ListEnginesQuery, IReadOnlyList<EngineInfo>>
+public sealed class ListEnginesHandler(EngineRegistry registry, EngineProbe probe, EngineStatus status) : IRequestHandler<ListEnginesQuery, IReadOnlyList<EngineInfo>>
 {
     public async Task<IReadOnlyList<EngineInfo>> Handle(ListEnginesQuery request, CancellationToken cancellationToken) =>
         await Task.WhenAll(registry.Names.Select(name => DescribeWithinTimeoutAsync(registry.Get(name), cancellationToken)));
 
     private async Task<EngineInfo> DescribeWithinTimeoutAsync(EngineEndpoint endpoint, CancellationToken cancellationToken) =>
-        await probe.RunAsync(token => DescribeAsync(endpoint, token), cancellationToken)
+        await probe.RunAsync(token => DescribeAsync(endpoint, status, token), cancellationToken)
         ?? new EngineInfo(endpoint.Name, false, null, endpoint.Database, 0, 0, 0, 0, probe.NotAnswering(endpoint.Name));
 
-    private static async Task<EngineInfo> DescribeAsync(EngineEndpoint endpoint, CancellationToken cancellationToken)
+    private static async Task<EngineInfo> DescribeAsync(EngineEndpoint endpoint, EngineStatus status, CancellationToken cancellationToken)
     {
         await using var engine = new SqlEngine(endpoint);
         try
@@ -30,7 +30,7 @@ public sealed class ListEnginesHandler(EngineRegistry registry, EngineProbe prob
             var (version, database, initialized) = ((string)basics[0]!, (string)basics[1]!, (bool)basics[2]!);
             if (!initialized)
             {
-                return new EngineInfo(endpoint.Name, true, version, database, 0, 0, 0, 0, "Not initialised yet.");
+                return new EngineInfo(endpoint.Name, true, version, database, 0, 0, 0, 0, status.InitializationError(endpoint.Name) ?? "Not initialised yet.");
             }
 
             var counts = (object?[])(await engine.RunSqlAsync(
@@ -45,7 +45,9 @@ public sealed class ListEnginesHandler(EngineRegistry registry, EngineProbe prob
         }
         catch (EngineException ex)
         {
-            return new EngineInfo(endpoint.Name, false, null, endpoint.Database, 0, 0, 0, 0, ex.Message);
+            // What is wrong right now (down, refused) beats the last initialisation's reason; that beats "not initialised".
+            var reason = ex is EngineUnavailableException or EngineAccessException ? ex.Message : status.InitializationError(endpoint.Name) ?? ex.Message;
+            return new EngineInfo(endpoint.Name, false, null, endpoint.Database, 0, 0, 0, 0, reason);
         }
     }
 }

@@ -1,12 +1,13 @@
 using Engine.Api.Engine;
 using Engine.Api.Infrastructure;
 using MediatR;
+using Npgsql;
 using SplitgraphAspire.Contracts;
 
 namespace Engine.Api.Features.Sql;
 
 /// <summary>
-/// <c>POST …/sql</c>: run one statement for development. Off unless <c>Engine:SqlConsole:Enabled</c> is true —
+/// <c>POST …/sql</c>: run exactly one statement for development (more than one is a 400). Off unless <c>Engine:SqlConsole:Enabled</c> is true —
 /// it is arbitrary SQL by design, so it must never be on where the API is reachable by others.
 /// </summary>
 public sealed record RunSqlCommand(string Engine, string? Statement) : IRequest<SqlResult>, IEngineRequest, IValidatable
@@ -32,10 +33,27 @@ public sealed class RunSqlHandler(EngineSessions sessions, IConfiguration config
         }
 
         var engine = sessions.Open(request.Engine);
-        return await engine.GuardAsync(async () =>
+        try
         {
-            await using var command = await engine.CommandAsync(request.Statement!, cancellationToken: cancellationToken);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await RunOneAsync(engine, request.Statement!, cancellationToken);
+        }
+        catch (SqlRejectedException ex) when (ex.InnerException is PostgresException { SqlState: PostgresErrorCodes.SyntaxError, Routine: "exec_parse_message" })
+        {
+            throw new InvalidInputException("More than one statement",
+                "The SQL console runs exactly one statement per request; the input holds several. Send them one at a time.");
+        }
+    }
+
+    /// <summary>
+    /// Runs the text as one extended-protocol statement (a batch of one, which Npgsql never splits): the server's
+    /// own parser then refuses text holding more than one statement, wherever its semicolons are.
+    /// </summary>
+    private static async Task<SqlResult> RunOneAsync(SqlEngine engine, string statement, CancellationToken cancellationToken) =>
+        await engine.GuardAsync(async () =>
+        {
+            var connection = await engine.ConnectionAsync(cancellationToken);
+            await using var batch = new NpgsqlBatch(connection, engine.CurrentTransaction) { BatchCommands = { new NpgsqlBatchCommand(statement) } };
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
             var rows = new List<IReadOnlyList<object?>>();
             while (rows.Count < RunSqlCommand.MaxRows && await reader.ReadAsync(cancellationToken))
@@ -46,7 +64,6 @@ public sealed class RunSqlHandler(EngineSessions sessions, IConfiguration config
             await reader.CloseAsync();
             return new SqlResult(columns, rows, reader.RecordsAffected);
         });
-    }
 }
 
 public static class RunSql

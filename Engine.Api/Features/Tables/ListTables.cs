@@ -12,7 +12,7 @@ public sealed record ListTablesQuery(string Engine, string? Schema) : IRequest<I
     {
         if (Schema is not null)
         {
-            Identifiers.Validate(Schema, "schema name");
+            Check.Schema(Schema);
         }
     }
 }
@@ -38,8 +38,7 @@ public sealed class ListTablesHandler(EngineSessions sessions) : IRequestHandler
                    greatest(c.reltuples, 0)::bigint
             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-              AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'splitgraph_audit', 'splitgraph_meta')
-              AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'sg_fdw_%'
+              AND {UserTables.SqlCondition("n.nspname")}
               AND ($1::text IS NULL OR n.nspname = $1)
             ORDER BY 1, 2
             """, [(object?)request.Schema ?? DBNull.Value], ResultShape.ManyMany, cancellationToken))!;
