@@ -20,6 +20,8 @@ public sealed class ChangeEngine(SqlEngine engine)
     {
         foreach (var table in tables)
         {
+            // System, engine and temporary schemas: 403 (the shared user-tables rule); then what the relation is.
+            UserTables.RequireUserSchema(Identifiers.Validate(table.Schema, "schema name"));
             await RequireTrackableAsync(table, cancellationToken);
             await TableCatalog.RequireUserColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
             var name = Identifiers.Qualify(table.Schema, table.Table);
@@ -42,27 +44,16 @@ public sealed class ChangeEngine(SqlEngine engine)
     }
 
     /// <summary>
-    /// 400 for relations that cannot be tracked, saying why: the engine's own schemas and PostgreSQL's (tracking the log
-    /// itself made every tracked write recurse until "stack depth limit exceeded"), temporary tables (gone with their
-    /// session), and views, materialized views and foreign tables (no rows of their own to log). Unknown names fall
-    /// through to the 404 of the column lookup.
+    /// 400 for relations of a user schema that cannot be tracked, saying why: views, materialized views and foreign
+    /// tables (no rows of their own to log). The engine's own schemas, PostgreSQL's and temporary ones are refused
+    /// before, by <see cref="UserTables"/> (tracking the log itself made every tracked write recurse until "stack depth
+    /// limit exceeded"; a temporary table's changes would vanish with its session).
     /// </summary>
     private async Task RequireTrackableAsync(TableRef table, CancellationToken cancellationToken)
     {
         Identifiers.Validate(table.Schema, "schema name");
         Identifiers.Validate(table.Table, "table name");
         var quoted = $"\"{table.Schema}\".\"{table.Table}\"";
-        if (table.Schema.StartsWith("pg_temp", StringComparison.Ordinal))
-        {
-            throw new InvalidInputException("Table cannot be tracked",
-                $"{quoted} is a temporary table; its rows and changes would vanish with its session, so it cannot be tracked.");
-        }
-
-        if (table.Schema is ObjectEngine.MetaSchema or "splitgraph_audit" or "information_schema" || table.Schema.StartsWith("pg_", StringComparison.Ordinal))
-        {
-            throw new InvalidInputException("Table cannot be tracked",
-                $"{quoted} is in a schema of the engine or of PostgreSQL; only user tables can be tracked.");
-        }
 
         if (await engine.RunSqlAsync(
                 """

@@ -16,7 +16,7 @@ public static class ObjectSpecResolver
     public static async Task<IReadOnlyList<ObjectColumn>> ResolveAsync(SqlEngine receiver, string objectId, IReadOnlyList<ObjectColumn> spec,
         IReadOnlyList<SourceColumn> source, CancellationToken cancellationToken)
     {
-        if (spec.Count == 0 || spec.Count != source.Count || spec[^1].Name != ObjectEngine.UpsertFlag
+        if (spec.Count == 0 || spec.Count != source.Count || !ObjectEngine.IsFlagName(spec[^1].Name)
             || spec.Select(c => c.Name).Where((name, i) => name != source[i].Name).Any())
         {
             throw new InvalidObjectSpecException(objectId, "its catalogue entry does not describe its table's columns.");
