@@ -6,7 +6,8 @@ namespace Engine.Api.Engine;
 /// <summary>
 /// Applies fragments to a table in list order: delete target rows whose change key matches a fragment row, then
 /// insert the fragment's upserts (optionally filtered; the filter never limits the delete). One round trip, in the
-/// engine's transaction.
+/// engine's transaction. The result speaks the commit's language: rows upserted and rows deleted by delete entries,
+/// not the internal delete+insert counts (an upsert of an existing key is one delete and one insert inside).
 /// </summary>
 public sealed class FragmentApplier(SqlEngine engine)
 {
@@ -41,7 +42,10 @@ public sealed class FragmentApplier(SqlEngine engine)
         {
             var fragment = Identifiers.Qualify(ObjectEngine.MetaSchema, objectIds[i]);
             var key = KeyOf(specs[i], targetColumns);
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"DELETE FROM {target} t USING {fragment} f WHERE {KeyMatch.Sql(key, "t", "f")}"));
+            // Counts only the rows a delete entry removed; rows an upsert replaces are not deletions to the reader.
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                $"WITH d AS (DELETE FROM {target} t USING {fragment} f WHERE {KeyMatch.Sql(key, "t", "f")} RETURNING f.{ObjectEngine.UpsertFlag} AS upsert) " +
+                "SELECT count(*) FILTER (WHERE NOT d.upsert) FROM d"));
 
             var arguments = new List<object?>();
             var where = RowFilterSql.Build(filter, targetColumns, arguments, "f.");
@@ -56,16 +60,26 @@ public sealed class FragmentApplier(SqlEngine engine)
             batch.BatchCommands.Add(insert);
         }
 
-        await engine.GuardAsync(async () => await batch.ExecuteNonQueryAsync(cancellationToken));
-        var affected = new List<long>();
-        foreach (NpgsqlBatchCommand command in batch.BatchCommands)
-        {
-            affected.Add(command.RecordsAffected);
-        }
+        var deletes = await engine.GuardAsync(async () => await ReadDeleteCountsAsync(batch, cancellationToken));
+        var fragments = objectIds.Select((id, i) => new FragmentApplied(id, batch.BatchCommands[2 * i + 1].RecordsAffected, deletes[i])).ToList();
+        return new ApplyResult(fragments.Sum(f => f.Upserted), fragments.Sum(f => f.Deleted), fragments);
+    }
 
-        var deleted = affected.Where((_, i) => i % 2 == 0).Sum();
-        var inserted = affected.Where((_, i) => i % 2 == 1).Sum();
-        return new ApplyResult(deleted, inserted);
+    /// <summary>Runs the batch; each fragment's delete statement answers one row (its delete count), the inserts none.</summary>
+    private static async Task<List<long>> ReadDeleteCountsAsync(NpgsqlBatch batch, CancellationToken cancellationToken)
+    {
+        var counts = new List<long>();
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        do
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                counts.Add(reader.GetInt64(0));
+            }
+        }
+        while (await reader.NextResultAsync(cancellationToken));
+
+        return counts;
     }
 
     private static void EnsureMatches(string objectId, IReadOnlyList<ObjectColumn> spec, IReadOnlyList<TableColumn> target, string schema, string table)

@@ -120,6 +120,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
             await CheckAndRegisterAsync(target, id, entry, cancellationToken);
             await target.CommitAsync(cancellationToken);
             result.Transferred.Add(id);
+            tracker.Bytes(entry.Bytes);
             tracker.ObjectDone(id, entry.RowCount);
         }
 
@@ -219,19 +220,20 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
             $"""
             SELECT object_id, schema_spec::text, content_hash, row_count,
                    pg_relation_size(format('%I.%I', '{ObjectEngine.MetaSchema}', object_id)::regclass) / current_setting('block_size')::bigint,
-                   created_at
+                   created_at, pg_relation_size(format('%I.%I', '{ObjectEngine.MetaSchema}', object_id)::regclass)
             FROM {ObjectEngine.MetaSchema}.objects WHERE object_id = ANY($1)
             """,
             [ids.ToArray()], ResultShape.ManyMany, cancellationToken))!;
         var found = rows.ToDictionary(r => (string)r[0]!, r => new CatalogueEntry(
             JsonSerializer.Deserialize<List<ObjectColumn>>((string)r[1]!, JsonSerializerOptions.Web)!, (string)r[2]!, (long)r[3]!, (long)r[4]!,
-            new DateTimeOffset(DateTime.SpecifyKind((DateTime)r[5]!, DateTimeKind.Utc))));
+            new DateTimeOffset(DateTime.SpecifyKind((DateTime)r[5]!, DateTimeKind.Utc)), (long)r[6]!));
         // Keep the caller's order.
         return ids.Where(found.ContainsKey).ToDictionary(id => id, id => found[id]);
     }
 
     /// <param name="CommittedAt">When the object was committed where it was made: it travels with the object, since fragments apply in that order.</param>
-    private sealed record CatalogueEntry(IReadOnlyList<ObjectColumn> Spec, string ContentHash, long RowCount, long Pages, DateTimeOffset CommittedAt);
+    /// <param name="Bytes">The object table's size on the source: what a download pulls (postgres_fdw gives no byte count of its own).</param>
+    private sealed record CatalogueEntry(IReadOnlyList<ObjectColumn> Spec, string ContentHash, long RowCount, long Pages, DateTimeOffset CommittedAt, long Bytes);
 
     private sealed class Outcome(List<string> requested, IEnumerable<string> present)
     {

@@ -15,6 +15,7 @@ public static class EngineApi
     {
         var api = app.MapGroup("/api");
         ListEngines.Map(api);
+        GetCapabilities.Map(api);
 
         var engine = api.MapGroup("/engines/{engine}");
         InitializeEngine.Map(engine);
@@ -25,6 +26,7 @@ public static class EngineApi
         GetSchemaChanges.Map(engine);
         GetTableChanges.Map(engine);
         DiscardChanges.Map(engine);
+        GetPendingCounts.Map(engine);
         DumpTable.Map(engine);
         CommitTable.Map(engine);
         ListObjects.Map(engine);

@@ -22,7 +22,13 @@ public sealed class ApplyDialogTests : DashboardTestBase
         Api.Handle(Apply, async request =>
         {
             body = await request.Content!.ReadAsStringAsync();
-            return FakeApi.Response(HttpStatusCode.OK, """{"inserted":3,"deleted":1}""");
+            // The API's words: upserts written and rows deleted, per fragment (an update inside is not a delete+insert).
+            return FakeApi.Response(HttpStatusCode.OK, $$"""
+                {"upserted":15,"deleted":1,"fragments":[
+                  {"objectId":"{{baseSnapshot.ObjectId}}","upserted":10,"deleted":0},
+                  {"objectId":"{{delta1.ObjectId}}","upserted":3,"deleted":1},
+                  {"objectId":"{{delta2.ObjectId}}","upserted":2,"deleted":0}]}
+                """);
         });
 
         Render<MudPopoverProvider>();
@@ -44,6 +50,10 @@ public sealed class ApplyDialogTests : DashboardTestBase
         provider.Find("#apply-start").Click();
 
         provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#apply-result")));
+        Assert.Contains("Applied to s.t: 15 rows upserted, 1 deleted", provider.Find("#apply-result").TextContent);
+        Assert.Equal(["10/0", "3/1", "2/0"],
+            provider.FindAll("#apply-result .apply-fragment-result").Select(li => $"{li.GetAttribute("data-upserted")}/{li.GetAttribute("data-deleted")}"));
+        Assert.DoesNotContain("inserted", provider.Find("#apply-result").TextContent);
         Assert.Contains($"\"objectIds\":[\"{baseSnapshot.ObjectId}\",\"{delta1.ObjectId}\",\"{delta2.ObjectId}\"]", body);
     }
 }
