@@ -12,8 +12,10 @@ namespace Engine.Api.Engine;
 public sealed class FragmentApplier(SqlEngine engine)
 {
     /// <param name="schemaSpec">Columns to apply (defaults to the first object's schema, checked against the target).</param>
+    /// <param name="createTable">Create a missing target from the first object's columns and key (no triggers) first.</param>
     public async Task<ApplyResult> ApplyFragmentsAsync(IReadOnlyList<string> objectIds, string targetSchema, string targetTable,
-        IReadOnlyList<RowFilter>? filter = null, IReadOnlyList<ObjectColumn>? schemaSpec = null, CancellationToken cancellationToken = default)
+        IReadOnlyList<RowFilter>? filter = null, IReadOnlyList<ObjectColumn>? schemaSpec = null, bool createTable = false,
+        CancellationToken cancellationToken = default)
     {
         if (objectIds.Count == 0)
         {
@@ -22,6 +24,7 @@ public sealed class FragmentApplier(SqlEngine engine)
 
         var objects = new ObjectEngine(engine);
         await objects.RequireAsync(objectIds, cancellationToken);
+        var created = createTable && await TableDefinition.CreateFromObjectAsync(engine, objectIds[0], targetSchema, targetTable, cancellationToken);
         var targetColumns = await TableCatalog.RequireColumnsAsync(engine, targetSchema, targetTable, cancellationToken);
 
         var specs = new List<IReadOnlyList<ObjectColumn>>();
@@ -62,7 +65,7 @@ public sealed class FragmentApplier(SqlEngine engine)
 
         var deletes = await engine.GuardAsync(async () => await ReadDeleteCountsAsync(batch, cancellationToken));
         var fragments = objectIds.Select((id, i) => new FragmentApplied(id, batch.BatchCommands[2 * i + 1].RecordsAffected, deletes[i])).ToList();
-        return new ApplyResult(fragments.Sum(f => f.Upserted), fragments.Sum(f => f.Deleted), fragments);
+        return new ApplyResult(fragments.Sum(f => f.Upserted), fragments.Sum(f => f.Deleted), fragments, created);
     }
 
     /// <summary>Runs the batch; each fragment's delete statement answers one row (its delete count), the inserts none.</summary>

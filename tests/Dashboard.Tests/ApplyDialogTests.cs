@@ -56,4 +56,39 @@ public sealed class ApplyDialogTests : DashboardTestBase
         Assert.DoesNotContain("inserted", provider.Find("#apply-result").TextContent);
         Assert.Contains($"\"objectIds\":[\"{baseSnapshot.ObjectId}\",\"{delta1.ObjectId}\",\"{delta2.ObjectId}\"]", body);
     }
+
+    [Fact]
+    public async Task Offers_to_create_a_missing_table_from_the_objects_schema()
+    {
+        var snapshot = new ObjectInfo("o" + new string('a', 62), "FRAG", 2, 8192, new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+        string? body = null;
+        Api.Json("GET /api/engines/remote/tables", """[{"schema":"s","table":"other","primaryKey":["id"],"tracked":false,"rowEstimate":0}]""");
+        Api.Handle(Apply, async request =>
+        {
+            body = await request.Content!.ReadAsStringAsync();
+            return FakeApi.Response(HttpStatusCode.OK, $$"""
+                {"upserted":2,"deleted":0,"fragments":[{"objectId":"{{snapshot.ObjectId}}","upserted":2,"deleted":0}],"createdTable":true}
+                """);
+        });
+
+        Render<MudPopoverProvider>();
+        var provider = Render<MudDialogProvider>();
+        var parameters = new DialogParameters<ApplyDialog> { { d => d.Engine, "remote" }, { d => d.Objects, new[] { snapshot } } };
+        await provider.InvokeAsync(() => Services.GetRequiredService<IDialogService>().ShowAsync<ApplyDialog>("Apply", parameters));
+        provider.WaitForAssertion(() => Assert.Equal(1, Api.Count("GET /api/engines/remote/tables")));
+
+        // An existing table: nothing to offer.
+        provider.Find("input#apply-schema").Input("s");
+        provider.Find("input#apply-table").Input("other");
+        Assert.Empty(provider.FindAll("#apply-create"));
+
+        provider.Find("input#apply-table").Input("made");
+        provider.WaitForAssertion(() => Assert.Contains("s.made does not exist", provider.Find("#apply-create").TextContent));
+        provider.Find("#apply-create input").Change(true);
+        provider.Find("#apply-start").Click();
+
+        provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#apply-created")));
+        Assert.Contains("\"createTable\":true", body);
+        Assert.Contains("\"targetTable\":\"made\"", body);
+    }
 }
