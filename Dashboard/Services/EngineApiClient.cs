@@ -30,6 +30,10 @@ public sealed class EngineApiClient(HttpClient http)
     public Task<List<TableInfo>> GetTablesAsync(string engine, string? schema = null, CancellationToken cancellationToken = default) =>
         GetAsync<List<TableInfo>>($"{Base(engine)}/tables{(schema is null ? "" : "?schema=" + Uri.EscapeDataString(schema))}", cancellationToken);
 
+    /// <summary>A table's columns in table order (primary-key columns marked).</summary>
+    public Task<List<ObjectColumn>> GetTableColumnsAsync(string engine, string schema, string table, CancellationToken cancellationToken = default) =>
+        GetAsync<List<ObjectColumn>>($"{TablePath(engine, schema, table)}/columns", cancellationToken);
+
     public Task<List<TableRef>> GetTrackedTablesAsync(string engine, CancellationToken cancellationToken = default) =>
         GetAsync<List<TableRef>>($"{Base(engine)}/tracked-tables", cancellationToken);
 

@@ -20,6 +20,7 @@ public static class EngineApi
         var engine = api.MapGroup("/engines/{engine}");
         InitializeEngine.Map(engine);
         ListTables.Map(engine);
+        GetTableColumns.Map(engine);
         GetTrackedTables.Map(engine);
         TrackTables.Map(engine);
         UntrackTables.Map(engine);

@@ -141,6 +141,20 @@ public sealed class ApiOverviewTests(DatabaseFixture fixture, ITestOutputHelper 
             $"SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '{schema}.t'::regclass AND attname = 'name'"));
     }
 
+    [Fact]
+    public async Task A_tables_columns_come_in_table_order_with_the_key_marked()
+    {
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.t (z text, id int, amount numeric(10,2), PRIMARY KEY (id))");
+
+        await using var factory = Api();
+        using var api = Client(factory);
+        var columns = await api.GetFromJsonAsync<List<ObjectColumn>>($"/api/engines/{Engine}/schemas/{schema}/tables/t/columns");
+
+        Assert.Equal([new ObjectColumn(1, "z", "text", false), new ObjectColumn(2, "id", "integer", true), new ObjectColumn(3, "amount", "numeric(10,2)", false)], columns);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await api.GetAsync($"/api/engines/{Engine}/schemas/{schema}/tables/nope/columns")).StatusCode);
+    }
+
     private static async Task<long> RowsOfAsync(HttpClient api, string schema, string table) =>
         (await api.GetFromJsonAsync<List<TableInfo>>($"/api/engines/{Engine}/tables?schema={schema}"))!.Single(t => t.Table == table).RowEstimate;
 
