@@ -22,7 +22,7 @@ public sealed class CommitDialogTests : DashboardTestBase
         if (snapshot)
         {
             provider.Find("#commit-snapshot input").Change(true);
-            provider.WaitForAssertion(() => Assert.Contains("Every row", provider.Find("#commit-explanation").TextContent, StringComparison.OrdinalIgnoreCase));
+            provider.WaitForAssertion(() => Assert.Contains("pending changes stay in the log", provider.Find("#commit-explanation").TextContent));
             Assert.Contains("Commit snapshot", provider.Find("#confirm-yes").TextContent);
         }
 
