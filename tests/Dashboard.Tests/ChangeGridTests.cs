@@ -87,4 +87,27 @@ public sealed class ChangeGridTests : DashboardTestBase
         cut.InvokeAsync(() => cut.Instance.ReloadAsync());
         cut.WaitForAssertion(() => Assert.Contains("No table s.t on local.", cut.Find("#change-grid-error").TextContent));
     }
+
+    [Fact]
+    public void The_pager_says_more_than_until_the_last_page_is_read_then_the_exact_total()
+    {
+        static string Page(int first, int count, long? next) => "{\"entries\":[" + string.Join(",", Enumerable.Range(first, count).Select(i =>
+            $$$"""{"eventId":{{{i}}},"primaryKey":{"id":{{{i}}}},"upserted":true,"oldRow":null,"newRow":{"id":{{{i}}}}}""")) + "],\"nextAfter\":" + (next?.ToString() ?? "null") + "}";
+        Api.Handle(Changes, request => Task.FromResult(FakeApi.Response(System.Net.HttpStatusCode.OK,
+            request.RequestUri!.Query.Contains("after=0") ? Page(1, 10, 10) : Page(11, 3, null))));
+
+        var cut = Render<ChangeGrid>(p => p.Add(c => c.Engine, "local").Add(c => c.Schema, "s").Add(c => c.Table, "t").Add(c => c.PageSize, 10));
+
+        cut.WaitForAssertion(() => Assert.Equal(10, cut.FindAll("tr.change-row").Count));
+        Assert.Equal("false", cut.Find("#change-pager").GetAttribute("data-total-known"));
+        Assert.Contains("of more than", cut.Find("#change-pager").TextContent);
+
+        // Next: one more request, from the first page's cursor; now the end is known.
+        cut.Find("#change-pager button[aria-label='Next page']").Click();
+        cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("tr.change-row").Count));
+        Assert.Equal("true", cut.Find("#change-pager").GetAttribute("data-total-known"));
+        Assert.Contains("of 13", cut.Find("#change-pager").TextContent);
+        Assert.Equal(2, Api.Count(Changes));
+        Assert.Contains(Api.Requests, r => r.Contains("after=10"));
+    }
 }
