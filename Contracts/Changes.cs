@@ -20,3 +20,12 @@ public sealed record DiscardResult(long Discarded);
 
 /// <summary>Result of a commit: the object created (null when there was nothing to commit).</summary>
 public sealed record CommitResult(string? ObjectId, long Upserts, long Deletes, bool Created);
+
+/// <summary>
+/// The pending-change counters of one tracked table, as <c>GET …/pending-counts</c> gives them for every tracked table
+/// of an engine at once (raw counts, as <see cref="AggregateChanges"/>).
+/// </summary>
+public sealed record TablePendingCounts(string Schema, string Table, long Added, long Removed, long Updated)
+{
+    public long Total => Added + Removed + Updated;
+}

@@ -20,10 +20,17 @@ public sealed record DeleteObjectsResult(IReadOnlyList<string> Deleted, IReadOnl
 public sealed record RowFilter(string Column, string Operator, string? Value);
 
 /// <summary>Body of <c>POST …/objects/apply</c>.</summary>
-public sealed record ApplyRequest(IReadOnlyList<string> ObjectIds, string TargetSchema, string TargetTable, IReadOnlyList<RowFilter>? Filter);
+/// <param name="CreateTable">Create a missing target table (and schema) from the first object's columns and primary key, without triggers.</param>
+public sealed record ApplyRequest(IReadOnlyList<string> ObjectIds, string TargetSchema, string TargetTable, IReadOnlyList<RowFilter>? Filter, bool CreateTable = false);
 
-/// <summary>Result of applying fragments.</summary>
-public sealed record ApplyResult(long Deleted, long Inserted);
+/// <summary>What applying one fragment did, in the commit's terms.</summary>
+/// <param name="Upserted">Upsert rows written (new keys and replaced rows alike; after the filter).</param>
+/// <param name="Deleted">Rows the fragment's delete entries removed (a delete of a key the table lacks removes nothing).</param>
+public sealed record FragmentApplied(string ObjectId, long Upserted, long Deleted);
+
+/// <summary>Result of applying fragments: totals and each fragment in the order applied.</summary>
+/// <param name="CreatedTable">True when the target table was created from the object's schema first.</param>
+public sealed record ApplyResult(long Upserted, long Deleted, IReadOnlyList<FragmentApplied> Fragments, bool CreatedTable = false);
 
 /// <summary>
 /// Body of upload/download: objects and the other engine. Every object is checked on arrival by its row count;

@@ -16,6 +16,7 @@ namespace AppHost.Engines;
 /// <item><c>Engines:BinDirectory</c> — folder with <c>initdb</c>/<c>postgres</c> for local mode.</item>
 /// <item><c>Engines:DataRoot</c> — where local servers keep their data; <c>Engines:Ephemeral=true</c> throws it away at exit.</item>
 /// <item><c>Engines:&lt;name&gt;:FdwHost</c>/<c>FdwPort</c> — how other engines reach this one (external mode).</item>
+/// <item><c>Engines:&lt;name&gt;:Port</c>, <c>Engines:FixedPorts</c> — the engine's host port (see <see cref="EnginePorts"/>).</item>
 /// </list>
 /// </remarks>
 public static class SplitgraphEngineBuilderExtensions
@@ -82,7 +83,7 @@ public static class SplitgraphEngineBuilderExtensions
     {
         var password = ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{name}-password", special: false);
         var serverName = $"{name}-server";
-        var server = builder.AddPostgres(serverName, password: builder.CreateResourceBuilder(password));
+        var server = builder.AddPostgres(serverName, password: builder.CreateResourceBuilder(password), port: EnginePorts.For(builder, name));
         if (!EngineModeResolver.IsEphemeral(builder))
         {
             server.WithDataVolume();
@@ -102,6 +103,7 @@ public static class SplitgraphEngineBuilderExtensions
         var password = ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{name}-password", special: false);
         var (command, prefix) = LocalPostgresCommand.Build(layout, "postgres", []);
         var resource = new LocalPostgresResource(name, command, layout.SocketDirectory, password, layout);
+        var port = EnginePorts.For(builder, name);
 
         var healthCheckKey = $"{name}_check";
         builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
@@ -110,7 +112,7 @@ public static class SplitgraphEngineBuilderExtensions
         builder.Eventing.Subscribe<BeforeResourceStartedEvent>(resource, (_, ct) => LocalPostgresInitializer.PrepareAsync(resource, ct));
 
         return builder.AddResource(resource)
-            .WithEndpoint(name: LocalPostgresResource.EndpointName, scheme: "tcp", isProxied: false)
+            .WithEndpoint(name: LocalPostgresResource.EndpointName, scheme: "tcp", port: port, targetPort: port, isProxied: false)
             .WithArgs(context =>
             {
                 foreach (var arg in prefix)

@@ -47,8 +47,31 @@ public static class ChangeEntries
             old.ContainsKey(n), @new.ContainsKey(n))).ToList();
     }
 
+    /// <summary>
+    /// The columns to show for a page of entries: the table's own, in table order, then any the entries have beyond
+    /// them (a column added since the change was logged).
+    /// </summary>
+    public static IReadOnlyList<string> Columns(IReadOnlyList<string> tableColumns, IEnumerable<ChangeEntry> entries) =>
+        tableColumns.Concat(entries.SelectMany(e => Props(e.OldRow).Keys.Concat(Props(e.NewRow).Keys))).Distinct().ToList();
+
+    /// <summary>One column of an entry, old and new.</summary>
+    public static ChangedField Field(ChangeEntry entry, string column)
+    {
+        var old = Props(entry.OldRow);
+        var @new = Props(entry.NewRow);
+        return new ChangedField(column, old.TryGetValue(column, out var o) ? o : null, @new.TryGetValue(column, out var v) ? v : null,
+            old.ContainsKey(column), @new.ContainsKey(column));
+    }
+
     private static Dictionary<string, JsonElement> Props(JsonElement? row) =>
         row is { ValueKind: JsonValueKind.Object } r
             ? r.EnumerateObject().ToDictionary(p => p.Name, p => p.Value)
             : [];
+}
+
+/// <summary>Two successive readings of a table's pending-change counters.</summary>
+public sealed record CountsChange(SplitgraphAspire.Contracts.AggregateChanges Before, SplitgraphAspire.Contracts.AggregateChanges After)
+{
+    /// <summary>How many more (or, negative, fewer) logged changes there are.</summary>
+    public static long Total(SplitgraphAspire.Contracts.AggregateChanges counts) => counts.Added + counts.Removed + counts.Updated;
 }

@@ -18,6 +18,10 @@ public sealed class EngineApiClient(HttpClient http)
     public Task<List<EngineInfo>> GetEnginesAsync(CancellationToken cancellationToken = default) =>
         GetAsync<List<EngineInfo>>("/api/engines", cancellationToken);
 
+    /// <summary>What the API offers (SQL console on/off, engine versions): features it lacks are hidden, not dead ends.</summary>
+    public Task<ApiCapabilities> GetCapabilitiesAsync(CancellationToken cancellationToken = default) =>
+        GetAsync<ApiCapabilities>("/api/capabilities", cancellationToken);
+
     public Task InitializeAsync(string engine, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, $"{Base(engine)}/initialize", null, cancellationToken);
 
@@ -25,6 +29,10 @@ public sealed class EngineApiClient(HttpClient http)
 
     public Task<List<TableInfo>> GetTablesAsync(string engine, string? schema = null, CancellationToken cancellationToken = default) =>
         GetAsync<List<TableInfo>>($"{Base(engine)}/tables{(schema is null ? "" : "?schema=" + Uri.EscapeDataString(schema))}", cancellationToken);
+
+    /// <summary>A table's columns in table order (primary-key columns marked).</summary>
+    public Task<List<ObjectColumn>> GetTableColumnsAsync(string engine, string schema, string table, CancellationToken cancellationToken = default) =>
+        GetAsync<List<ObjectColumn>>($"{TablePath(engine, schema, table)}/columns", cancellationToken);
 
     public Task<List<TableRef>> GetTrackedTablesAsync(string engine, CancellationToken cancellationToken = default) =>
         GetAsync<List<TableRef>>($"{Base(engine)}/tracked-tables", cancellationToken);
@@ -42,6 +50,10 @@ public sealed class EngineApiClient(HttpClient http)
 
     public Task<AggregateChanges> GetAggregateChangesAsync(string engine, string schema, string table, CancellationToken cancellationToken = default) =>
         GetAsync<AggregateChanges>($"{TablePath(engine, schema, table)}/changes?aggregate=true", cancellationToken);
+
+    /// <summary>Pending-change counts of every tracked table of an engine, in one call.</summary>
+    public Task<List<TablePendingCounts>> GetPendingCountsAsync(string engine, CancellationToken cancellationToken = default) =>
+        GetAsync<List<TablePendingCounts>>($"{Base(engine)}/pending-counts", cancellationToken);
 
     public Task<ChangePage> GetChangesAsync(string engine, string schema, string table, bool net, long after, int limit, CancellationToken cancellationToken = default) =>
         GetAsync<ChangePage>($"{TablePath(engine, schema, table)}/changes?net={(net ? "true" : "false")}&after={after}&limit={limit}", cancellationToken);
@@ -120,17 +132,6 @@ public sealed class EngineApiClient(HttpClient http)
 
     public Task<SqlResult> RunSqlAsync(string engine, string statement, CancellationToken cancellationToken = default) =>
         PostAsync<SqlResult>($"{Base(engine)}/sql", new SqlRequest(statement), cancellationToken);
-
-    // --- Aggregates the API has no single route for ---------------------------------------------------------------
-
-    /// <summary>Pending-change counters of every tracked table of an engine (one aggregate call per table).</summary>
-    public async Task<List<TablePendingChanges>> GetPendingChangesPerTableAsync(string engine, int maxTables = 50, CancellationToken cancellationToken = default)
-    {
-        var tracked = await GetTrackedTablesAsync(engine, cancellationToken);
-        var tasks = tracked.Take(maxTables).Select(async t =>
-            new TablePendingChanges(engine, t.Schema, t.Table, await GetAggregateChangesAsync(engine, t.Schema, t.Table, cancellationToken)));
-        return [.. await Task.WhenAll(tasks)];
-    }
 
     // --- Plumbing ------------------------------------------------------------------------------------------------
 

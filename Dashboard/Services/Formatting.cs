@@ -28,6 +28,10 @@ public static class Formatting
         ? string.Join(", ", key.EnumerateObject().Select(p => $"{p.Name}={Value(p.Value)}"))
         : Value(key);
 
+    /// <summary>An apply result in the commit's terms: upserts written and rows deleted.</summary>
+    public static string ApplySummary(long upserted, long deleted) =>
+        $"{upserted} row{(upserted == 1 ? "" : "s")} upserted, {deleted} deleted";
+
     /// <summary>A short object ID for tight spaces (full ID in a tooltip).</summary>
     public static string ShortId(string objectId, int length = 14) => objectId.Length > length ? objectId[..length] + "…" : objectId;
 

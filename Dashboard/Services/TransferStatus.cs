@@ -13,8 +13,12 @@ public enum TransferDirection
     Download,
 }
 
-/// <summary>The pending-change counters of one tracked table, for the overview chart.</summary>
-public sealed record TablePendingChanges(string Engine, string Schema, string Table, SplitgraphAspire.Contracts.AggregateChanges Changes)
+/// <summary>The pending-change counters of one tracked table of an engine, for the overview chart.</summary>
+public sealed record TablePendingChanges(string Engine, SplitgraphAspire.Contracts.TablePendingCounts Changes)
 {
-    public long Total => Changes.Added + Changes.Removed + Changes.Updated;
+    public string Schema => Changes.Schema;
+
+    public string Table => Changes.Table;
+
+    public long Total => Changes.Total;
 }

@@ -155,6 +155,28 @@ public sealed class ChangeEngine(SqlEngine engine)
     }
 
     /// <summary>
+    /// <see cref="GetAggregateChangesAsync"/> for every tracked table at once: one query over the counters and the
+    /// updates' partial index, however many tables are tracked.
+    /// </summary>
+    public async Task<IReadOnlyList<TablePendingCounts>> GetPendingCountsAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            """
+            SELECT n.nspname, c.relname, coalesce(p.inserted, 0), coalesce(p.deleted, 0), coalesce(u.updated, 0)
+            FROM pg_trigger t
+            JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN (SELECT schema_name, table_name, sum(inserted)::bigint AS inserted, sum(deleted)::bigint AS deleted
+                       FROM splitgraph_audit.pending_counts GROUP BY 1, 2) p
+                   ON p.schema_name = n.nspname AND p.table_name = c.relname
+            LEFT JOIN (SELECT schema_name, table_name, count(*) AS updated
+                       FROM splitgraph_audit.logged_actions WHERE action = 'U' GROUP BY 1, 2) u
+                   ON u.schema_name = n.nspname AND u.table_name = c.relname
+            WHERE t.tgname = $1 ORDER BY 1, 2
+            """, [RowTrigger], ResultShape.ManyMany, cancellationToken))!;
+        return rows.Select(r => new TablePendingCounts((string)r[0]!, (string)r[1]!, (long)r[2]!, (long)r[3]!, (long)r[4]!)).ToList();
+    }
+
+    /// <summary>
     /// One entry per change in log order, from the position <paramref name="after"/> (exclusive, a page's
     /// <see cref="ChangePage.NextAfter"/>), at most <paramref name="limit"/> entries. A key-changing update gives two
     /// entries: a delete of the old key, then an upsert of the new one; a bulk insert entry one per key.

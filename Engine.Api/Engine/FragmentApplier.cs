@@ -6,13 +6,16 @@ namespace Engine.Api.Engine;
 /// <summary>
 /// Applies fragments to a table in list order: delete target rows whose change key matches a fragment row, then
 /// insert the fragment's upserts (optionally filtered; the filter never limits the delete). One round trip, in the
-/// engine's transaction.
+/// engine's transaction. The result speaks the commit's language: rows upserted and rows deleted by delete entries,
+/// not the internal delete+insert counts (an upsert of an existing key is one delete and one insert inside).
 /// </summary>
 public sealed class FragmentApplier(SqlEngine engine)
 {
     /// <param name="schemaSpec">Columns to apply (defaults to the first object's schema, checked against the target).</param>
+    /// <param name="createTable">Create a missing target from the first object's columns and key (no triggers) first.</param>
     public async Task<ApplyResult> ApplyFragmentsAsync(IReadOnlyList<string> objectIds, string targetSchema, string targetTable,
-        IReadOnlyList<RowFilter>? filter = null, IReadOnlyList<ObjectColumn>? schemaSpec = null, CancellationToken cancellationToken = default)
+        IReadOnlyList<RowFilter>? filter = null, IReadOnlyList<ObjectColumn>? schemaSpec = null, bool createTable = false,
+        CancellationToken cancellationToken = default)
     {
         if (objectIds.Count == 0)
         {
@@ -21,6 +24,7 @@ public sealed class FragmentApplier(SqlEngine engine)
 
         var objects = new ObjectEngine(engine);
         await objects.RequireAsync(objectIds, cancellationToken);
+        var created = createTable && await TableDefinition.CreateFromObjectAsync(engine, objectIds[0], targetSchema, targetTable, cancellationToken);
         var targetColumns = await TableCatalog.RequireUserColumnsAsync(engine, targetSchema, targetTable, cancellationToken);
 
         var specs = new List<IReadOnlyList<ObjectColumn>>();
@@ -44,7 +48,10 @@ public sealed class FragmentApplier(SqlEngine engine)
         {
             var fragment = Identifiers.Qualify(ObjectEngine.MetaSchema, objectIds[i]);
             var key = KeyOf(specs[i], targetColumns);
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"DELETE FROM {target} t USING {fragment} f WHERE {KeyMatch.Sql(key, "t", "f")}"));
+            // Counts only the rows a delete entry removed; rows an upsert replaces are not deletions to the reader.
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                $"WITH d AS (DELETE FROM {target} t USING {fragment} f WHERE {KeyMatch.Sql(key, "t", "f")} RETURNING f.{ObjectEngine.UpsertFlag} AS upsert) " +
+                "SELECT count(*) FILTER (WHERE NOT d.upsert) FROM d"));
 
             var arguments = new List<object?>();
             var where = RowFilterSql.Build(filter, targetColumns, arguments, "f.");
@@ -59,16 +66,26 @@ public sealed class FragmentApplier(SqlEngine engine)
             batch.BatchCommands.Add(insert);
         }
 
-        await engine.GuardAsync(async () => await batch.ExecuteNonQueryAsync(cancellationToken));
-        var affected = new List<long>();
-        foreach (NpgsqlBatchCommand command in batch.BatchCommands)
-        {
-            affected.Add(command.RecordsAffected);
-        }
+        var deletes = await engine.GuardAsync(async () => await ReadDeleteCountsAsync(batch, cancellationToken));
+        var fragments = objectIds.Select((id, i) => new FragmentApplied(id, batch.BatchCommands[2 * i + 1].RecordsAffected, deletes[i])).ToList();
+        return new ApplyResult(fragments.Sum(f => f.Upserted), fragments.Sum(f => f.Deleted), fragments, created);
+    }
 
-        var deleted = affected.Where((_, i) => i % 2 == 0).Sum();
-        var inserted = affected.Where((_, i) => i % 2 == 1).Sum();
-        return new ApplyResult(deleted, inserted);
+    /// <summary>Runs the batch; each fragment's delete statement answers one row (its delete count), the inserts none.</summary>
+    private static async Task<List<long>> ReadDeleteCountsAsync(NpgsqlBatch batch, CancellationToken cancellationToken)
+    {
+        var counts = new List<long>();
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        do
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                counts.Add(reader.GetInt64(0));
+            }
+        }
+        while (await reader.NextResultAsync(cancellationToken));
+
+        return counts;
     }
 
     private static void EnsureMatches(string objectId, IReadOnlyList<ObjectColumn> spec, IReadOnlyList<TableColumn> target, string schema, string table)

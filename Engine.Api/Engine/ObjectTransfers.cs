@@ -125,6 +125,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
             await CheckAndRegisterAsync(target, id, entry, cancellationToken);
             await target.CommitAsync(cancellationToken);
             result.Transferred.Add(id);
+            tracker.Bytes(entry.Bytes);
             tracker.ObjectDone(id, entry.RowCount);
         }
 
@@ -239,7 +240,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
                    pg_relation_size(r.oid) / current_setting('block_size')::bigint,
                    (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
                    (SELECT array_agg(a.atttypmod ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
-                   o.created_at
+                   o.created_at, pg_relation_size(r.oid)
             FROM {ObjectEngine.MetaSchema}.objects o
             CROSS JOIN LATERAL (SELECT format('%I.%I', '{ObjectEngine.MetaSchema}', o.object_id)::regclass::oid AS oid) r
             WHERE o.object_id = ANY($1)
@@ -248,7 +249,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         var found = rows.ToDictionary(r => (string)r[0]!, r => new CatalogueEntry(
             ReadSpec((string)r[0]!, (string)r[1]!), (string)r[2]!, (long)r[3]!, (long)r[4]!,
             ((string[])r[5]!).Zip((int[])r[6]!, (name, typmod) => new ObjectSpecResolver.SourceColumn(name, typmod)).ToList(),
-            new DateTimeOffset(DateTime.SpecifyKind((DateTime)r[7]!, DateTimeKind.Utc))));
+            new DateTimeOffset(DateTime.SpecifyKind((DateTime)r[7]!, DateTimeKind.Utc)), (long)r[8]!));
         // Keep the caller's order.
         return ids.Where(found.ContainsKey).ToDictionary(id => id, id => found[id]);
     }
@@ -270,8 +271,9 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
 
     /// <param name="Columns">The object table's columns on the sending engine (names, typmods).</param>
     /// <param name="CommittedAt">When the object was committed where it was made: it travels with the object, since fragments apply in that order.</param>
+    /// <param name="Bytes">The object table's size on the source: what a download pulls (postgres_fdw gives no byte count of its own).</param>
     private sealed record CatalogueEntry(IReadOnlyList<ObjectColumn> Spec, string ContentHash, long RowCount, long Pages,
-        IReadOnlyList<ObjectSpecResolver.SourceColumn> Columns, DateTimeOffset CommittedAt);
+        IReadOnlyList<ObjectSpecResolver.SourceColumn> Columns, DateTimeOffset CommittedAt, long Bytes);
 
     private sealed class Outcome(List<string> requested, IEnumerable<string> present)
     {

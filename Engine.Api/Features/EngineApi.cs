@@ -16,16 +16,19 @@ public static class EngineApi
     {
         var api = app.MapGroup("/api").WithProblemResponses();
         ListEngines.Map(api);
+        GetCapabilities.Map(api);
 
         var engine = api.MapGroup("/engines/{engine}");
         InitializeEngine.Map(engine);
         ListTables.Map(engine);
+        GetTableColumns.Map(engine);
         GetTrackedTables.Map(engine);
         TrackTables.Map(engine);
         UntrackTables.Map(engine);
         GetSchemaChanges.Map(engine);
         GetTableChanges.Map(engine);
         DiscardChanges.Map(engine);
+        GetPendingCounts.Map(engine);
         DumpTable.Map(engine);
         CommitTable.Map(engine);
         ListObjects.Map(engine);

@@ -22,7 +22,13 @@ public sealed class ApplyDialogTests : DashboardTestBase
         Api.Handle(Apply, async request =>
         {
             body = await request.Content!.ReadAsStringAsync();
-            return FakeApi.Response(HttpStatusCode.OK, """{"inserted":3,"deleted":1}""");
+            // The API's words: upserts written and rows deleted, per fragment (an update inside is not a delete+insert).
+            return FakeApi.Response(HttpStatusCode.OK, $$"""
+                {"upserted":15,"deleted":1,"fragments":[
+                  {"objectId":"{{baseSnapshot.ObjectId}}","upserted":10,"deleted":0},
+                  {"objectId":"{{delta1.ObjectId}}","upserted":3,"deleted":1},
+                  {"objectId":"{{delta2.ObjectId}}","upserted":2,"deleted":0}]}
+                """);
         });
 
         Render<MudPopoverProvider>();
@@ -44,6 +50,45 @@ public sealed class ApplyDialogTests : DashboardTestBase
         provider.Find("#apply-start").Click();
 
         provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#apply-result")));
+        Assert.Contains("Applied to s.t: 15 rows upserted, 1 deleted", provider.Find("#apply-result").TextContent);
+        Assert.Equal(["10/0", "3/1", "2/0"],
+            provider.FindAll("#apply-result .apply-fragment-result").Select(li => $"{li.GetAttribute("data-upserted")}/{li.GetAttribute("data-deleted")}"));
+        Assert.DoesNotContain("inserted", provider.Find("#apply-result").TextContent);
         Assert.Contains($"\"objectIds\":[\"{baseSnapshot.ObjectId}\",\"{delta1.ObjectId}\",\"{delta2.ObjectId}\"]", body);
+    }
+
+    [Fact]
+    public async Task Offers_to_create_a_missing_table_from_the_objects_schema()
+    {
+        var snapshot = new ObjectInfo("o" + new string('a', 62), "FRAG", 2, 8192, new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
+        string? body = null;
+        Api.Json("GET /api/engines/remote/tables", """[{"schema":"s","table":"other","primaryKey":["id"],"tracked":false,"rowEstimate":0}]""");
+        Api.Handle(Apply, async request =>
+        {
+            body = await request.Content!.ReadAsStringAsync();
+            return FakeApi.Response(HttpStatusCode.OK, $$"""
+                {"upserted":2,"deleted":0,"fragments":[{"objectId":"{{snapshot.ObjectId}}","upserted":2,"deleted":0}],"createdTable":true}
+                """);
+        });
+
+        Render<MudPopoverProvider>();
+        var provider = Render<MudDialogProvider>();
+        var parameters = new DialogParameters<ApplyDialog> { { d => d.Engine, "remote" }, { d => d.Objects, new[] { snapshot } } };
+        await provider.InvokeAsync(() => Services.GetRequiredService<IDialogService>().ShowAsync<ApplyDialog>("Apply", parameters));
+        provider.WaitForAssertion(() => Assert.Equal(1, Api.Count("GET /api/engines/remote/tables")));
+
+        // An existing table: nothing to offer.
+        provider.Find("input#apply-schema").Input("s");
+        provider.Find("input#apply-table").Input("other");
+        Assert.Empty(provider.FindAll("#apply-create"));
+
+        provider.Find("input#apply-table").Input("made");
+        provider.WaitForAssertion(() => Assert.Contains("s.made does not exist", provider.Find("#apply-create").TextContent));
+        provider.Find("#apply-create input").Change(true);
+        provider.Find("#apply-start").Click();
+
+        provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#apply-created")));
+        Assert.Contains("\"createTable\":true", body);
+        Assert.Contains("\"targetTable\":\"made\"", body);
     }
 }

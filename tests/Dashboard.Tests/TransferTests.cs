@@ -97,7 +97,41 @@ public sealed class TransferTests : DashboardTestBase
         Assert.False(provider.Find("#transfer-start").HasAttribute("disabled"));
     }
 
-    private async Task<(IRenderedComponent<MudDialogProvider> Provider, IDialogReference Dialog)> ShowDialogAsync(IReadOnlyList<string> ids)
+    [Fact]
+    public async Task Download_dialog_keeps_its_count_and_shows_the_size_after_a_successful_download()
+    {
+        var at = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+        Api.Json("GET /api/engines/remote/objects", $$"""
+            [{"objectId":"o1","format":"FRAG","rowCount":3,"sizeBytes":8192,"createdAt":"{{at:O}}"},
+             {"objectId":"o2","format":"FRAG","rowCount":2,"sizeBytes":8192,"createdAt":"{{at:O}}"}]
+            """);
+        string? body = null;
+        Api.Handle("POST /api/engines/local/objects/download", async request =>
+        {
+            body = await request.Content!.ReadAsStringAsync();
+            // Once they are here the remote's list no longer has anything new for this engine.
+            Api.Json("GET /api/engines/remote/objects", "[]");
+            return FakeApi.Response(HttpStatusCode.OK, """{"transferred":["o1","o2"],"skipped":[],"missing":[]}""");
+        });
+        Api.Json("GET /api/transfers/", """
+            {"id":"00000000-0000-0000-0000-000000000000","direction":"download","engine":"local","remote":"remote",
+             "progress":{"objectsDone":2,"objectsTotal":2,"rowsCopied":5,"bytesCopied":16384,"currentObject":"o2"},"finished":true,"error":null}
+            """);
+
+        var (provider, _) = await ShowDialogAsync(["o1", "o2"], TransferDirection.Download);
+        provider.WaitForAssertion(() => Assert.Equal(2, provider.FindAll(".remote-object").Count));
+        Assert.Contains("Download 2 objects", provider.Find("#transfer-title").TextContent);
+        provider.Find("#transfer-start").Click();
+
+        provider.WaitForAssertion(() => Assert.Equal("2", provider.Find("#transfer-summary").GetAttribute("data-transferred")));
+        Assert.Contains("\"objectIds\":[\"o1\",\"o2\"]", body);
+        Assert.Contains("Download 2 objects", provider.Find("#transfer-title").TextContent);
+        provider.WaitForAssertion(() => Assert.Contains("16.0 KiB", provider.Find("#transfer-progress-text").TextContent));
+        Assert.Contains("2 / 2 objects", provider.Find("#transfer-progress-text").TextContent);
+    }
+
+    private async Task<(IRenderedComponent<MudDialogProvider> Provider, IDialogReference Dialog)> ShowDialogAsync(IReadOnlyList<string> ids,
+        TransferDirection direction = TransferDirection.Upload)
     {
         Render<MudPopoverProvider>();
         var provider = Render<MudDialogProvider>();
@@ -107,11 +141,11 @@ public sealed class TransferTests : DashboardTestBase
             { d => d.Engine, "local" },
             { d => d.ObjectIds, ids },
             { d => d.Remotes, new[] { "remote" } },
-            { d => d.Direction, TransferDirection.Upload },
+            { d => d.Direction, direction },
             { d => d.PollInterval, PollInterval },
         };
         IDialogReference? reference = null;
-        await provider.InvokeAsync(async () => reference = await dialogs.ShowAsync<TransferDialog>("Upload", parameters));
+        await provider.InvokeAsync(async () => reference = await dialogs.ShowAsync<TransferDialog>(direction.ToString(), parameters));
         provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#transfer-start")));
         return (provider, reference!);
     }

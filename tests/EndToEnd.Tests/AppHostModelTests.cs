@@ -67,4 +67,23 @@ public sealed class AppHostModelTests
             Assert.False(anonymous, $"Launch profile '{profile.Name}' turns the Aspire dashboard's login off.");
         }
     }
+
+    [Theory]
+    [InlineData(new string[0], 15432, 15433)]
+    [InlineData(new[] { "--Engines:local:Port=16001", "--Engines:remote:Port=16002" }, 16001, 16002)]
+    [InlineData(new[] { "--Engines:FixedPorts=false" }, null, null)]
+    [InlineData(new[] { "--Engines:Ephemeral=true" }, null, null)]
+    public async Task Engine_ports_are_fixed_by_default_configurable_and_free_for_throw_away_runs(string[] settings, int? localPort, int? remotePort)
+    {
+        var dataRoot = Path.Combine(Path.GetTempPath(), "sg-model-" + Guid.NewGuid().ToString("N")[..8]);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            ["--Engines:Mode=local", $"--Engines:DataRoot={dataRoot}", .. settings]).WaitAsync(Timeout);
+
+        foreach (var (name, port) in new[] { ("local", localPort), ("remote", remotePort) })
+        {
+            var endpoint = Assert.Single(Assert.Single(builder.Resources, r => r.Name == name).Annotations.OfType<EndpointAnnotation>());
+            Assert.Equal(port, endpoint.Port);
+            Assert.Equal(port, endpoint.TargetPort);
+        }
+    }
 }

@@ -93,7 +93,13 @@ public sealed class ObjectTests(DatabaseFixture fixture) : IClassFixture<Databas
 
         var result = await Objects.ApplyAsync(Db, [baseId, patch1, patch2], schema, "fruits");
         Assert.Equal(["(1,a)", "(2,B)", "(4,D)"], await Db.RowsAsync($"{schema}.fruits"));
-        Assert.Equal(6L, result.Inserted); // 3 + 2 + 1 upserts
+        // The result counts what the commits mean (upserts written, rows their deletes removed), per fragment in order.
+        Assert.Equal(
+            primaryKey
+                ? [new FragmentApplied(baseId, 3, 0), new FragmentApplied(patch1, 2, 1), new FragmentApplied(patch2, 1, 0)]
+                : [new FragmentApplied(baseId, 3, 0), new FragmentApplied(patch1, 2, 2), new FragmentApplied(patch2, 1, 1)],
+            result.Fragments);
+        Assert.Equal((6L, primaryKey ? 1L : 3L), (result.Upserted, result.Deleted));
 
         // Applying again changes nothing (idempotent).
         await Objects.ApplyAsync(Db, [baseId, patch1, patch2], schema, "fruits");
@@ -397,7 +403,7 @@ public sealed class ObjectTests(DatabaseFixture fixture) : IClassFixture<Databas
         Assert.Equal(100_000L, result.Upserts);
 
         var applied = await Objects.ApplyAsync(Db, [result.ObjectId!], schema, "copy");
-        Assert.Equal(100_000L, applied.Inserted);
+        Assert.Equal((100_000L, 0L), (applied.Upserted, applied.Deleted));
 
         Assert.Equal(0L, await Db.ScalarAsync<long>(
             $"SELECT count(*) FROM (SELECT * FROM {schema}.big EXCEPT ALL SELECT * FROM {schema}.copy UNION ALL (SELECT * FROM {schema}.copy EXCEPT ALL SELECT * FROM {schema}.big)) d"));

@@ -144,9 +144,15 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
         }
 
         var unknown = "o" + new string('e', 62);
-        var downloaded = await new ObjectTransfers(Local.Endpoint, Remote.Endpoint).DownloadObjectsAsync([unknown, first, second]);
+        var progress = new LastProgress();
+        var downloaded = await new ObjectTransfers(Local.Endpoint, Remote.Endpoint, progress).DownloadObjectsAsync([unknown, first, second]);
         Assert.Equal([first, second], downloaded.Transferred);
         Assert.Equal([unknown], downloaded.Missing);
+        // A download reports the bytes it pulled (the objects' size on the source), not 0.
+        var remoteBytes = await Remote.ScalarAsync<long>(
+            $"SELECT pg_relation_size('splitgraph_meta.\"{first}\"') + pg_relation_size('splitgraph_meta.\"{second}\"')");
+        Assert.True(remoteBytes > 0);
+        Assert.Equal((2, 2, remoteBytes), (progress.Last!.ObjectsDone, progress.Last.ObjectsTotal, progress.Last.BytesCopied));
         Assert.Equal(localRows, await Local.RowsAsync($"splitgraph_meta.\"{first}\""));
         await using (var local = Local.Engine())
         {
@@ -365,4 +371,12 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
         await Objects.ApplyAsync(Remote, [result.ObjectId!], schema, "t");
         Assert.Equal(await Local.RowsAsync($"{schema}.t"), await Remote.RowsAsync($"{schema}.t"));
     }
+}
+
+/// <summary>Keeps the last progress report (synchronously, unlike <see cref="Progress{T}"/>).</summary>
+internal sealed class LastProgress : IProgress<TransferProgress>
+{
+    public TransferProgress? Last { get; private set; }
+
+    public void Report(TransferProgress value) => Last = value;
 }

@@ -4,7 +4,7 @@ using MediatR;
 
 namespace Engine.Api.Features.Changes;
 
-/// <summary><c>GET …/schemas/{schema}/tables/{table}/dump</c>: the table's rows as SQL, streamed.</summary>
+/// <summary><c>GET …/schemas/{schema}/tables/{table}/dump</c>: CREATE TABLE IF NOT EXISTS (columns and key) and the rows as SQL, streamed.</summary>
 public sealed record DumpTableQuery(string Engine, string Schema, string Table) : IRequest<IResult>, IEngineRequest, IValidatable
 {
     public void Validate() => Check.Table(Schema, Table);
@@ -12,12 +12,20 @@ public sealed record DumpTableQuery(string Engine, string Schema, string Table) 
 
 public sealed class DumpTableHandler(DumpGate gate) : IRequestHandler<DumpTableQuery, IResult>
 {
-    public Task<IResult> Handle(DumpTableQuery request, CancellationToken cancellationToken) =>
+    public Task<IResult> Handle(DumpTableQuery request, CancellationToken cancellationToken)
+    {
         // A 403/404 before the response starts (user tables only); within the engine's dump slots (429 beyond them).
-        gate.StreamAsync(request.Engine,
-            (engine, token) => TableCatalog.RequireUserColumnsAsync(engine, request.Schema, request.Table, token),
-            (engine, writer) => engine.DumpTableSqlAsync(request.Schema, request.Table, writer),
+        // The dump opens with the table's CREATE TABLE, so it rebuilds the table on its own.
+        var create = string.Empty;
+        return gate.StreamAsync(request.Engine,
+            async (engine, token) => create = await TableDefinition.OfTableAsync(engine, request.Schema, request.Table, token),
+            async (engine, writer) =>
+            {
+                await writer.WriteAsync(create);
+                await engine.DumpTableSqlAsync(request.Schema, request.Table, writer);
+            },
             "application/sql", fileDownloadName: null, cancellationToken);
+    }
 }
 
 public static class DumpTable
@@ -25,5 +33,5 @@ public static class DumpTable
     public static void Map(IEndpointRouteBuilder engine) =>
         engine.MapGet("/schemas/{schema}/tables/{table}/dump", (string engine, string schema, string table, IMediator mediator, CancellationToken ct) =>
                 mediator.Send(new DumpTableQuery(engine, schema, table), ct))
-              .WithSummary("The table's rows as INSERT statements (application/sql, streamed).");
+              .WithSummary("The table as SQL: CREATE TABLE IF NOT EXISTS (columns, primary key) then INSERT statements (application/sql, streamed).");
 }

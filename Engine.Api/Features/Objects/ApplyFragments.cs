@@ -19,7 +19,8 @@ public sealed class ApplyFragmentsHandler(EngineSessions sessions) : IRequestHan
 {
     public Task<ApplyResult> Handle(ApplyFragmentsCommand request, CancellationToken cancellationToken) =>
         new FragmentApplier(sessions.Open(request.Engine))
-            .ApplyFragmentsAsync(request.Body.ObjectIds, request.Body.TargetSchema, request.Body.TargetTable, request.Body.Filter, cancellationToken: cancellationToken);
+            .ApplyFragmentsAsync(request.Body.ObjectIds, request.Body.TargetSchema, request.Body.TargetTable, request.Body.Filter,
+                createTable: request.Body.CreateTable, cancellationToken: cancellationToken);
 }
 
 public static class ApplyFragments
@@ -27,5 +28,5 @@ public static class ApplyFragments
     public static void Map(IEndpointRouteBuilder engine) =>
         engine.MapPost("/objects/apply", (string engine, ApplyRequest body, IMediator mediator, CancellationToken ct) =>
                 mediator.Send(new ApplyFragmentsCommand(engine, body), ct))
-              .WithSummary("Apply fragments to a table (later fragments win; the filter limits inserts, never deletes).");
+              .WithSummary("Apply fragments to a table (later fragments win; the filter limits inserts, never deletes; createTable makes a missing table from the object's schema).");
 }

@@ -49,7 +49,7 @@ public sealed class ObjectsAndTransfersApiTests(TopologyFixture topology)
 
         var applied = await ApiAssert.OkAsync<ApplyResult>(await topology.Api.PostAsync("/api/engines/remote/objects/apply",
             new ApplyRequest([commit.ObjectId!], _schema, "items", null)));
-        Assert.Equal(2, applied.Inserted);
+        Assert.Equal(2, applied.Upserted);
 
         var query = $"SELECT id, name, price, tags, doc::text, seen FROM {_schema}.items ORDER BY id";
         Assert.Equal(await topology.RowsAsync("local", query), await topology.RowsAsync("remote", query));

@@ -66,14 +66,18 @@ public sealed class ChangeToRemoteStoryTests(TopologyFixture topology, BrowserFi
         await DashboardPage.ScreenshotAsync(overview, "engines-chart", output);
         await overview.CloseAsync();
 
-        // The diff: old and new values side by side, the changed cell highlighted.
-        var update = page.Locator("table.change-values[data-kind='update']");
-        await Expect(update).ToBeVisibleAsync(new() { Timeout = 60_000 });
-        await Expect(update.Locator("tr[data-column='name'] td.cell-changed.cell-old")).ToHaveTextAsync("alpha");
-        await Expect(update.Locator("tr[data-column='name'] td.cell-changed.cell-new")).ToHaveTextAsync("alpha2");
-        await Expect(update.Locator("tr[data-column='qty'] td.cell-changed")).ToHaveCountAsync(0);
-        await Expect(page.Locator("table.change-values[data-kind='insert'] tr[data-column='name'] td.new-value")).ToHaveTextAsync("gamma");
-        await Expect(page.Locator("table.change-values[data-kind='delete'] tr[data-column='name'] td.old-value")).ToHaveTextAsync("beta");
+        // The grid does not reload under the reader: it says how many changes arrived, and refreshes when asked.
+        await Expect(page.Locator("#new-changes")).ToHaveAttributeAsync("data-count", "3", new() { Timeout = 60_000 });
+        await page.Locator("#new-changes-refresh").ClickAsync();
+
+        // The diff: one row per change, the table's columns as headers in table order, the changed cell old → new.
+        await Expect(page.Locator("th.change-col")).ToHaveTextAsync(["id", "name", "qty"], new() { Timeout = 60_000 });
+        var update = page.Locator("tr.change-row.kind-update");
+        await Expect(update.Locator(".diff-cell[data-column='name'] del.cell-old")).ToHaveTextAsync("alpha");
+        await Expect(update.Locator(".diff-cell[data-column='name'] ins.cell-new")).ToHaveTextAsync("alpha2");
+        await Expect(update.Locator(".diff-cell[data-column='qty'].cell-changed")).ToHaveCountAsync(0);
+        await Expect(page.Locator("tr.change-row.kind-insert .diff-cell[data-column='name']")).ToHaveTextAsync("gamma");
+        await Expect(page.Locator("tr.change-row.kind-delete .diff-cell[data-column='name']")).ToHaveTextAsync("beta");
         await DashboardPage.ScreenshotAsync(page, "changes-log", output);
 
         // Net view: still one entry per key.
@@ -127,6 +131,9 @@ public sealed class ChangeToRemoteStoryTests(TopologyFixture topology, BrowserFi
         await Input(page, "apply-table").FillAsync("items");
         await page.Locator("#apply-start").ClickAsync();
         await Expect(page.Locator("#apply-result")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        // In the commit's terms: two upserts (gamma, alpha2); the delete of key 2 finds nothing on the empty table.
+        await Expect(page.Locator("#apply-result")).ToHaveAttributeAsync("data-upserted", "2");
+        await Expect(page.Locator("#apply-result")).ToContainTextAsync("2 rows upserted, 0 deleted");
         await DashboardPage.ScreenshotAsync(page, "remote-applied", output);
 
         var rows = await topology.RowsAsync("remote", $"select id, name, qty from {table} order by id");
