@@ -58,6 +58,30 @@ public sealed class DashboardLoginTests(TopologyFixture topology, BrowserFixture
     }
 
     [Fact]
+    public async Task Even_signed_in_the_download_proxy_never_serves_password_verifiers()
+    {
+        var (context, page) = await DashboardPage.NewPageAsync(browser, topology);
+        await using var _ = context;
+        await DashboardPage.GotoInteractiveAsync(page, "/");
+
+        // The proxy passes the API's answer on: the user-tables rule refuses catalogues and engine schemas.
+        foreach (var path in new[]
+                 {
+                     "/download/engines/local/schemas/pg_catalog/tables/pg_authid.sql",
+                     "/download/engines/remote/schemas/pg_catalog/tables/pg_authid.sql",
+                     "/download/engines/local/schemas/splitgraph_audit/tables/logged_actions.sql",
+                 })
+        {
+            var fetched = await context.APIRequest.GetAsync(path);
+            var body = await fetched.TextAsync();
+            Assert.False(fetched.Ok, $"{path} answered {fetched.Status}");
+            Assert.InRange(fetched.Status, 400, 499);
+            Assert.DoesNotContain("SCRAM-SHA-256", body, StringComparison.Ordinal);
+            Assert.DoesNotContain("INSERT INTO", body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_token_is_refused_and_the_right_one_signs_in_and_out()
     {
         var (context, page) = await DashboardPage.NewAnonymousPageAsync(browser, topology);
