@@ -92,9 +92,13 @@ public sealed class TransferTests : DashboardTestBase
         var (provider, _) = await ShowDialogAsync(["o1"]);
         provider.Find("#transfer-start").Click();
 
-        provider.WaitForAssertion(() => Assert.Contains("No engine named elsewhere.", provider.Find("#transfer-error").TextContent));
+        // The error can render before the transfer's clean-up has finished: wait for the settled state as a whole.
+        provider.WaitForAssertion(() =>
+        {
+            Assert.Contains("No engine named elsewhere.", provider.Find("#transfer-error").TextContent);
+            Assert.False(provider.Find("#transfer-start").HasAttribute("disabled"));
+        });
         Assert.Empty(provider.FindAll("#transfer-summary"));
-        Assert.False(provider.Find("#transfer-start").HasAttribute("disabled"));
     }
 
     [Fact]
