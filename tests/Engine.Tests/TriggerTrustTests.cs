@@ -6,7 +6,8 @@ namespace Engine.Tests;
 /// <summary>
 /// Issue 16 item 2: the functions Initialize installs pin their search path and are not executable by PUBLIC; a writer
 /// who may only insert and create objects in public cannot run code as the trigger's owner by shadowing built-ins;
-/// the engine works when the API is a non-superuser owner and tracked tables are written by other roles.
+/// the engine works — tracking, commit, apply, upload and download — when the API is a non-superuser owner and tracked
+/// tables are written by other roles.
 /// </summary>
 public sealed class TriggerTrustTests(DatabaseFixture fixture) : IClassFixture<DatabaseFixture>
 {
@@ -201,5 +202,72 @@ public sealed class TriggerTrustTests(DatabaseFixture fixture) : IClassFixture<D
 
         Assert.Equal(await database.RowsAsync("app.t"), await database.RowsAsync("app.before"));
         Assert.False(await Db.ScalarAsync<bool>("SELECT rolsuper FROM pg_roles WHERE rolname = $1", owner));
+    }
+
+    /// <summary>
+    /// A database owned by a new non-superuser role (what a superuser provides once: the ownership and the
+    /// postgres_fdw extension), initialised by that role: the engine an API connecting as a non-superuser sees.
+    /// </summary>
+    private async Task<(TestDatabase Database, EngineEndpoint Endpoint, NpgsqlDataSource Source)> NonSuperuserEngineAsync(string prefix)
+    {
+        var (owner, password) = await CreateRoleAsync(Db, prefix);
+        var database = await TestDatabase.CreateAsync(prefix, initialize: false);
+        await using (var admin = new NpgsqlConnection(Db.Server.ConnectionString(database.Name) + ";Pooling=false"))
+        {
+            await admin.OpenAsync();
+            // Downloads create foreign servers: the role needs USAGE on the wrapper (README, "Running as a non-superuser").
+            await using var setup = new NpgsqlCommand(
+                $"ALTER DATABASE \"{database.Name}\" OWNER TO {owner}; CREATE EXTENSION IF NOT EXISTS postgres_fdw; GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO {owner}",
+                admin);
+            await setup.ExecuteNonQueryAsync();
+        }
+
+        var connection = ConnectionStringAs(Db, database.Name, owner, password);
+        var source = NpgsqlDataSource.Create(connection);
+        var endpoint = new EngineEndpoint(database.Name.Replace('_', '-'), source, connection, "127.0.0.1", Db.Server.Port);
+        await using (var engine = new SqlEngine(endpoint))
+        {
+            await engine.InitializeAsync();
+        }
+
+        return (database, endpoint, source);
+    }
+
+    [Fact]
+    public async Task Transfers_work_between_engines_whose_api_roles_are_not_superusers()
+    {
+        var (localDb, local, localSource) = await NonSuperuserEngineAsync("nslocal");
+        var (remoteDb, remote, remoteSource) = await NonSuperuserEngineAsync("nsremote");
+        await using (localDb)
+        await using (remoteDb)
+        await using (localSource)
+        await using (remoteSource)
+        {
+            await ExecAsAsync(local.ConnectionString,
+                "CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY, v text); INSERT INTO app.t SELECT g, md5(g::text) FROM generate_series(1, 2000) g");
+            CommitResult commit;
+            await using (var engine = new SqlEngine(local))
+            {
+                engine.IsolationLevel = TableCommitter.Isolation;
+                commit = await new TableCommitter(engine).CommitAsync("app", "t", snapshot: true);
+                await engine.CommitAsync();
+            }
+
+            var id = commit.ObjectId!;
+            var uploaded = await new ObjectTransfers(local, remote, verifyContent: true).UploadObjectsAsync([id]);
+            Assert.Equal([id], uploaded.Transferred);
+
+            await using (var engine = new SqlEngine(local))
+            {
+                await new ObjectEngine(engine).DeleteObjectsAsync([id]);
+                await engine.CommitAsync();
+            }
+
+            // Down through postgres_fdw, as the local engine's non-superuser role (password authentication).
+            var downloaded = await new ObjectTransfers(local, remote, verifyContent: true).DownloadObjectsAsync([id]);
+            Assert.Equal([id], downloaded.Transferred);
+            Assert.Equal(await remoteDb.RowsAsync($"splitgraph_meta.\"{id}\""), await localDb.RowsAsync($"splitgraph_meta.\"{id}\""));
+            Assert.Equal(0L, await localDb.ScalarAsync<long>("SELECT count(*) FROM pg_foreign_server"));
+        }
     }
 }
