@@ -23,6 +23,8 @@ public sealed class ChangeEngine(SqlEngine engine)
             await RequireTrackableAsync(table, cancellationToken);
             await TableCatalog.RequireColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
             var name = Identifiers.Qualify(table.Schema, table.Table);
+            // Without a primary key the logging triggers get the argument 'rows': they also log each row's exact text.
+            var mode = (await engine.GetPrimaryKeysAsync(table.Schema, table.Table, cancellationToken)).Count == 0 ? "'rows'" : string.Empty;
             // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens;
             // before each statement, its ID (entries of one statement are read as one step).
             await engine.RunSqlAsync(
@@ -30,14 +32,31 @@ public sealed class ChangeEngine(SqlEngine engine)
                 CREATE OR REPLACE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON {name}
                     FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_statement();
                 CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON {name}
-                    REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts();
+                    REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts({mode});
                 CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON {name}
-                    REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes();
+                    REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes({mode});
                 CREATE OR REPLACE TRIGGER {RowTrigger} AFTER UPDATE ON {name}
-                    FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update();
+                    FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update({mode});
                 CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON {name}
-                    FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate();
+                    FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate({mode});
                 """, null, ResultShape.None, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Re-installs the triggers of a tracked table whose primary key came or went since they were installed, so they
+    /// log row texts exactly when the table has no key (see <see cref="TrackTablesAsync"/>).
+    /// </summary>
+    public async Task SyncTriggerModeAsync(string schema, string table, ChangeKey key, CancellationToken cancellationToken = default)
+    {
+        var arguments = await engine.RunSqlAsync(
+            """
+            SELECT t.tgnargs::int FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = $1 AND n.nspname = $2 AND c.relname = $3
+            """, [RowTrigger, schema, table], ResultShape.OneOne, cancellationToken);
+        if (arguments is int count && (count == 0) != key.IsPrimaryKey)
+        {
+            await TrackTablesAsync([new TableRef(schema, table)], cancellationToken);
         }
     }
 
@@ -187,9 +206,23 @@ public sealed class ChangeEngine(SqlEngine engine)
     {
         columns ??= await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
-            NetChangesSql.Page(Identifiers.Qualify(schema, table), key),
-            [schema, table, KeyArray(key), after, limit], ResultShape.ManyMany, cancellationToken))!;
+        List<object?[]> rows;
+        if (key.IsPrimaryKey)
+        {
+            rows = (List<object?[]>)(await engine.RunSqlAsync(
+                NetChangesSql.Page(Identifiers.Qualify(schema, table), key),
+                [schema, table, KeyArray(key), after, limit], ResultShape.ManyMany, cancellationToken))!;
+        }
+        else
+        {
+            // No primary key: one entry per copy of a row added or removed (a multiset), the row as its key.
+            await using (await LogSettings.FixAsync(engine, cancellationToken))
+            {
+                rows = (List<object?[]>)(await engine.RunSqlAsync(
+                    MultisetChangesSql.Page(Identifiers.Qualify(schema, table)),
+                    [schema, table, after, limit], ResultShape.ManyMany, cancellationToken))!;
+            }
+        }
 
         var entries = rows.Select(r => new ChangeEntry(
             (long)r[1]!,

@@ -44,7 +44,10 @@ public sealed class FragmentApplier(SqlEngine engine)
         {
             var fragment = Identifiers.Qualify(ObjectEngine.MetaSchema, objectIds[i]);
             var key = KeyOf(specs[i], targetColumns);
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"DELETE FROM {target} t USING {fragment} f WHERE {KeyMatch.Sql(key, "t", "f")}"));
+            // Without a primary key a delete row removes one copy of an identical row (duplicates are counted).
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(key.IsPrimaryKey
+                ? $"DELETE FROM {target} t USING {fragment} f WHERE {KeyMatch.Sql(key, "t", "f")}"
+                : MultisetChangesSql.DeleteCopies(target, fragment, Identifiers.Quote(flags[i]), specs[i].Select(c => Identifiers.Quote(c.Name)).ToList())));
 
             var arguments = new List<object?>();
             var where = RowFilterSql.Build(filter, targetColumns, arguments, "f.");

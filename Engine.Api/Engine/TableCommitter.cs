@@ -36,8 +36,25 @@ public sealed class TableCommitter(SqlEngine engine)
         {
             await engine.RunSqlAsync($"INSERT INTO {target} SELECT s.*, true FROM {source} s", null, ResultShape.None, cancellationToken);
         }
+        else if (!key.IsPrimaryKey)
+        {
+            // No primary key: the net multiset of logged row texts, each copy a fragment row (upsert = add one copy,
+            // delete = remove one), straight from the log's exact texts.
+            await changes.SyncTriggerModeAsync(schema, table, key, cancellationToken);
+            await using (await LogSettings.FixAsync(engine, cancellationToken))
+            {
+                await engine.RunSqlAsync(
+                    MultisetChangesSql.Copies(source) +
+                    $"""
+                    INSERT INTO {target} ({names}, {flag})
+                    SELECT {string.Join(", ", columns.Select(c => "(x.r)." + Identifiers.Quote(c.Name)))}, c.added
+                    FROM copies c, LATERAL (SELECT CAST(c.image AS {source}) AS r) x
+                    """, [schema, table], ResultShape.None, cancellationToken);
+            }
+        }
         else
         {
+            await changes.SyncTriggerModeAsync(schema, table, key, cancellationToken);
             // Upserts are the live rows of every changed key (same snapshot as the log, as Splitgraph's store_fragment):
             // values from the log's jsonb would turn a json 'null' into SQL NULL, bulk entries hold only keys, and
             // without a primary key a key can match several identical rows that the net view does not count. Keys with

@@ -183,6 +183,21 @@ $$;
 -- rows before, then its rows after). Old log rows without it are each their own step.
 ALTER TABLE splitgraph_audit.logged_actions ADD COLUMN IF NOT EXISTS statement_id bigint;
 
+-- Tables without a primary key are tracked with the trigger argument 'rows': their rows have no identity but their
+-- whole value, so each entry also keeps the exact row text (row_text: the inserted, deleted or old row; new_text: an
+-- update's new row), written under the fixed settings below. jsonb cannot be that identity: it writes float8 -0 as 0
+-- and normalises json text. Readers take the changes of such a table as a multiset of row texts (MultisetChangesSql).
+ALTER TABLE splitgraph_audit.logged_actions ADD COLUMN IF NOT EXISTS row_text text;
+ALTER TABLE splitgraph_audit.logged_actions ADD COLUMN IF NOT EXISTS new_text text;
+
+-- A row's text as the log writes it (fixed settings), for entries logged without row_text (older logs).
+CREATE OR REPLACE FUNCTION splitgraph_audit.record_text(p_row anyelement) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
+    SELECT p_row::text;
+$$;
+
 -- BEFORE each INSERT/UPDATE/DELETE statement on a tracked table: marks the statement's ID as not drawn yet ('-') in a
 -- transaction-local setting per trigger depth. The first AFTER trigger of the query draws it from the log's sequence
 -- (after every row lock the query waited for, so it orders after any change to the same rows by another transaction)
@@ -224,10 +239,17 @@ BEGIN
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
     stmt_id := nullif(stmt, '')::bigint;
+    IF TG_NARGS > 0 THEN
+        -- No primary key ('rows'): every row with its exact text, no bulk entries (they hold keys).
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
+        SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', pg_catalog.to_jsonb(r.*), ROW(r.*)::text, stmt_id FROM sg_new_rows r;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    ELSE
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
     SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', pg_catalog.to_jsonb(r.*), stmt_id FROM sg_new_rows r LIMIT 1000;
     GET DIAGNOSTICS n = ROW_COUNT;
-    IF n = 1000 THEN
+    END IF;
+    IF n = 1000 AND TG_NARGS = 0 THEN
         key_columns := splitgraph_audit.primary_key_of(TG_RELID);
         IF key_columns IS NULL THEN
             INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
@@ -292,8 +314,9 @@ BEGIN
         stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
-    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', pg_catalog.to_jsonb(r.*), nullif(stmt, '')::bigint FROM sg_old_rows r;
+    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', pg_catalog.to_jsonb(r.*), CASE WHEN TG_NARGS > 0 THEN ROW(r.*)::text END,
+           nullif(stmt, '')::bigint FROM sg_old_rows r;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, deleted)
@@ -325,8 +348,13 @@ BEGIN
         stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
-    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)
-    VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), nullif(stmt, '')::bigint);
+    IF TG_NARGS > 0 THEN
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, row_text, new_text, statement_id)
+        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), OLD::text, NEW::text, nullif(stmt, '')::bigint);
+    ELSE
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)
+        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), nullif(stmt, '')::bigint);
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -339,10 +367,10 @@ DECLARE
     n bigint;
 BEGIN
     EXECUTE pg_catalog.format(
-        'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id) '
-        'SELECT $1, $2, ''D'', pg_catalog.to_jsonb(r.*), $3 FROM %I.%I r',
+        'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
+        'SELECT $1, $2, ''D'', pg_catalog.to_jsonb(r.*), CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM %I.%I r',
         TG_TABLE_SCHEMA, TG_TABLE_NAME)
-    USING TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass);
+    USING TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass), TG_NARGS > 0;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         PERFORM splitgraph_audit.add_counts(TG_TABLE_SCHEMA, TG_TABLE_NAME, 0, n);
