@@ -18,6 +18,8 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// <summary>Installs the audit triggers on each table; idempotent. An unknown table is a 404.</summary>
     public async Task TrackTablesAsync(IReadOnlyList<TableRef> tables, CancellationToken cancellationToken = default)
     {
+        // A dropped table's leftovers go before a new table of its name is tracked.
+        await ReconcileAsync(cancellationToken);
         foreach (var table in tables)
         {
             await RequireTrackableAsync(table, cancellationToken);
@@ -40,6 +42,11 @@ public sealed class ChangeEngine(SqlEngine engine)
                 CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON {name}
                     FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate({mode});
                 """, null, ResultShape.None, cancellationToken);
+            await engine.RunSqlAsync(
+                """
+                INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name) VALUES (to_regclass(format('%I.%I', $1, $2))::oid, $1, $2)
+                ON CONFLICT (relid) DO UPDATE SET schema_name = excluded.schema_name, table_name = excluded.table_name
+                """, [table.Schema, table.Table], ResultShape.None, cancellationToken);
         }
     }
 
@@ -129,6 +136,8 @@ public sealed class ChangeEngine(SqlEngine engine)
                 DROP TRIGGER IF EXISTS {RowTrigger} ON {name};
                 DROP TRIGGER IF EXISTS audit_trigger_truncate ON {name};
                 """, null, ResultShape.None, cancellationToken);
+            await engine.RunSqlAsync("DELETE FROM splitgraph_audit.tracked_tables WHERE relid = to_regclass(format('%I.%I', $1, $2))::oid",
+                [table.Schema, table.Table], ResultShape.None, cancellationToken);
             await DiscardPendingChangesAsync(table.Schema, table.Table, cancellationToken);
         }
     }
@@ -157,13 +166,14 @@ public sealed class ChangeEngine(SqlEngine engine)
 
     /// <summary>True if the log has any change for the schema.</summary>
     public async Task<bool> HasPendingChangesAsync(string schema, CancellationToken cancellationToken = default) =>
-        await engine.RunSqlAsync(
+        await ReconcileAsync(cancellationToken) && await engine.RunSqlAsync(
             "SELECT 1 FROM splitgraph_audit.changed_tables($1) LIMIT 1",
             [schema], ResultShape.OneOne, cancellationToken) is not null;
 
     /// <summary>Tables of the schema with pending changes (from the counters, not a scan of the log).</summary>
     public async Task<IReadOnlyList<string>> GetChangedTablesAsync(string schema, CancellationToken cancellationToken = default)
     {
+        await ReconcileAsync(cancellationToken);
         var rows = (List<object?>)(await engine.RunSqlAsync(
             "SELECT t FROM splitgraph_audit.changed_tables($1) AS t ORDER BY 1",
             [schema], ResultShape.ManyOne, cancellationToken))!;
@@ -176,6 +186,7 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// </summary>
     public async Task<AggregateChanges> GetAggregateChangesAsync(string schema, string table, CancellationToken cancellationToken = default)
     {
+        await ReconcileAsync(cancellationToken);
         var row = (object?[])(await engine.RunSqlAsync(
             "SELECT inserted, deleted, updated FROM splitgraph_audit.count_changes($1, $2)",
             [schema, table], ResultShape.OneMany, cancellationToken))!;
@@ -192,6 +203,7 @@ public sealed class ChangeEngine(SqlEngine engine)
         IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default)
     {
         columns ??= await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        await ReconcileAsync(cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         return await new LogPageReader(engine, schema, table, key).ReadAsync(after, limit, cancellationToken);
     }
@@ -205,6 +217,8 @@ public sealed class ChangeEngine(SqlEngine engine)
         IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default)
     {
         columns ??= await TableCatalog.RequireColumnsAsync(engine, schema, table, cancellationToken);
+        await ReconcileAsync(cancellationToken);
+        await RequireLoggedColumnsAsync(schema, table, columns, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         List<object?[]> rows;
         if (key.IsPrimaryKey)
@@ -239,10 +253,45 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// </summary>
     public async Task<long> DiscardPendingChangesAsync(string schema, string? table = null, CancellationToken cancellationToken = default)
     {
+        await ReconcileAsync(cancellationToken);
         var deleted = await engine.RunSqlAsync(
             "SELECT splitgraph_audit.discard_changes($1, $2)",
             [schema, (object?)table ?? DBNull.Value], ResultShape.OneOne, cancellationToken);
         return (long)deleted!;
+    }
+
+    /// <summary>
+    /// Moves the pending changes of tracked tables renamed since (ALTER TABLE … RENAME, SET SCHEMA) to their new names
+    /// and discards those of dropped ones (see splitgraph_audit.reconcile). Always true (chains in conditions).
+    /// </summary>
+    public async Task<bool> ReconcileAsync(CancellationToken cancellationToken = default)
+    {
+        await engine.RunSqlAsync("SELECT splitgraph_audit.reconcile()", null, ResultShape.None, cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// 409 when the table's columns changed (ADD, DROP or RENAME COLUMN) since its oldest pending change was logged:
+    /// entries of another shape cannot be read as rows of this one. Key changes need no check: every per-row entry holds
+    /// the whole row, so the net changes are taken by the current key (bulk entries are checked by bulk_keys).
+    /// </summary>
+    public async Task RequireLoggedColumnsAsync(string schema, string table, IReadOnlyList<TableColumn> columns, CancellationToken cancellationToken = default)
+    {
+        var logged = await engine.RunSqlAsync(
+            $"""
+            SELECT (SELECT string_agg(k, ', ' ORDER BY k COLLATE "C") FROM jsonb_object_keys(l.row_data) AS k)
+            FROM splitgraph_audit.logged_actions l
+            WHERE l.schema_name = $1 AND l.table_name = $2 AND NOT {LogPosition.IsBulk("l.action", "l.changed_fields")}
+            ORDER BY l.event_id LIMIT 1
+            """, [schema, table], ResultShape.OneOne, cancellationToken) as string;
+        var current = string.Join(", ", columns.Select(c => c.Name).Order(StringComparer.Ordinal));
+        if (logged is not null && logged != current)
+        {
+            throw new ConflictException("Columns changed while changes were pending",
+                $"Pending changes of \"{schema}\".\"{table}\" were logged with the columns ({logged}) but the table now has ({current}): " +
+                "a column was added, dropped or renamed while they were pending. Undo the column change and commit them first, " +
+                "or discard them (DELETE …/changes?table=), then commit.");
+        }
     }
 
     /// <summary>The change key as a text[] parameter for the net-changes SQL.</summary>

@@ -23,6 +23,12 @@ public sealed class TableCommitter(SqlEngine engine)
             throw new TableNotTrackedException(schema, table);
         }
 
+        if (!snapshot)
+        {
+            await changes.ReconcileAsync(cancellationToken);
+            await changes.RequireLoggedColumnsAsync(schema, table, columns, cancellationToken);
+        }
+
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         var objects = new ObjectEngine(engine);
         var staging = "sg_staging_" + Guid.NewGuid().ToString("N");

@@ -394,6 +394,77 @@ BEGIN
     END LOOP;
 END $$;
 
+-- Tracked tables by OID. The log is keyed by table name (triggers write TG_TABLE_NAME), so the engine remembers the
+-- name each tracked table had: splitgraph_audit.reconcile() then moves the pending changes of a renamed table (or one
+-- moved to another schema) to its new name, and discards those of a dropped table (they can never be committed, and a
+-- new table of the same name must not inherit them). It runs before every read of the log, commit, discard and track,
+-- so a DDL statement never needs an event trigger (those need a superuser to create).
+CREATE TABLE IF NOT EXISTS splitgraph_audit.tracked_tables (
+    relid oid PRIMARY KEY,
+    schema_name text NOT NULL,
+    table_name text NOT NULL
+);
+
+-- Tables tracked by an older install are registered under their current names.
+INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name)
+SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_trigger t
+JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE t.tgname = 'audit_trigger_row'
+ON CONFLICT (relid) DO NOTHING;
+
+-- Moves every log entry and count of one table name to another.
+CREATE OR REPLACE FUNCTION splitgraph_audit.move_changes(p_schema text, p_table text, p_to_schema text, p_to_table text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE splitgraph_audit.logged_actions SET schema_name = p_to_schema, table_name = p_to_table
+    WHERE schema_name = p_schema AND table_name = p_table;
+    INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted, deleted)
+    SELECT p_to_schema, p_to_table, 0, pg_catalog.sum(inserted), pg_catalog.sum(deleted) FROM splitgraph_audit.pending_counts
+    WHERE schema_name = p_schema AND table_name = p_table HAVING pg_catalog.count(*) > 0
+    ON CONFLICT (schema_name, table_name, slot)
+    DO UPDATE SET inserted = c.inserted + excluded.inserted, deleted = c.deleted + excluded.deleted;
+    DELETE FROM splitgraph_audit.pending_counts WHERE schema_name = p_schema AND table_name = p_table;
+END $$;
+
+CREATE OR REPLACE FUNCTION splitgraph_audit.reconcile() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t record;
+BEGIN
+    -- Nothing renamed or dropped (the usual case): one small read, no lock.
+    IF NOT EXISTS (
+        SELECT 1 FROM splitgraph_audit.tracked_tables r
+        LEFT JOIN pg_catalog.pg_class c ON c.oid = r.relid LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid IS NULL OR n.nspname <> r.schema_name OR c.relname <> r.table_name) THEN
+        RETURN;
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('splitgraph.reconcile'));
+    -- Dropped tables first (their names may have been taken since), then renames in two passes through a name of
+    -- their own, so tables that swapped names never merge their changes.
+    FOR t IN
+        SELECT r.relid, r.schema_name, r.table_name FROM splitgraph_audit.tracked_tables r
+        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = r.relid)
+    LOOP
+        PERFORM splitgraph_audit.discard_changes(t.schema_name, t.table_name);
+        DELETE FROM splitgraph_audit.tracked_tables WHERE relid = t.relid;
+    END LOOP;
+    FOR t IN
+        SELECT r.relid, r.schema_name, r.table_name FROM splitgraph_audit.tracked_tables r
+        JOIN pg_catalog.pg_class c ON c.oid = r.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname <> r.schema_name OR c.relname <> r.table_name
+    LOOP
+        PERFORM splitgraph_audit.move_changes(t.schema_name, t.table_name, '', 'sg_moving_' || t.relid::text);
+    END LOOP;
+    FOR t IN
+        SELECT r.relid, n.nspname, c.relname FROM splitgraph_audit.tracked_tables r
+        JOIN pg_catalog.pg_class c ON c.oid = r.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname <> r.schema_name OR c.relname <> r.table_name
+    LOOP
+        PERFORM splitgraph_audit.move_changes('', 'sg_moving_' || t.relid::text, t.nspname, t.relname);
+        UPDATE splitgraph_audit.tracked_tables SET schema_name = t.nspname, table_name = t.relname WHERE relid = t.relid;
+    END LOOP;
+END $$;
+
 CREATE SCHEMA IF NOT EXISTS splitgraph_meta;
 REVOKE ALL ON SCHEMA splitgraph_meta FROM public;
 
