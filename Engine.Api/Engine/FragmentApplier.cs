@@ -34,7 +34,9 @@ public sealed class FragmentApplier(SqlEngine engine)
             flags.Add(flag);
         }
 
-        var columns = schemaSpec?.Where(c => c.Name != flags[0]).ToList() ?? specs[0];
+        // Generated columns are computed by the target; identity values are kept (OVERRIDING SYSTEM VALUE).
+        var generated = targetColumns.Where(c => c.Generated).Select(c => c.Name).ToHashSet();
+        var columns = (schemaSpec?.Where(c => c.Name != flags[0]).ToList() ?? specs[0]).Where(c => !generated.Contains(c.Name)).ToList();
         var target = Identifiers.Qualify(targetSchema, targetTable);
         var columnList = string.Join(", ", columns.Select(c => Identifiers.Quote(c.Name)));
 
@@ -52,7 +54,7 @@ public sealed class FragmentApplier(SqlEngine engine)
             var arguments = new List<object?>();
             var where = RowFilterSql.Build(filter, targetColumns, arguments, "f.");
             var insert = new NpgsqlBatchCommand(
-                $"INSERT INTO {target} ({columnList}) SELECT {string.Join(", ", columns.Select(c => "f." + Identifiers.Quote(c.Name)))} " +
+                $"INSERT INTO {target} ({columnList}) OVERRIDING SYSTEM VALUE SELECT {string.Join(", ", columns.Select(c => "f." + Identifiers.Quote(c.Name)))} " +
                 $"FROM {fragment} f WHERE f.{Identifiers.Quote(flags[i])}" + (where.Length > 0 ? $" AND {where}" : string.Empty));
             foreach (var argument in arguments)
             {

@@ -105,7 +105,7 @@ internal static class NetChangesSql
     /// a key object, or NULL; bulk entries exist only for tables with a primary key.
     /// </summary>
     public static string LiveRow(string source, ChangeKey key, string rowKey) =>
-        $"(SELECT splitgraph_audit.row_image(s.*) FROM {source} s, jsonb_populate_record(NULL::{source}, {rowKey}) k WHERE {KeyMatch.Sql(key, "s", "k")})";
+        $"(SELECT splitgraph_audit.row_image(s.*) FROM {source} s, {KeyMatch.KeyRecord(rowKey, key, "k")} WHERE {KeyMatch.Sql(key, "s", "k")})";
 }
 
 /// <summary>

@@ -65,12 +65,18 @@ public sealed class TableCommitter(SqlEngine engine)
             // values from the log's jsonb would turn a json 'null' into SQL NULL, bulk entries hold only keys, and
             // without a primary key a key can match several identical rows that the net view does not count. Keys with
             // no live row become deletes. One outer join does both (two passes over 1M keys took twice as long).
-            var values = string.Join(", ", columns.Select(c =>
-                $"CASE WHEN s.ctid IS NULL THEN k.{Identifiers.Quote(c.Name)} ELSE s.{Identifiers.Quote(c.Name)} END"));
+            // A delete carries its key, plus the old values of domain columns (a NOT NULL domain refuses NULL);
+            // other columns are NULL there, as in Splitgraph.
+            var domains = columns.Where(c => c.Domain && !key.Columns.Contains(c)).ToList();
+            var values = string.Join(", ", columns.Select(c => key.Columns.Contains(c)
+                ? $"CASE WHEN s.ctid IS NULL THEN k.{Identifiers.Quote(c.Name)} ELSE s.{Identifiers.Quote(c.Name)} END"
+                : domains.Contains(c)
+                    ? $"CASE WHEN s.ctid IS NULL THEN k.{Identifiers.Quote(c.Name)}::{c.Type} ELSE s.{Identifiers.Quote(c.Name)} END"
+                    : $"s.{Identifiers.Quote(c.Name)}"));
             await engine.RunSqlAsync(
                 NetChangesSql.Net(source, key) +
                 $"""
-                , net_keys AS (SELECT k.* FROM net n, LATERAL jsonb_populate_record(NULL::{source}, n.row_key) k)
+                , net_keys AS (SELECT k.* FROM net n, LATERAL {KeyMatch.KeyRecord("coalesce(n.old_row, n.row_key)", key, "k", domains)})
                 INSERT INTO {target} ({names}, {flag})
                 SELECT {values}, s.ctid IS NOT NULL
                 FROM net_keys k LEFT JOIN {source} s ON {KeyMatch.Sql(key, "s", "k")}
