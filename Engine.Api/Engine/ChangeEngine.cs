@@ -119,6 +119,27 @@ public sealed class ChangeEngine(SqlEngine engine)
             throw new InvalidInputException("Table cannot be tracked",
                 $"{quoted} is a temporary table; its rows and changes would vanish with its session, so it cannot be tracked.");
         }
+
+        // Partitions and inheritance are refused, not half-tracked: statement triggers on a parent do not see rows
+        // written through a partition or child, and an update that moves a row between partitions logs nothing.
+        var family = (string?)await engine.RunSqlAsync(
+            """
+            SELECT CASE WHEN c.relkind = 'p' THEN 'a partitioned table'
+                        WHEN c.relispartition THEN format('a partition of %s', i.inhparent::regclass)
+                        WHEN i.inhparent IS NOT NULL THEN format('a child table of %s (inheritance)', i.inhparent::regclass)
+                        WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_inherits ch WHERE ch.inhparent = c.oid) THEN 'a parent of inheritance child tables'
+                   END
+            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid
+            WHERE n.nspname = $1 AND c.relname = $2
+            LIMIT 1
+            """, [table.Schema, table.Table], ResultShape.OneOne, cancellationToken);
+        if (family is not null)
+        {
+            throw new InvalidInputException("Table cannot be tracked",
+                $"{quoted} is {family}; partitioned tables and inheritance are not supported: changes written through one table of the " +
+                "family would be missed or logged under the wrong table. Track a plain table instead.");
+        }
     }
 
     /// <summary>Drops the triggers and deletes the tables' pending changes, in the same transaction.</summary>
