@@ -25,8 +25,12 @@ public sealed class ChangeEngine(SqlEngine engine)
             await RequireTrackableAsync(table, cancellationToken);
             await TableCatalog.RequireColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
             var name = Identifiers.Qualify(table.Schema, table.Table);
-            // Without a primary key the logging triggers get the argument 'rows': they also log each row's exact text.
-            var mode = (await engine.GetPrimaryKeysAsync(table.Schema, table.Table, cancellationToken)).Count == 0 ? "'rows'" : string.Empty;
+            // Trigger arguments (splitgraph_audit.trigger_args): 'rows' without a primary key (each row's exact text is
+            // logged too), 'json' with a json column (rows logged through row_jsonb). Only these two words are spliced.
+            var arguments = (string[])(await engine.RunSqlAsync(
+                "SELECT splitgraph_audit.trigger_args(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass)",
+                [table.Schema, table.Table], ResultShape.OneOne, cancellationToken))!;
+            var mode = string.Join(", ", arguments.Where(a => a is "rows" or "json").Select(a => $"'{a}'"));
             // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens;
             // before each statement, its ID (entries of one statement are read as one step).
             await engine.RunSqlAsync(
@@ -44,24 +48,25 @@ public sealed class ChangeEngine(SqlEngine engine)
                 """, null, ResultShape.None, cancellationToken);
             await engine.RunSqlAsync(
                 """
-                INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name) VALUES (to_regclass(format('%I.%I', $1, $2))::oid, $1, $2)
+                INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name) VALUES (pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid, $1, $2)
                 ON CONFLICT (relid) DO UPDATE SET schema_name = excluded.schema_name, table_name = excluded.table_name
                 """, [table.Schema, table.Table], ResultShape.None, cancellationToken);
         }
     }
 
     /// <summary>
-    /// Re-installs the triggers of a tracked table whose primary key came or went since they were installed, so they
-    /// log row texts exactly when the table has no key (see <see cref="TrackTablesAsync"/>).
+    /// Re-installs the triggers of a tracked table whose primary key or json columns came or went since they were
+    /// installed, so their arguments match the table (see <see cref="TrackTablesAsync"/>).
     /// </summary>
-    public async Task SyncTriggerModeAsync(string schema, string table, ChangeKey key, CancellationToken cancellationToken = default)
+    public async Task SyncTriggerModeAsync(string schema, string table, CancellationToken cancellationToken = default)
     {
-        var arguments = await engine.RunSqlAsync(
+        var stale = await engine.RunSqlAsync(
             """
-            SELECT t.tgnargs::int FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+            SELECT t.tgargs IS DISTINCT FROM coalesce(pg_catalog.decode((SELECT pg_catalog.string_agg(a OPERATOR(pg_catalog.||) '\000', '') FROM pg_catalog.unnest(splitgraph_audit.trigger_args(t.tgrelid)) AS a), 'escape'), ''::bytea)
+            FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = $1 AND n.nspname = $2 AND c.relname = $3
             """, [RowTrigger, schema, table], ResultShape.OneOne, cancellationToken);
-        if (arguments is int count && (count == 0) != key.IsPrimaryKey)
+        if (stale is true)
         {
             await TrackTablesAsync([new TableRef(schema, table)], cancellationToken);
         }
@@ -125,8 +130,8 @@ public sealed class ChangeEngine(SqlEngine engine)
         var family = (string?)await engine.RunSqlAsync(
             """
             SELECT CASE WHEN c.relkind = 'p' THEN 'a partitioned table'
-                        WHEN c.relispartition THEN format('a partition of %s', i.inhparent::regclass)
-                        WHEN i.inhparent IS NOT NULL THEN format('a child table of %s (inheritance)', i.inhparent::regclass)
+                        WHEN c.relispartition THEN pg_catalog.format('a partition of %s', i.inhparent::regclass)
+                        WHEN i.inhparent IS NOT NULL THEN pg_catalog.format('a child table of %s (inheritance)', i.inhparent::regclass)
                         WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_inherits ch WHERE ch.inhparent = c.oid) THEN 'a parent of inheritance child tables'
                    END
             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -157,7 +162,7 @@ public sealed class ChangeEngine(SqlEngine engine)
                 DROP TRIGGER IF EXISTS {RowTrigger} ON {name};
                 DROP TRIGGER IF EXISTS audit_trigger_truncate ON {name};
                 """, null, ResultShape.None, cancellationToken);
-            await engine.RunSqlAsync("DELETE FROM splitgraph_audit.tracked_tables WHERE relid = to_regclass(format('%I.%I', $1, $2))::oid",
+            await engine.RunSqlAsync("DELETE FROM splitgraph_audit.tracked_tables WHERE relid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid",
                 [table.Schema, table.Table], ResultShape.None, cancellationToken);
             await DiscardPendingChangesAsync(table.Schema, table.Table, cancellationToken);
         }
@@ -300,7 +305,7 @@ public sealed class ChangeEngine(SqlEngine engine)
     {
         var logged = await engine.RunSqlAsync(
             $"""
-            SELECT (SELECT string_agg(k, ', ' ORDER BY k COLLATE "C") FROM jsonb_object_keys(l.row_data) AS k)
+            SELECT (SELECT pg_catalog.string_agg(k, ', ' ORDER BY k COLLATE "C") FROM pg_catalog.jsonb_object_keys(l.row_data) AS k)
             FROM splitgraph_audit.logged_actions l
             WHERE l.schema_name = $1 AND l.table_name = $2 AND NOT {LogPosition.IsBulk("l.action", "l.changed_fields")}
             ORDER BY l.event_id LIMIT 1

@@ -15,18 +15,18 @@ internal static class MultisetChangesSql
     public static string Copies(string source) =>
         $$"""
         WITH images AS (
-            SELECT event_id, coalesce(row_text, splitgraph_audit.record_text(jsonb_populate_record(NULL::{{source}}, row_data))) AS image,
+            SELECT event_id, coalesce(row_text, splitgraph_audit.record_text(pg_catalog.jsonb_populate_record(NULL::{{source}}, row_data))) AS image,
                    CASE WHEN action = 'I' THEN 1 ELSE -1 END AS n
             FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND table_name = $2
             UNION ALL
-            SELECT event_id, coalesce(new_text, splitgraph_audit.record_text(jsonb_populate_record(NULL::{{source}}, row_data || coalesce(changed_fields, '{}')))), 1
+            SELECT event_id, coalesce(new_text, splitgraph_audit.record_text(pg_catalog.jsonb_populate_record(NULL::{{source}}, row_data || coalesce(changed_fields, '{}')))), 1
             FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND table_name = $2 AND action = 'U'
         ),
         multiset AS (
-            SELECT image, sum(n)::bigint AS n, max(event_id) AS last_event FROM images GROUP BY image HAVING sum(n) <> 0
+            SELECT image, pg_catalog.sum(n)::bigint AS n, pg_catalog.max(event_id) AS last_event FROM images GROUP BY image HAVING pg_catalog.sum(n) <> 0
         ),
         copies AS (
-            SELECT m.image, m.n > 0 AS added, m.last_event, c.copy FROM multiset m, generate_series(1, abs(m.n)) AS c(copy)
+            SELECT m.image, m.n > 0 AS added, m.last_event, c.copy FROM multiset m, pg_catalog.generate_series(1, pg_catalog.abs(m.n)) AS c(copy)
         )
         """;
 
@@ -38,7 +38,7 @@ internal static class MultisetChangesSql
         Copies(source) +
         $"""
         , numbered AS (
-            SELECT row_number() OVER (ORDER BY last_event, added, image, copy) AS position, last_event, added,
+            SELECT pg_catalog.row_number() OVER (ORDER BY last_event, added, image, copy) AS position, last_event, added,
                    splitgraph_audit.row_image(CAST(image AS {source})) AS row_image
             FROM copies)
         SELECT position, last_event, row_image::text, added, CASE WHEN NOT added THEN row_image::text END, CASE WHEN added THEN row_image::text END
@@ -55,9 +55,9 @@ internal static class MultisetChangesSql
         return $"""
             DELETE FROM {target} t USING (
                 SELECT x.ctid FROM (
-                    SELECT s.ctid, {Row("s")} AS image, row_number() OVER (PARTITION BY {Row("s")}) AS copy
+                    SELECT s.ctid, {Row("s")} AS image, pg_catalog.row_number() OVER (PARTITION BY {Row("s")}) AS copy
                     FROM {target} s WHERE {Row("s")} IN (SELECT {Row("f")} FROM {fragment} f WHERE NOT f.{flag})) x
-                JOIN (SELECT {Row("f")} AS image, count(*) AS n FROM {fragment} f WHERE NOT f.{flag} GROUP BY 1) d
+                JOIN (SELECT {Row("f")} AS image, pg_catalog.count(*) AS n FROM {fragment} f WHERE NOT f.{flag} GROUP BY 1) d
                   ON d.image = x.image AND x.copy <= d.n) v
             WHERE t.ctid = v.ctid
             """;
@@ -76,7 +76,7 @@ internal sealed class LogSettings(SqlEngine engine, string[] saved) : IAsyncDisp
     public static async Task<LogSettings> FixAsync(SqlEngine engine, CancellationToken cancellationToken)
     {
         var saved = (string[])(await engine.RunSqlAsync(
-            "SELECT array_agg(current_setting(n) ORDER BY o) FROM unnest($1::text[]) WITH ORDINALITY AS x(n, o)",
+            "SELECT pg_catalog.array_agg(pg_catalog.current_setting(n) ORDER BY o) FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS x(n, o)",
             [ChangeEngine.ArrayParameter(Names, NpgsqlTypes.NpgsqlDbType.Text)], ResultShape.OneOne, cancellationToken))!;
         await SetAsync(engine, Fixed, cancellationToken);
         return new LogSettings(engine, saved);
@@ -85,7 +85,7 @@ internal sealed class LogSettings(SqlEngine engine, string[] saved) : IAsyncDisp
     public async ValueTask DisposeAsync() => await SetAsync(engine, saved, CancellationToken.None);
 
     private static Task SetAsync(SqlEngine engine, string[] values, CancellationToken cancellationToken) =>
-        engine.RunSqlAsync("SELECT count(set_config(n, v, true)) FROM unnest($1::text[], $2::text[]) AS x(n, v)",
+        engine.RunSqlAsync("SELECT pg_catalog.count(pg_catalog.set_config(n, v, true)) FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS x(n, v)",
             [ChangeEngine.ArrayParameter(Names, NpgsqlTypes.NpgsqlDbType.Text), ChangeEngine.ArrayParameter(values, NpgsqlTypes.NpgsqlDbType.Text)],
             ResultShape.OneOne, cancellationToken);
 }

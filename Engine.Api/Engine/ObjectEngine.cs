@@ -294,7 +294,7 @@ internal static class KeyMatch
     /// record of the whole table type would check a NOT NULL domain column missing from the key object and fail.
     /// </summary>
     public static string KeyRecord(string json, ChangeKey key, string alias, IEnumerable<TableColumn>? asText = null) =>
-        $"jsonb_to_record({json}) AS {alias}(" + string.Join(", ",
+        $"pg_catalog.jsonb_to_record({json}) AS {alias}(" + string.Join(", ",
             key.Columns.Select(c => $"{Identifiers.Quote(c.Name)} {c.Type}")
                 .Concat((asText ?? []).Where(c => !key.Columns.Contains(c)).Select(c => $"{Identifiers.Quote(c.Name)} text"))) + ")";
 }

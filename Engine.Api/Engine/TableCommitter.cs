@@ -46,7 +46,7 @@ public sealed class TableCommitter(SqlEngine engine)
         {
             // No primary key: the net multiset of logged row texts, each copy a fragment row (upsert = add one copy,
             // delete = remove one), straight from the log's exact texts.
-            await changes.SyncTriggerModeAsync(schema, table, key, cancellationToken);
+            await changes.SyncTriggerModeAsync(schema, table, cancellationToken);
             await using (await LogSettings.FixAsync(engine, cancellationToken))
             {
                 await engine.RunSqlAsync(
@@ -60,7 +60,7 @@ public sealed class TableCommitter(SqlEngine engine)
         }
         else
         {
-            await changes.SyncTriggerModeAsync(schema, table, key, cancellationToken);
+            await changes.SyncTriggerModeAsync(schema, table, cancellationToken);
             // Upserts are the live rows of every changed key (same snapshot as the log, as Splitgraph's store_fragment):
             // values from the log's jsonb would turn a json 'null' into SQL NULL, bulk entries hold only keys, and
             // without a primary key a key can match several identical rows that the net view does not count. Keys with

@@ -88,4 +88,33 @@ public sealed class ColumnShapeTests(TwoDatabasesFixture fixture) : IClassFixtur
         await Local.ExecAsync($"DELETE FROM {schema}.t WHERE id = 2; UPDATE {schema}.t SET id = 30 WHERE id = 3; UPDATE {schema}.t SET d = 10 WHERE id = 1");
         await CommitApplyAndCompareAsync(schema);
     }
+
+    [Theory]
+    [InlineData("id int PRIMARY KEY, j json, n int")]
+    [InlineData("j json, n int")]
+    public async Task Json_values_with_u0000_are_logged_and_round_trip(string columns)
+    {
+        var schema = await Local.NewSchemaAsync("nul");
+        await Local.ExecAsync($$"""CREATE TABLE {{schema}}.t ({{columns}}); INSERT INTO {{schema}}.t SELECT {{(columns.StartsWith("id", StringComparison.Ordinal) ? "1, " : "")}}'{"a": 1}', 1""");
+        await Objects.CopyTableAsync(Local, schema, "t", "before");
+        await Objects.TrackAsync(Local, schema, "t");
+        var id = columns.StartsWith("id", StringComparison.Ordinal);
+        // The writer's own statements must not fail inside the trigger (jsonb cannot hold \u0000).
+        await Local.ExecAsync(
+            $$"""
+            INSERT INTO {{schema}}.t SELECT {{(id ? "2, " : "")}}'{"a": "x\u0000y"}', 2;
+            INSERT INTO {{schema}}.t SELECT {{(id ? "3, " : "")}}'["\u0000", "\\u0000"]', 3;
+            UPDATE {{schema}}.t SET j = '{"b": "\u0000"}' WHERE n = 1;
+            UPDATE {{schema}}.t SET n = 20 WHERE n = 2;
+            DELETE FROM {{schema}}.t WHERE n = 3;
+            """);
+        await using (var engine = Local.Engine())
+        {
+            var net = await new ChangeEngine(engine).GetNetChangesAsync(schema, "t");
+            Assert.NotEmpty(net.Entries);
+        }
+
+        await CommitApplyAndCompareAsync(schema);
+        Assert.Contains(await Local.RowsAsync($"{schema}.before"), r => r.Contains("\\u0000", StringComparison.Ordinal));
+    }
 }

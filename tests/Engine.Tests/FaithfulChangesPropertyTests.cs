@@ -10,7 +10,7 @@ namespace Engine.Tests;
 /// <summary>
 /// Property (issues 21 and 15): seeded random statements — inserts, bulk inserts, updates of keys and values, key
 /// shifts over ranges, swaps, deletes, MERGE, writable CTEs, TRUNCATE, rolled-back savepoints, no-op and image-only
-/// updates (numeric scale, float8 -0) — by writers with
+/// updates (numeric scale, float8 -0), tables without a key (duplicates, NULLs, json with \u0000, jsonb only) — by writers with
 /// different TimeZone/IntervalStyle/DateStyle/extra_float_digits; after every commit, the copy of the table as it
 /// was before the first change with every committed object applied equals the live table.
 /// Set SG_PROPERTY_SEED to replay a seed.
@@ -134,15 +134,17 @@ public sealed class FaithfulChangesPropertyTests(DatabaseFixture fixture, ITestO
     // json literals as string.Format templates (braces doubled): the same value in two texts.
     private const string Json = "'{{\"a\":1}}'";
     private const string JsonSpaced = "'{{\"a\": 1}}'";
+    private const string JsonNul = "'{{\"a\": \"\\u0000\"}}'";
 
     /// <summary>No key, duplicates, NULLs, -0, json text, point: statements that touch one copy or all of them.</summary>
     private static string DuplicatesStatement(Random random, int round)
     {
         var a = random.Next(0, 4);
         var one = $"ctid = (SELECT min(ctid) FROM {{0}} WHERE a IS NOT DISTINCT FROM {(a == 3 ? "NULL" : a)})";
-        return random.Next(11) switch
+        return random.Next(12) switch
         {
             0 => $"INSERT INTO {{0}} VALUES ({a}, 0, {Json}, point(0, 0)), ({a}, 0, {Json}, point(0, 0))",
+            11 => $"UPDATE {{0}} SET j = {JsonNul} WHERE {one}",
             1 => "INSERT INTO {0} VALUES (NULL, NULL, NULL, NULL)",
             2 => $"UPDATE {{0}} SET a = NULL WHERE {one}",
             3 => $"UPDATE {{0}} SET f = -f WHERE {one}",

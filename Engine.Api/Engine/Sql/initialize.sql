@@ -170,11 +170,50 @@ END $$;
 
 -- A live row as the log writes rows (same fixed settings as the trigger functions), for readers that compare a live
 -- row with logged ones whatever the reading session's TimeZone or IntervalStyle.
+-- A row as jsonb for tables with json columns (trigger argument 'json'): jsonb cannot hold the escape \u0000 that a
+-- json value may contain, and to_jsonb then fails inside the writer's own statement. Such a row is logged with each of
+-- its values that jsonb refuses as a jsonb string of its json text (shown that way in the change views; commits and
+-- row identity do not read values from row_data: they take live rows or, without a key, the exact row_text).
+-- The exception block costs a subtransaction per call, so only tables with json columns use it.
+CREATE OR REPLACE FUNCTION splitgraph_audit.row_jsonb(p_row anyelement) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    result jsonb := '{}';
+    col name;
+    value text;
+BEGIN
+    RETURN pg_catalog.to_jsonb(p_row);
+EXCEPTION WHEN untranslatable_character THEN
+    -- Column by column (parsing the whole row's json would fail the same way).
+    FOR col IN
+        SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.typrelid = a.attrelid
+        WHERE t.oid = pg_catalog.pg_typeof(p_row) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
+    LOOP
+        EXECUTE pg_catalog.format('SELECT pg_catalog.to_json(($1).%I)::text', col) INTO value USING p_row;
+        result := result || pg_catalog.jsonb_build_object(col,
+            CASE WHEN pg_catalog.strpos(value, '\u0000') > 0 THEN pg_catalog.to_jsonb(value) ELSE value::jsonb END);
+    END LOOP;
+    RETURN result;
+END $$;
+
 CREATE OR REPLACE FUNCTION splitgraph_audit.row_image(p_row anyelement) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
-    SELECT pg_catalog.to_jsonb(p_row);
+    SELECT splitgraph_audit.row_jsonb(p_row);
+$$;
+
+-- The arguments a table's logging triggers get: 'rows' without a primary key (row texts are logged, see below),
+-- 'json' with a json column (directly, as an array, or through a domain; rows are logged through row_jsonb).
+CREATE OR REPLACE FUNCTION splitgraph_audit.trigger_args(p_relid oid) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.array_remove(ARRAY[
+        CASE WHEN splitgraph_audit.primary_key_of(p_relid) IS NULL THEN 'rows' END,
+        CASE WHEN EXISTS (
+            SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
+            WHERE a.attrelid = p_relid AND a.attnum > 0 AND NOT a.attisdropped
+              AND 'pg_catalog.json'::pg_catalog.regtype IN (t.oid, t.typelem, b.oid, b.typelem)) THEN 'json' END], NULL);
 $$;
 
 -- The log's column statement_id groups the entries of one statement (one query: a MERGE or a query with writable
@@ -233,27 +272,29 @@ DECLARE
     key_arrays text;
     key_slices text;
     key_groups text;
+    rows_mode boolean := coalesce('rows' = ANY (TG_ARGV), false);
+    json_mode boolean := coalesce('json' = ANY (TG_ARGV), false);
 BEGIN
     IF stmt = '-' THEN
         stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
     stmt_id := nullif(stmt, '')::bigint;
-    IF TG_NARGS > 0 THEN
+    IF rows_mode THEN
         -- No primary key ('rows'): every row with its exact text, no bulk entries (they hold keys).
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-        SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', pg_catalog.to_jsonb(r.*), ROW(r.*)::text, stmt_id FROM sg_new_rows r;
+        SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, ROW(r.*)::text, stmt_id FROM sg_new_rows r;
         GET DIAGNOSTICS n = ROW_COUNT;
     ELSE
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', pg_catalog.to_jsonb(r.*), stmt_id FROM sg_new_rows r LIMIT 1000;
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, stmt_id FROM sg_new_rows r LIMIT 1000;
     GET DIAGNOSTICS n = ROW_COUNT;
     END IF;
-    IF n = 1000 AND TG_NARGS = 0 THEN
+    IF n = 1000 AND NOT rows_mode THEN
         key_columns := splitgraph_audit.primary_key_of(TG_RELID);
         IF key_columns IS NULL THEN
             INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
-            SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', pg_catalog.to_jsonb(r.*), stmt_id FROM sg_new_rows r OFFSET 1000;
+            SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, stmt_id FROM sg_new_rows r OFFSET 1000;
             GET DIAGNOSTICS rest = ROW_COUNT;
         ELSE
             -- Key columns as k1, k2, … (no clash with user column names), aggregated into arrays a1, a2, …
@@ -309,13 +350,15 @@ SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' S
 DECLARE
     n bigint;
     stmt text := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
+    rows_mode boolean := coalesce('rows' = ANY (TG_ARGV), false);
+    json_mode boolean := coalesce('json' = ANY (TG_ARGV), false);
 BEGIN
     IF stmt = '-' THEN
         stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', pg_catalog.to_jsonb(r.*), CASE WHEN TG_NARGS > 0 THEN ROW(r.*)::text END,
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN rows_mode THEN ROW(r.*)::text END,
            nullif(stmt, '')::bigint FROM sg_old_rows r;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
@@ -349,8 +392,13 @@ BEGIN
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
     IF TG_NARGS > 0 THEN
+        -- 'rows' and/or 'json' (see trigger_args); the common case (a key, no json column) stays below.
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, row_text, new_text, statement_id)
-        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), OLD::text, NEW::text, nullif(stmt, '')::bigint);
+        SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U',
+               CASE WHEN j THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
+               CASE WHEN j THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
+               CASE WHEN r THEN OLD::text END, CASE WHEN r THEN NEW::text END, nullif(stmt, '')::bigint
+        FROM (SELECT coalesce('rows' = ANY (TG_ARGV), false) AS r, coalesce('json' = ANY (TG_ARGV), false) AS j) m;
     ELSE
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)
         VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), nullif(stmt, '')::bigint);
@@ -368,9 +416,10 @@ DECLARE
 BEGIN
     EXECUTE pg_catalog.format(
         'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
-        'SELECT $1, $2, ''D'', pg_catalog.to_jsonb(r.*), CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM %I.%I r',
+        'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM %I.%I r',
         TG_TABLE_SCHEMA, TG_TABLE_NAME)
-    USING TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass), TG_NARGS > 0;
+    USING TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass),
+          coalesce('rows' = ANY (TG_ARGV), false), coalesce('json' = ANY (TG_ARGV), false);
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         PERFORM splitgraph_audit.add_counts(TG_TABLE_SCHEMA, TG_TABLE_NAME, 0, n);
