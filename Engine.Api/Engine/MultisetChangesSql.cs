@@ -82,7 +82,18 @@ internal sealed class LogSettings(SqlEngine engine, string[] saved) : IAsyncDisp
         return new LogSettings(engine, saved);
     }
 
-    public async ValueTask DisposeAsync() => await SetAsync(engine, saved, CancellationToken.None);
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await SetAsync(engine, saved, CancellationToken.None);
+        }
+        catch (EngineException)
+        {
+            // The statement in between failed and aborted the transaction, which undoes these settings anyway; the
+            // caller sees that statement's error, not this one.
+        }
+    }
 
     private static Task SetAsync(SqlEngine engine, string[] values, CancellationToken cancellationToken) =>
         engine.RunSqlAsync("SELECT pg_catalog.count(pg_catalog.set_config(n, v, true)) FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS x(n, v)",
