@@ -63,6 +63,8 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<ApiKeyMiddleware>();
+// Names with '/' in route parameters (sent as %2F) arrive decoded like every other character.
+app.UseMiddleware<RawRouteValuesMiddleware>();
 app.UseRequestTimeouts();
 
 app.MapOpenApi();

@@ -18,6 +18,8 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// <summary>Installs the audit triggers on each table; idempotent. An unknown table is a 404.</summary>
     public async Task TrackTablesAsync(IReadOnlyList<TableRef> tables, CancellationToken cancellationToken = default)
     {
+        // A dropped table's leftovers go before a new table of its name is tracked.
+        await ReconcileAsync(cancellationToken);
         foreach (var table in tables)
         {
             // System, engine and temporary schemas: 403 (the shared user-tables rule); then what the relation is.
@@ -25,6 +27,12 @@ public sealed class ChangeEngine(SqlEngine engine)
             await RequireTrackableAsync(table, cancellationToken);
             await TableCatalog.RequireUserColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
             var name = Identifiers.Qualify(table.Schema, table.Table);
+            // Trigger arguments (splitgraph_audit.trigger_args): 'rows' without a primary key (each row's exact text is
+            // logged too), 'json' with a json column (rows logged through row_jsonb). Only these two words are spliced.
+            var arguments = (string[])(await engine.RunSqlAsync(
+                "SELECT splitgraph_audit.trigger_args(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass)",
+                [table.Schema, table.Table], ResultShape.OneOne, cancellationToken))!;
+            var mode = string.Join(", ", arguments.Where(a => a is "rows" or "json").Select(a => $"'{a}'"));
             // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens;
             // before each statement, its ID (entries of one statement are read as one step).
             await engine.RunSqlAsync(
@@ -32,14 +40,37 @@ public sealed class ChangeEngine(SqlEngine engine)
                 CREATE OR REPLACE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON {name}
                     FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_statement();
                 CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON {name}
-                    REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts();
+                    REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts({mode});
                 CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON {name}
-                    REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes();
+                    REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes({mode});
                 CREATE OR REPLACE TRIGGER {RowTrigger} AFTER UPDATE ON {name}
-                    FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update();
+                    FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update({mode});
                 CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON {name}
-                    FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate();
+                    FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate({mode});
                 """, null, ResultShape.None, cancellationToken);
+            await engine.RunSqlAsync(
+                """
+                INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name) VALUES (pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid, $1, $2)
+                ON CONFLICT (relid) DO UPDATE SET schema_name = excluded.schema_name, table_name = excluded.table_name
+                """, [table.Schema, table.Table], ResultShape.None, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Re-installs the triggers of a tracked table whose primary key or json columns came or went since they were
+    /// installed, so their arguments match the table (see <see cref="TrackTablesAsync"/>).
+    /// </summary>
+    public async Task SyncTriggerModeAsync(string schema, string table, CancellationToken cancellationToken = default)
+    {
+        var stale = await engine.RunSqlAsync(
+            """
+            SELECT t.tgargs IS DISTINCT FROM coalesce(pg_catalog.decode((SELECT pg_catalog.string_agg(a OPERATOR(pg_catalog.||) '\000', '') FROM pg_catalog.unnest(splitgraph_audit.trigger_args(t.tgrelid)) AS a), 'escape'), ''::bytea)
+            FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = $1 AND n.nspname = $2 AND c.relname = $3
+            """, [RowTrigger, schema, table], ResultShape.OneOne, cancellationToken);
+        if (stale is true)
+        {
+            await TrackTablesAsync([new TableRef(schema, table)], cancellationToken);
         }
     }
 
@@ -84,6 +115,27 @@ public sealed class ChangeEngine(SqlEngine engine)
             throw new InvalidInputException("Table cannot be tracked",
                 $"{quoted} is a temporary table; its rows and changes would vanish with its session, so it cannot be tracked.");
         }
+
+        // Partitions and inheritance are refused, not half-tracked: statement triggers on a parent do not see rows
+        // written through a partition or child, and an update that moves a row between partitions logs nothing.
+        var family = (string?)await engine.RunSqlAsync(
+            """
+            SELECT CASE WHEN c.relkind = 'p' THEN 'a partitioned table'
+                        WHEN c.relispartition THEN pg_catalog.format('a partition of %s', i.inhparent::regclass)
+                        WHEN i.inhparent IS NOT NULL THEN pg_catalog.format('a child table of %s (inheritance)', i.inhparent::regclass)
+                        WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_inherits ch WHERE ch.inhparent = c.oid) THEN 'a parent of inheritance child tables'
+                   END
+            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid
+            WHERE n.nspname = $1 AND c.relname = $2
+            LIMIT 1
+            """, [table.Schema, table.Table], ResultShape.OneOne, cancellationToken);
+        if (family is not null)
+        {
+            throw new InvalidInputException("Table cannot be tracked",
+                $"{quoted} is {family}; partitioned tables and inheritance are not supported: changes written through one table of the " +
+                "family would be missed or logged under the wrong table. Track a plain table instead.");
+        }
     }
 
     /// <summary>Drops the triggers and deletes the tables' pending changes, in the same transaction.</summary>
@@ -101,6 +153,8 @@ public sealed class ChangeEngine(SqlEngine engine)
                 DROP TRIGGER IF EXISTS {RowTrigger} ON {name};
                 DROP TRIGGER IF EXISTS audit_trigger_truncate ON {name};
                 """, null, ResultShape.None, cancellationToken);
+            await engine.RunSqlAsync("DELETE FROM splitgraph_audit.tracked_tables WHERE relid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid",
+                [table.Schema, table.Table], ResultShape.None, cancellationToken);
             await DiscardPendingChangesAsync(table.Schema, table.Table, cancellationToken);
         }
     }
@@ -129,13 +183,14 @@ public sealed class ChangeEngine(SqlEngine engine)
 
     /// <summary>True if the log has any change for the schema.</summary>
     public async Task<bool> HasPendingChangesAsync(string schema, CancellationToken cancellationToken = default) =>
-        await engine.RunSqlAsync(
+        await ReconcileAsync(cancellationToken) && await engine.RunSqlAsync(
             "SELECT 1 FROM splitgraph_audit.changed_tables($1) LIMIT 1",
             [schema], ResultShape.OneOne, cancellationToken) is not null;
 
     /// <summary>Tables of the schema with pending changes (from the counters, not a scan of the log).</summary>
     public async Task<IReadOnlyList<string>> GetChangedTablesAsync(string schema, CancellationToken cancellationToken = default)
     {
+        await ReconcileAsync(cancellationToken);
         var rows = (List<object?>)(await engine.RunSqlAsync(
             "SELECT t FROM splitgraph_audit.changed_tables($1) AS t ORDER BY 1",
             [schema], ResultShape.ManyOne, cancellationToken))!;
@@ -148,6 +203,7 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// </summary>
     public async Task<AggregateChanges> GetAggregateChangesAsync(string schema, string table, CancellationToken cancellationToken = default)
     {
+        await ReconcileAsync(cancellationToken);
         var row = (object?[])(await engine.RunSqlAsync(
             "SELECT inserted, deleted, updated FROM splitgraph_audit.count_changes($1, $2)",
             [schema, table], ResultShape.OneMany, cancellationToken))!;
@@ -186,6 +242,7 @@ public sealed class ChangeEngine(SqlEngine engine)
         IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default)
     {
         columns ??= await TableCatalog.RequireUserColumnsAsync(engine, schema, table, cancellationToken);
+        await ReconcileAsync(cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         return await new LogPageReader(engine, schema, table, key).ReadAsync(after, limit, cancellationToken);
     }
@@ -199,10 +256,26 @@ public sealed class ChangeEngine(SqlEngine engine)
         IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default)
     {
         columns ??= await TableCatalog.RequireUserColumnsAsync(engine, schema, table, cancellationToken);
+        await ReconcileAsync(cancellationToken);
+        await RequireLoggedColumnsAsync(schema, table, columns, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
-            NetChangesSql.Page(Identifiers.Qualify(schema, table), key),
-            [schema, table, KeyArray(key), after, limit], ResultShape.ManyMany, cancellationToken))!;
+        List<object?[]> rows;
+        if (key.IsPrimaryKey)
+        {
+            rows = (List<object?[]>)(await engine.RunSqlAsync(
+                NetChangesSql.Page(Identifiers.Qualify(schema, table), key),
+                [schema, table, KeyArray(key), after, limit], ResultShape.ManyMany, cancellationToken))!;
+        }
+        else
+        {
+            // No primary key: one entry per copy of a row added or removed (a multiset), the row as its key.
+            await using (await LogSettings.FixAsync(engine, cancellationToken))
+            {
+                rows = (List<object?[]>)(await engine.RunSqlAsync(
+                    MultisetChangesSql.Page(Identifiers.Qualify(schema, table)),
+                    [schema, table, after, limit], ResultShape.ManyMany, cancellationToken))!;
+            }
+        }
 
         var entries = rows.Select(r => new ChangeEntry(
             (long)r[1]!,
@@ -219,10 +292,45 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// </summary>
     public async Task<long> DiscardPendingChangesAsync(string schema, string? table = null, CancellationToken cancellationToken = default)
     {
+        await ReconcileAsync(cancellationToken);
         var deleted = await engine.RunSqlAsync(
             "SELECT splitgraph_audit.discard_changes($1, $2)",
             [schema, (object?)table ?? DBNull.Value], ResultShape.OneOne, cancellationToken);
         return (long)deleted!;
+    }
+
+    /// <summary>
+    /// Moves the pending changes of tracked tables renamed since (ALTER TABLE … RENAME, SET SCHEMA) to their new names
+    /// and discards those of dropped ones (see splitgraph_audit.reconcile). Always true (chains in conditions).
+    /// </summary>
+    public async Task<bool> ReconcileAsync(CancellationToken cancellationToken = default)
+    {
+        await engine.RunSqlAsync("SELECT splitgraph_audit.reconcile()", null, ResultShape.None, cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// 409 when the table's columns changed (ADD, DROP or RENAME COLUMN) since its oldest pending change was logged:
+    /// entries of another shape cannot be read as rows of this one. Key changes need no check: every per-row entry holds
+    /// the whole row, so the net changes are taken by the current key (bulk entries are checked by bulk_keys).
+    /// </summary>
+    public async Task RequireLoggedColumnsAsync(string schema, string table, IReadOnlyList<TableColumn> columns, CancellationToken cancellationToken = default)
+    {
+        var logged = await engine.RunSqlAsync(
+            $"""
+            SELECT (SELECT pg_catalog.string_agg(k, ', ' ORDER BY k COLLATE "C") FROM pg_catalog.jsonb_object_keys(l.row_data) AS k)
+            FROM splitgraph_audit.logged_actions l
+            WHERE l.schema_name = $1 AND l.table_name = $2 AND NOT {LogPosition.IsBulk("l.action", "l.changed_fields")}
+            ORDER BY l.event_id LIMIT 1
+            """, [schema, table], ResultShape.OneOne, cancellationToken) as string;
+        var current = string.Join(", ", columns.Select(c => c.Name).Order(StringComparer.Ordinal));
+        if (logged is not null && logged != current)
+        {
+            throw new ConflictException("Columns changed while changes were pending",
+                $"Pending changes of \"{schema}\".\"{table}\" were logged with the columns ({logged}) but the table now has ({current}): " +
+                "a column was added, dropped or renamed while they were pending. Undo the column change and commit them first, " +
+                "or discard them (DELETE …/changes?table=), then commit.");
+        }
     }
 
     /// <summary>The change key as a text[] parameter for the net-changes SQL.</summary>

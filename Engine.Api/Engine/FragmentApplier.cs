@@ -38,7 +38,9 @@ public sealed class FragmentApplier(SqlEngine engine)
             flags.Add(flag);
         }
 
-        var columns = schemaSpec?.Where(c => c.Name != flags[0]).ToList() ?? specs[0];
+        // Generated columns are computed by the target; identity values are kept (OVERRIDING SYSTEM VALUE).
+        var generated = targetColumns.Where(c => c.Generated).Select(c => c.Name).ToHashSet();
+        var columns = (schemaSpec?.Where(c => c.Name != flags[0]).ToList() ?? specs[0]).Where(c => !generated.Contains(c.Name)).ToList();
         var target = Identifiers.Qualify(targetSchema, targetTable);
         var columnList = string.Join(", ", columns.Select(c => Identifiers.Quote(c.Name)));
 
@@ -49,14 +51,17 @@ public sealed class FragmentApplier(SqlEngine engine)
             var fragment = Identifiers.Qualify(ObjectEngine.MetaSchema, objectIds[i]);
             var key = KeyOf(specs[i], targetColumns);
             // Counts only the rows a delete entry removed; rows an upsert replaces are not deletions to the reader.
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"WITH d AS (DELETE FROM {target} t USING {fragment} f WHERE {KeyMatch.Sql(key, "t", "f")} RETURNING f.{ObjectEngine.UpsertFlag} AS upsert) " +
-                "SELECT count(*) FILTER (WHERE NOT d.upsert) FROM d"));
+            // Without a primary key a delete row removes one copy of an identical row (duplicates are counted).
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(key.IsPrimaryKey
+                ? $"WITH d AS (DELETE FROM {target} t USING {fragment} f WHERE {KeyMatch.Sql(key, "t", "f")} RETURNING f.{Identifiers.Quote(flags[i])} AS upsert) " +
+                  "SELECT pg_catalog.count(*) FILTER (WHERE NOT d.upsert) FROM d"
+                : $"WITH d AS ({MultisetChangesSql.DeleteCopies(target, fragment, Identifiers.Quote(flags[i]), specs[i].Select(c => Identifiers.Quote(c.Name)).ToList())} RETURNING 1) " +
+                  "SELECT pg_catalog.count(*) FROM d"));
 
             var arguments = new List<object?>();
             var where = RowFilterSql.Build(filter, targetColumns, arguments, "f.");
             var insert = new NpgsqlBatchCommand(
-                $"INSERT INTO {target} ({columnList}) SELECT {string.Join(", ", columns.Select(c => "f." + Identifiers.Quote(c.Name)))} " +
+                $"INSERT INTO {target} ({columnList}) OVERRIDING SYSTEM VALUE SELECT {string.Join(", ", columns.Select(c => "f." + Identifiers.Quote(c.Name)))} " +
                 $"FROM {fragment} f WHERE f.{Identifiers.Quote(flags[i])}" + (where.Length > 0 ? $" AND {where}" : string.Empty));
             foreach (var argument in arguments)
             {

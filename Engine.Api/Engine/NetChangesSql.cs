@@ -21,7 +21,7 @@ internal static class NetChangesSql
         WITH log AS (
             SELECT event_id, coalesce(statement_id, event_id) AS statement_id, action, row_data,
                    CASE WHEN action = 'U' THEN row_data || coalesce(changed_fields, '{"{}"}') END AS new_data,
-                   action = 'U' AND EXISTS (SELECT 1 FROM unnest($3::text[]) AS k
+                   action = 'U' AND EXISTS (SELECT 1 FROM pg_catalog.unnest($3::text[]) AS k
                                             WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) AS key_changed,
                    -- Logged although its jsonb images are equal: the row changed in a way jsonb cannot show (-0, json text).
                    action = 'U' AND changed_fields = row_data AS image_only
@@ -105,7 +105,7 @@ internal static class NetChangesSql
     /// a key object, or NULL; bulk entries exist only for tables with a primary key.
     /// </summary>
     public static string LiveRow(string source, ChangeKey key, string rowKey) =>
-        $"(SELECT splitgraph_audit.row_image(s.*) FROM {source} s, jsonb_populate_record(NULL::{source}, {rowKey}) k WHERE {KeyMatch.Sql(key, "s", "k")})";
+        $"(SELECT splitgraph_audit.row_image(s.*) FROM {source} s, {KeyMatch.KeyRecord(rowKey, key, "k")} WHERE {KeyMatch.Sql(key, "s", "k")})";
 }
 
 /// <summary>

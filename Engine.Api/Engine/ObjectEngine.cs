@@ -316,4 +316,13 @@ internal static class KeyMatch
         string Row(string alias) => $"ROW({string.Join(", ", key.Columns.Select(c => $"{alias}.{Identifiers.Quote(c.Name)}"))})::text";
         return $"{Row(left)} = {Row(right)}";
     }
+
+    /// <summary>
+    /// <c>jsonb_to_record(json) AS alias(…)</c> of the key columns, plus <paramref name="asText"/> columns as text: a
+    /// record of the whole table type would check a NOT NULL domain column missing from the key object and fail.
+    /// </summary>
+    public static string KeyRecord(string json, ChangeKey key, string alias, IEnumerable<TableColumn>? asText = null) =>
+        $"pg_catalog.jsonb_to_record({json}) AS {alias}(" + string.Join(", ",
+            key.Columns.Select(c => $"{Identifiers.Quote(c.Name)} {c.Type}")
+                .Concat((asText ?? []).Where(c => !key.Columns.Contains(c)).Select(c => $"{Identifiers.Quote(c.Name)} text"))) + ")";
 }

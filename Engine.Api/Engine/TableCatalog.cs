@@ -3,7 +3,11 @@ namespace Engine.Api.Engine;
 /// <summary>A column of a user table as the catalogue describes it.</summary>
 /// <param name="Type">Type with typmod, e.g. <c>character varying(20)</c>, from <c>format_type</c>.</param>
 /// <param name="Comparable">Usable in a change key of a table without a primary key (no json, jsonb, xml…).</param>
-public sealed record TableColumn(int Ordinal, string Name, string Type, bool NotNull, bool Comparable);
+/// <param name="Generated">A generated column (<c>GENERATED ALWAYS AS (…) STORED</c>): never inserted, the table computes it.</param>
+/// <param name="IdentityAlways">A <c>GENERATED ALWAYS AS IDENTITY</c> column: inserting its values needs OVERRIDING SYSTEM VALUE.</param>
+/// <param name="Domain">Its type is a domain (whose constraints may refuse NULL).</param>
+public sealed record TableColumn(int Ordinal, string Name, string Type, bool NotNull, bool Comparable,
+    bool Generated = false, bool IdentityAlways = false, bool Domain = false);
 
 /// <summary>Catalogue reads about user tables; identifiers arrive as parameters, never as SQL text.</summary>
 public static class TableCatalog
@@ -16,7 +20,8 @@ public static class TableCatalog
         var rows = (List<object?[]>)(await engine.RunSqlAsync(
             """
             SELECT a.attnum::int, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-                   (t.typcategory IN ('N', 'S', 'D', 'B', 'I', 'T', 'E') OR t.typname = 'uuid')
+                   (t.typcategory IN ('N', 'S', 'D', 'B', 'I', 'T', 'E') OR t.typname = 'uuid'),
+                   a.attgenerated = 's', a.attidentity = 'a', t.typtype = 'd'
             FROM pg_class c
             JOIN pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -30,7 +35,7 @@ public static class TableCatalog
         }
 
         return rows.Where(r => r[0] is not null)
-            .Select(r => new TableColumn((int)r[0]!, (string)r[1]!, (string)r[2]!, (bool)r[3]!, (bool)r[4]!))
+            .Select(r => new TableColumn((int)r[0]!, (string)r[1]!, (string)r[2]!, (bool)r[3]!, (bool)r[4]!, (bool)r[5]!, (bool)r[6]!, (bool)r[7]!))
             .ToList();
     }
 

@@ -23,6 +23,12 @@ public sealed class TableCommitter(SqlEngine engine)
             throw new TableNotTrackedException(schema, table);
         }
 
+        if (!snapshot)
+        {
+            await changes.ReconcileAsync(cancellationToken);
+            await changes.RequireLoggedColumnsAsync(schema, table, columns, cancellationToken);
+        }
+
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         var objects = new ObjectEngine(engine);
         var staging = "sg_staging_" + Guid.NewGuid().ToString("N");
@@ -36,18 +42,41 @@ public sealed class TableCommitter(SqlEngine engine)
         {
             await engine.RunSqlAsync($"INSERT INTO {target} SELECT s.*, true FROM {source} s", null, ResultShape.None, cancellationToken);
         }
+        else if (!key.IsPrimaryKey)
+        {
+            // No primary key: the net multiset of logged row texts, each copy a fragment row (upsert = add one copy,
+            // delete = remove one), straight from the log's exact texts.
+            await changes.SyncTriggerModeAsync(schema, table, cancellationToken);
+            await using (await LogSettings.FixAsync(engine, cancellationToken))
+            {
+                await engine.RunSqlAsync(
+                    MultisetChangesSql.Copies(source) +
+                    $"""
+                    INSERT INTO {target} ({names}, {flag})
+                    SELECT {string.Join(", ", columns.Select(c => "(x.r)." + Identifiers.Quote(c.Name)))}, c.added
+                    FROM copies c, LATERAL (SELECT CAST(c.image AS {source}) AS r) x
+                    """, [schema, table], ResultShape.None, cancellationToken);
+            }
+        }
         else
         {
+            await changes.SyncTriggerModeAsync(schema, table, cancellationToken);
             // Upserts are the live rows of every changed key (same snapshot as the log, as Splitgraph's store_fragment):
             // values from the log's jsonb would turn a json 'null' into SQL NULL, bulk entries hold only keys, and
             // without a primary key a key can match several identical rows that the net view does not count. Keys with
             // no live row become deletes. One outer join does both (two passes over 1M keys took twice as long).
-            var values = string.Join(", ", columns.Select(c =>
-                $"CASE WHEN s.ctid IS NULL THEN k.{Identifiers.Quote(c.Name)} ELSE s.{Identifiers.Quote(c.Name)} END"));
+            // A delete carries its key, plus the old values of domain columns (a NOT NULL domain refuses NULL);
+            // other columns are NULL there, as in Splitgraph.
+            var domains = columns.Where(c => c.Domain && !key.Columns.Contains(c)).ToList();
+            var values = string.Join(", ", columns.Select(c => key.Columns.Contains(c)
+                ? $"CASE WHEN s.ctid IS NULL THEN k.{Identifiers.Quote(c.Name)} ELSE s.{Identifiers.Quote(c.Name)} END"
+                : domains.Contains(c)
+                    ? $"CASE WHEN s.ctid IS NULL THEN k.{Identifiers.Quote(c.Name)}::{c.Type} ELSE s.{Identifiers.Quote(c.Name)} END"
+                    : $"s.{Identifiers.Quote(c.Name)}"));
             await engine.RunSqlAsync(
                 NetChangesSql.Net(source, key) +
                 $"""
-                , net_keys AS (SELECT k.* FROM net n, LATERAL jsonb_populate_record(NULL::{source}, n.row_key) k)
+                , net_keys AS (SELECT k.* FROM net n, LATERAL {KeyMatch.KeyRecord("coalesce(n.old_row, n.row_key)", key, "k", domains)})
                 INSERT INTO {target} ({names}, {flag})
                 SELECT {values}, s.ctid IS NOT NULL
                 FROM net_keys k LEFT JOIN {source} s ON {KeyMatch.Sql(key, "s", "k")}

@@ -14,10 +14,16 @@ internal static class TableDumper
     public static async Task DumpAsync(SqlEngine engine, string schema, string table, IReadOnlyList<TableColumn> tableColumns, TextWriter output,
         IReadOnlyList<string>? columns, IReadOnlyList<RowFilter>? filter, string targetSchema, string targetTable, CancellationToken cancellationToken)
     {
-        var selected = columns is null || columns.Count == 0
+        // Generated columns are left out (the target computes them); identity values are kept.
+        var selected = (columns is null || columns.Count == 0
             ? tableColumns
             : columns.Select(name => tableColumns.FirstOrDefault(c => c.Name == name)
-                ?? throw new InvalidInputException("Invalid column", $"'{Identifiers.Printable(name)}' is not a column of \"{schema}\".\"{table}\".")).ToList();
+                ?? throw new InvalidInputException("Invalid column", $"'{Identifiers.Printable(name)}' is not a column of \"{schema}\".\"{table}\".")).ToList())
+            .Where(c => !c.Generated).ToList();
+        if (selected.Count == 0)
+        {
+            throw new InvalidInputException("No insertable column", $"The columns chosen of \"{schema}\".\"{table}\" are all generated.");
+        }
 
         await CanonicalOutput.ApplyAsync(engine, cancellationToken);
 
@@ -26,13 +32,16 @@ internal static class TableDumper
         foreach (var column in selected)
         {
             arguments.Add("::" + column.Type);
-            literals.Add($"quote_nullable({Identifiers.Quote(column.Name)}) || ${arguments.Count}");
+            // "char" has no unambiguous quote_nullable and its text cast is one raw byte: take its output text.
+            var value = column.Type == "\"char\"" ? $"textin(charout({Identifiers.Quote(column.Name)}))" : Identifiers.Quote(column.Name);
+            literals.Add($"quote_nullable({value}) || ${arguments.Count}");
         }
 
         var where = RowFilterSql.Build(filter, tableColumns, arguments);
         var sql = $"SELECT {string.Join(" || ',' || ", literals)} FROM {Identifiers.Qualify(schema, table)}" +
                   (where.Length > 0 ? $" WHERE {where}" : string.Empty);
-        var header = $"INSERT INTO {Identifiers.Qualify(targetSchema, targetTable)} ({string.Join(", ", selected.Select(c => Identifiers.Quote(c.Name)))}) VALUES";
+        var header = $"INSERT INTO {Identifiers.Qualify(targetSchema, targetTable)} ({string.Join(", ", selected.Select(c => Identifiers.Quote(c.Name)))})" +
+                     (selected.Any(c => c.IdentityAlways) ? " OVERRIDING SYSTEM VALUE VALUES" : " VALUES");
 
         await using var command = await engine.CommandAsync(sql, arguments, cancellationToken);
         await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, cancellationToken);

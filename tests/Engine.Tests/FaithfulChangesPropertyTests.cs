@@ -10,7 +10,7 @@ namespace Engine.Tests;
 /// <summary>
 /// Property (issues 21 and 15): seeded random statements — inserts, bulk inserts, updates of keys and values, key
 /// shifts over ranges, swaps, deletes, MERGE, writable CTEs, TRUNCATE, rolled-back savepoints, no-op and image-only
-/// updates (numeric scale, float8 -0) — by writers with
+/// updates (numeric scale, float8 -0), tables without a key (duplicates, NULLs, json with \u0000, jsonb only) — by writers with
 /// different TimeZone/IntervalStyle/DateStyle/extra_float_digits; after every commit, the copy of the table as it
 /// was before the first change with every committed object applied equals the live table.
 /// Set SG_PROPERTY_SEED to replay a seed.
@@ -31,6 +31,8 @@ public sealed class FaithfulChangesPropertyTests(DatabaseFixture fixture, ITestO
     [InlineData("int_key_deferrable")]
     [InlineData("timestamptz_interval_key")]
     [InlineData("no_key")]
+    [InlineData("no_key_duplicates")]
+    [InlineData("jsonb_only")]
     public async Task Base_plus_committed_objects_equals_the_live_table_after_every_commit(string shapeName)
     {
         var seed = Environment.GetEnvironmentVariable("SG_PROPERTY_SEED") is { Length: > 0 } fixedSeed
@@ -120,7 +122,58 @@ public sealed class FaithfulChangesPropertyTests(DatabaseFixture fixture, ITestO
             "CREATE TABLE {0} (id int, ts timestamptz, name text);" +
             "INSERT INTO {0} SELECT g % 10, timestamptz '2024-01-01 00:00+00' + g * interval '1 hour', 'row' || (g % 4) FROM generate_series(1, 20) g",
             NoKeyStatement),
+        new("no_key_duplicates",
+            "CREATE TABLE {0} (a int, f float8, j json, p point);" +
+            "INSERT INTO {0} SELECT g % 3, 0, '{{\"a\":1}}', point(g % 2, 0) FROM generate_series(1, 12) g",
+            DuplicatesStatement),
+        new("jsonb_only",
+            "CREATE TABLE {0} (j jsonb); INSERT INTO {0} SELECT jsonb_build_object('a', g % 3) FROM generate_series(1, 8) g",
+            JsonbOnlyStatement),
     ];
+
+    // json literals as string.Format templates (braces doubled): the same value in two texts.
+    private const string Json = "'{{\"a\":1}}'";
+    private const string JsonSpaced = "'{{\"a\": 1}}'";
+    private const string JsonNul = "'{{\"a\": \"\\u0000\"}}'";
+
+    /// <summary>No key, duplicates, NULLs, -0, json text, point: statements that touch one copy or all of them.</summary>
+    private static string DuplicatesStatement(Random random, int round)
+    {
+        var a = random.Next(0, 4);
+        var one = $"ctid = (SELECT min(ctid) FROM {{0}} WHERE a IS NOT DISTINCT FROM {(a == 3 ? "NULL" : a)})";
+        return random.Next(12) switch
+        {
+            0 => $"INSERT INTO {{0}} VALUES ({a}, 0, {Json}, point(0, 0)), ({a}, 0, {Json}, point(0, 0))",
+            11 => $"UPDATE {{0}} SET j = {JsonNul} WHERE {one}",
+            1 => "INSERT INTO {0} VALUES (NULL, NULL, NULL, NULL)",
+            2 => $"UPDATE {{0}} SET a = NULL WHERE {one}",
+            3 => $"UPDATE {{0}} SET f = -f WHERE {one}",
+            4 => $"UPDATE {{0}} SET j = {JsonSpaced} WHERE {one}",
+            5 => $"UPDATE {{0}} SET j = {Json}, f = 5 WHERE a = {a}",
+            6 => $"DELETE FROM {{0}} WHERE {one}",
+            7 => $"DELETE FROM {{0}} WHERE a = {a}",
+            8 => round % 5 == 0
+                ? $"INSERT INTO {{0}} SELECT g % 4, 0, {Json}, point(0, 0) FROM generate_series(1, {1001 + random.Next(100)}) g"
+                : $"UPDATE {{0}} SET a = a + 1 WHERE a >= {a}",
+            9 => $"BEGIN; DELETE FROM {{0}} WHERE {one}; SAVEPOINT s; DELETE FROM {{0}} WHERE a IS NULL; ROLLBACK TO SAVEPOINT s; UPDATE {{0}} SET f = 'NaN' WHERE {one}; COMMIT",
+            _ => random.Next(8) == 0 ? "TRUNCATE {0}" : $"UPDATE {{0}} SET p = point(1, 1) WHERE {one}",
+        };
+    }
+
+    /// <summary>A table whose only column is jsonb: no column with equality, rows are their values.</summary>
+    private static string JsonbOnlyStatement(Random random, int round)
+    {
+        var a = random.Next(0, 4);
+        var one = $"ctid = (SELECT min(ctid) FROM {{0}} WHERE j = jsonb_build_object('a', {a}))";
+        return random.Next(5) switch
+        {
+            0 => $"INSERT INTO {{0}} VALUES (jsonb_build_object('a', {a})), (jsonb_build_object('a', {a}))",
+            1 => $"UPDATE {{0}} SET j = jsonb_build_object('a', {random.Next(0, 4)}) WHERE {one}",
+            2 => $"DELETE FROM {{0}} WHERE {one}",
+            3 => $"DELETE FROM {{0}} WHERE j = jsonb_build_object('a', {a})",
+            _ => "INSERT INTO {0} VALUES ('null'), (NULL)",
+        };
+    }
 
     private static string IntKeyStatement(Random random, int round)
     {

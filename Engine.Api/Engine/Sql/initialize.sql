@@ -170,11 +170,50 @@ END $$;
 
 -- A live row as the log writes rows (same fixed settings as the trigger functions), for readers that compare a live
 -- row with logged ones whatever the reading session's TimeZone or IntervalStyle.
+-- A row as jsonb for tables with json columns (trigger argument 'json'): jsonb cannot hold the escape \u0000 that a
+-- json value may contain, and to_jsonb then fails inside the writer's own statement. Such a row is logged with each of
+-- its values that jsonb refuses as a jsonb string of its json text (shown that way in the change views; commits and
+-- row identity do not read values from row_data: they take live rows or, without a key, the exact row_text).
+-- The exception block costs a subtransaction per call, so only tables with json columns use it.
+CREATE OR REPLACE FUNCTION splitgraph_audit.row_jsonb(p_row anyelement) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    result jsonb := '{}';
+    col name;
+    value text;
+BEGIN
+    RETURN pg_catalog.to_jsonb(p_row);
+EXCEPTION WHEN untranslatable_character THEN
+    -- Column by column (parsing the whole row's json would fail the same way).
+    FOR col IN
+        SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.typrelid = a.attrelid
+        WHERE t.oid = pg_catalog.pg_typeof(p_row) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
+    LOOP
+        EXECUTE pg_catalog.format('SELECT pg_catalog.to_json(($1).%I)::text', col) INTO value USING p_row;
+        result := result || pg_catalog.jsonb_build_object(col,
+            CASE WHEN pg_catalog.strpos(value, '\u0000') > 0 THEN pg_catalog.to_jsonb(value) ELSE value::jsonb END);
+    END LOOP;
+    RETURN result;
+END $$;
+
 CREATE OR REPLACE FUNCTION splitgraph_audit.row_image(p_row anyelement) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
-    SELECT pg_catalog.to_jsonb(p_row);
+    SELECT splitgraph_audit.row_jsonb(p_row);
+$$;
+
+-- The arguments a table's logging triggers get: 'rows' without a primary key (row texts are logged, see below),
+-- 'json' with a json column (directly, as an array, or through a domain; rows are logged through row_jsonb).
+CREATE OR REPLACE FUNCTION splitgraph_audit.trigger_args(p_relid oid) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.array_remove(ARRAY[
+        CASE WHEN splitgraph_audit.primary_key_of(p_relid) IS NULL THEN 'rows' END,
+        CASE WHEN EXISTS (
+            SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+            LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype
+            WHERE a.attrelid = p_relid AND a.attnum > 0 AND NOT a.attisdropped
+              AND 'pg_catalog.json'::pg_catalog.regtype IN (t.oid, t.typelem, b.oid, b.typelem)) THEN 'json' END], NULL);
 $$;
 
 -- The log's column statement_id groups the entries of one statement (one query: a MERGE or a query with writable
@@ -182,6 +221,21 @@ $$;
 -- same statement, so log order is not the statement's order: readers take a statement's entries as one step (its
 -- rows before, then its rows after). Old log rows without it are each their own step.
 ALTER TABLE splitgraph_audit.logged_actions ADD COLUMN IF NOT EXISTS statement_id bigint;
+
+-- Tables without a primary key are tracked with the trigger argument 'rows': their rows have no identity but their
+-- whole value, so each entry also keeps the exact row text (row_text: the inserted, deleted or old row; new_text: an
+-- update's new row), written under the fixed settings below. jsonb cannot be that identity: it writes float8 -0 as 0
+-- and normalises json text. Readers take the changes of such a table as a multiset of row texts (MultisetChangesSql).
+ALTER TABLE splitgraph_audit.logged_actions ADD COLUMN IF NOT EXISTS row_text text;
+ALTER TABLE splitgraph_audit.logged_actions ADD COLUMN IF NOT EXISTS new_text text;
+
+-- A row's text as the log writes it (fixed settings), for entries logged without row_text (older logs).
+CREATE OR REPLACE FUNCTION splitgraph_audit.record_text(p_row anyelement) RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
+    SELECT p_row::text;
+$$;
 
 -- BEFORE each INSERT/UPDATE/DELETE statement on a tracked table: marks the statement's ID as not drawn yet ('-') in a
 -- transaction-local setting per trigger depth. The first AFTER trigger of the query draws it from the log's sequence
@@ -218,20 +272,29 @@ DECLARE
     key_arrays text;
     key_slices text;
     key_groups text;
+    rows_mode boolean := coalesce('rows' = ANY (TG_ARGV), false);
+    json_mode boolean := coalesce('json' = ANY (TG_ARGV), false);
 BEGIN
     IF stmt = '-' THEN
         stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
     stmt_id := nullif(stmt, '')::bigint;
+    IF rows_mode THEN
+        -- No primary key ('rows'): every row with its exact text, no bulk entries (they hold keys).
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
+        SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, ROW(r.*)::text, stmt_id FROM sg_new_rows r;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    ELSE
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', pg_catalog.to_jsonb(r.*), stmt_id FROM sg_new_rows r LIMIT 1000;
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, stmt_id FROM sg_new_rows r LIMIT 1000;
     GET DIAGNOSTICS n = ROW_COUNT;
-    IF n = 1000 THEN
+    END IF;
+    IF n = 1000 AND NOT rows_mode THEN
         key_columns := splitgraph_audit.primary_key_of(TG_RELID);
         IF key_columns IS NULL THEN
             INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
-            SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', pg_catalog.to_jsonb(r.*), stmt_id FROM sg_new_rows r OFFSET 1000;
+            SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, stmt_id FROM sg_new_rows r OFFSET 1000;
             GET DIAGNOSTICS rest = ROW_COUNT;
         ELSE
             -- Key columns as k1, k2, … (no clash with user column names), aggregated into arrays a1, a2, …
@@ -287,13 +350,16 @@ SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' S
 DECLARE
     n bigint;
     stmt text := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
+    rows_mode boolean := coalesce('rows' = ANY (TG_ARGV), false);
+    json_mode boolean := coalesce('json' = ANY (TG_ARGV), false);
 BEGIN
     IF stmt = '-' THEN
         stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
-    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', pg_catalog.to_jsonb(r.*), nullif(stmt, '')::bigint FROM sg_old_rows r;
+    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN rows_mode THEN ROW(r.*)::text END,
+           nullif(stmt, '')::bigint FROM sg_old_rows r;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, deleted)
@@ -325,8 +391,18 @@ BEGIN
         stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
-    INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)
-    VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), nullif(stmt, '')::bigint);
+    IF TG_NARGS > 0 THEN
+        -- 'rows' and/or 'json' (see trigger_args); the common case (a key, no json column) stays below.
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, row_text, new_text, statement_id)
+        SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U',
+               CASE WHEN j THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
+               CASE WHEN j THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
+               CASE WHEN r THEN OLD::text END, CASE WHEN r THEN NEW::text END, nullif(stmt, '')::bigint
+        FROM (SELECT coalesce('rows' = ANY (TG_ARGV), false) AS r, coalesce('json' = ANY (TG_ARGV), false) AS j) m;
+    ELSE
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)
+        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), nullif(stmt, '')::bigint);
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -339,10 +415,11 @@ DECLARE
     n bigint;
 BEGIN
     EXECUTE pg_catalog.format(
-        'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id) '
-        'SELECT $1, $2, ''D'', pg_catalog.to_jsonb(r.*), $3 FROM %I.%I r',
+        'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
+        'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM %I.%I r',
         TG_TABLE_SCHEMA, TG_TABLE_NAME)
-    USING TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass);
+    USING TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass),
+          coalesce('rows' = ANY (TG_ARGV), false), coalesce('json' = ANY (TG_ARGV), false);
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         PERFORM splitgraph_audit.add_counts(TG_TABLE_SCHEMA, TG_TABLE_NAME, 0, n);
@@ -363,6 +440,77 @@ BEGIN
     LOOP
         EXECUTE pg_catalog.format('CREATE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON %I.%I '
             'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_statement()', tracked.nspname, tracked.relname);
+    END LOOP;
+END $$;
+
+-- Tracked tables by OID. The log is keyed by table name (triggers write TG_TABLE_NAME), so the engine remembers the
+-- name each tracked table had: splitgraph_audit.reconcile() then moves the pending changes of a renamed table (or one
+-- moved to another schema) to its new name, and discards those of a dropped table (they can never be committed, and a
+-- new table of the same name must not inherit them). It runs before every read of the log, commit, discard and track,
+-- so a DDL statement never needs an event trigger (those need a superuser to create).
+CREATE TABLE IF NOT EXISTS splitgraph_audit.tracked_tables (
+    relid oid PRIMARY KEY,
+    schema_name text NOT NULL,
+    table_name text NOT NULL
+);
+
+-- Tables tracked by an older install are registered under their current names.
+INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name)
+SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_trigger t
+JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE t.tgname = 'audit_trigger_row'
+ON CONFLICT (relid) DO NOTHING;
+
+-- Moves every log entry and count of one table name to another.
+CREATE OR REPLACE FUNCTION splitgraph_audit.move_changes(p_schema text, p_table text, p_to_schema text, p_to_table text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE splitgraph_audit.logged_actions SET schema_name = p_to_schema, table_name = p_to_table
+    WHERE schema_name = p_schema AND table_name = p_table;
+    INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted, deleted)
+    SELECT p_to_schema, p_to_table, 0, pg_catalog.sum(inserted), pg_catalog.sum(deleted) FROM splitgraph_audit.pending_counts
+    WHERE schema_name = p_schema AND table_name = p_table HAVING pg_catalog.count(*) > 0
+    ON CONFLICT (schema_name, table_name, slot)
+    DO UPDATE SET inserted = c.inserted + excluded.inserted, deleted = c.deleted + excluded.deleted;
+    DELETE FROM splitgraph_audit.pending_counts WHERE schema_name = p_schema AND table_name = p_table;
+END $$;
+
+CREATE OR REPLACE FUNCTION splitgraph_audit.reconcile() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    t record;
+BEGIN
+    -- Nothing renamed or dropped (the usual case): one small read, no lock.
+    IF NOT EXISTS (
+        SELECT 1 FROM splitgraph_audit.tracked_tables r
+        LEFT JOIN pg_catalog.pg_class c ON c.oid = r.relid LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.oid IS NULL OR n.nspname <> r.schema_name OR c.relname <> r.table_name) THEN
+        RETURN;
+    END IF;
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('splitgraph.reconcile'));
+    -- Dropped tables first (their names may have been taken since), then renames in two passes through a name of
+    -- their own, so tables that swapped names never merge their changes.
+    FOR t IN
+        SELECT r.relid, r.schema_name, r.table_name FROM splitgraph_audit.tracked_tables r
+        WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = r.relid)
+    LOOP
+        PERFORM splitgraph_audit.discard_changes(t.schema_name, t.table_name);
+        DELETE FROM splitgraph_audit.tracked_tables WHERE relid = t.relid;
+    END LOOP;
+    FOR t IN
+        SELECT r.relid, r.schema_name, r.table_name FROM splitgraph_audit.tracked_tables r
+        JOIN pg_catalog.pg_class c ON c.oid = r.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname <> r.schema_name OR c.relname <> r.table_name
+    LOOP
+        PERFORM splitgraph_audit.move_changes(t.schema_name, t.table_name, '', 'sg_moving_' || t.relid::text);
+    END LOOP;
+    FOR t IN
+        SELECT r.relid, n.nspname, c.relname FROM splitgraph_audit.tracked_tables r
+        JOIN pg_catalog.pg_class c ON c.oid = r.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname <> r.schema_name OR c.relname <> r.table_name
+    LOOP
+        PERFORM splitgraph_audit.move_changes('', 'sg_moving_' || t.relid::text, t.nspname, t.relname);
+        UPDATE splitgraph_audit.tracked_tables SET schema_name = t.nspname, table_name = t.relname WHERE relid = t.relid;
     END LOOP;
 END $$;
 

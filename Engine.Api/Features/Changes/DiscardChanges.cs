@@ -24,11 +24,9 @@ public sealed class DiscardChangesHandler(EngineSessions sessions) : IRequestHan
     {
         var engine = sessions.Open(request.Engine);
         await SchemaCheck.RequireAsync(engine, request.Schema, cancellationToken);
-        if (request.Table is not null)
-        {
-            await TableCatalog.RequireUserColumnsAsync(engine, request.Schema, request.Table, cancellationToken);
-        }
-
+        // A table that no longer exists can still be named: whatever is logged under its name is discarded (a dropped
+        // tracked table's changes are discarded anyway, see splitgraph_audit.reconcile). Engine and system schemas never.
+        UserTables.RequireUserSchema(Identifiers.Validate(request.Schema, "schema name"));
         return new DiscardResult(await new ChangeEngine(engine).DiscardPendingChangesAsync(request.Schema, request.Table, cancellationToken));
     }
 }
