@@ -25,9 +25,16 @@ public sealed class DiscardChangesHandler(EngineSessions sessions) : IRequestHan
         var engine = sessions.Open(request.Engine);
         await SchemaCheck.RequireAsync(engine, request.Schema, cancellationToken);
         // A table that no longer exists can still be named: whatever is logged under its name is discarded (a dropped
-        // tracked table's changes are discarded anyway, see splitgraph_audit.reconcile). Engine and system schemas never.
+        // tracked table's changes are discarded anyway, see splitgraph_audit.reconcile). A name that is neither a table
+        // nor has anything logged is a 404, as everywhere else. Engine and system schemas never.
         UserTables.RequireUserSchema(Identifiers.Validate(request.Schema, "schema name"));
-        return new DiscardResult(await new ChangeEngine(engine).DiscardPendingChangesAsync(request.Schema, request.Table, cancellationToken));
+        var discarded = await new ChangeEngine(engine).DiscardPendingChangesAsync(request.Schema, request.Table, cancellationToken);
+        if (discarded == 0 && request.Table is not null && await TableCatalog.GetColumnsAsync(engine, request.Schema, request.Table, cancellationToken) is null)
+        {
+            throw new TableNotFoundException(request.Schema, request.Table);
+        }
+
+        return new DiscardResult(discarded);
     }
 }
 
