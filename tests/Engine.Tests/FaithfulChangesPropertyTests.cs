@@ -12,17 +12,21 @@ namespace Engine.Tests;
 /// shifts over ranges, swaps, deletes, MERGE, writable CTEs, TRUNCATE, rolled-back savepoints, no-op and image-only
 /// updates (numeric scale, float8 -0), tables without a key (duplicates, NULLs, json with \u0000, jsonb only) — by writers with
 /// different TimeZone/IntervalStyle/DateStyle/extra_float_digits; after every commit, the copy of the table as it
-/// was before the first change with every committed object applied equals the live table.
+/// was before the first change with every committed object applied equals the live table. At the end the same holds
+/// on the other engine after upload, on this engine after the objects are deleted and downloaded back, and on a fresh
+/// engine that ran nothing but the dumps (table dump of the base, object dumps).
 /// Set SG_PROPERTY_SEED to replay a seed.
 /// </summary>
-public sealed class FaithfulChangesPropertyTests(DatabaseFixture fixture, ITestOutputHelper output) : IClassFixture<DatabaseFixture>
+public sealed class FaithfulChangesPropertyTests(TwoDatabasesFixture fixture, ITestOutputHelper output) : IClassFixture<TwoDatabasesFixture>
 {
     private static readonly string[] TimeZones = ["UTC", "Asia/Tokyo", "America/St_Johns", "Pacific/Chatham", "Europe/Berlin"];
     private static readonly string[] IntervalStyles = ["postgres", "postgres_verbose", "sql_standard", "iso_8601"];
     private static readonly string[] DateStyles = ["ISO, MDY", "SQL, DMY", "German", "Postgres, YMD"];
     private static readonly int[] FloatDigits = [-15, 0, 1, 3];
 
-    private TestDatabase Db => fixture.Db;
+    private TestDatabase Db => fixture.Local;
+
+    private TestDatabase Remote => fixture.Remote;
 
     /// <summary>A table shape: its definition and a generator of statements on it ({0} is the qualified table).</summary>
     private sealed record Shape(string Name, string Create, Func<Random, int, string> Statement);
@@ -33,6 +37,9 @@ public sealed class FaithfulChangesPropertyTests(DatabaseFixture fixture, ITestO
     [InlineData("no_key")]
     [InlineData("no_key_duplicates")]
     [InlineData("jsonb_only")]
+    [InlineData("uuid_key")]
+    [InlineData("text_key")]
+    [InlineData("float_key")]
     public async Task Base_plus_committed_objects_equals_the_live_table_after_every_commit(string shapeName)
     {
         var seed = Environment.GetEnvironmentVariable("SG_PROPERTY_SEED") is { Length: > 0 } fixedSeed
@@ -46,7 +53,10 @@ public sealed class FaithfulChangesPropertyTests(DatabaseFixture fixture, ITestO
         var table = $"{schema}.t";
         await Db.ExecAsync(string.Format(CultureInfo.InvariantCulture, shape.Create, table));
         await Objects.CopyTableAsync(Db, schema, "t", "before");
+        await Objects.CopyTableAsync(Db, schema, "t", "base");
+        var baseDump = await DumpBaseAsync(schema);
         await Objects.TrackAsync(Db, schema, "t");
+        var committed = new List<string>();
 
         var history = new StringBuilder();
         for (var round = 0; round < 40; round++)
@@ -85,6 +95,7 @@ public sealed class FaithfulChangesPropertyTests(DatabaseFixture fixture, ITestO
             if (result.ObjectId is not null)
             {
                 await Objects.ApplyAsync(Db, [result.ObjectId], schema, "before");
+                committed.Add(result.ObjectId);
             }
 
             var live = await Db.RowsAsync(table);
@@ -99,6 +110,90 @@ public sealed class FaithfulChangesPropertyTests(DatabaseFixture fixture, ITestO
 
             Assert.Equal(live, rebuilt);
         }
+
+        var final = await Db.RowsAsync(table);
+        await AssertElsewhereAsync(seed, schema, baseDump, committed, final);
+    }
+
+    /// <summary>The base table as SQL (its CREATE TABLE and rows), taken before any change: what another engine starts from.</summary>
+    private async Task<string> DumpBaseAsync(string schema)
+    {
+        await using var engine = Db.Engine();
+        var script = new StringWriter();
+        await script.WriteAsync(await TableDefinition.OfTableAsync(engine, schema, "t", CancellationToken.None));
+        await engine.DumpTableSqlAsync(schema, "t", script);
+        await engine.CommitAsync();
+        return script.ToString();
+    }
+
+    /// <summary>
+    /// The committed objects rebuild <paramref name="live"/> from the base on the other engine after upload, here after
+    /// they are deleted and downloaded back, and on a fresh engine from their dumps alone.
+    /// </summary>
+    private async Task AssertElsewhereAsync(int seed, string schema, string baseDump, List<string> ids, List<string> live)
+    {
+        async Task RebuildAndCompareAsync(TestDatabase db, string where, string table = "t")
+        {
+            if (table == "t")
+            {
+                await db.ExecAsync($"CREATE SCHEMA {schema}");
+                await db.ExecAsync(baseDump);
+            }
+
+            if (ids.Count > 0)
+            {
+                await Objects.ApplyAsync(db, ids, schema, table);
+            }
+
+            var rebuilt = await db.RowsAsync($"{schema}.{table}");
+            if (!live.SequenceEqual(rebuilt))
+            {
+                output.WriteLine($"seed {seed}: {where}: base + {ids.Count} objects differ from the live table.");
+                output.WriteLine("only live: " + string.Join(" ", live.Except(rebuilt)));
+                output.WriteLine("only rebuilt: " + string.Join(" ", rebuilt.Except(live)));
+            }
+
+            Assert.Equal(live, rebuilt);
+        }
+
+        var transfers = new ObjectTransfers(Db.Endpoint, Remote.Endpoint, verifyContent: true);
+        if (ids.Count > 0)
+        {
+            Assert.Empty((await transfers.UploadObjectsAsync(ids)).Missing);
+        }
+
+        await RebuildAndCompareAsync(Remote, "other engine after upload");
+
+        var dumps = new StringBuilder();
+        await using (var engine = Db.Engine())
+        {
+            // The same content committed twice is one object (content-addressed): dump each once.
+            foreach (var id in ids.Distinct())
+            {
+                await using var writer = new StringWriter(dumps);
+                await new ObjectEngine(engine).DumpObjectAsync(id, writer);
+            }
+
+            await new ObjectEngine(engine).DeleteObjectsAsync(ids.Distinct().ToList());
+            await engine.CommitAsync();
+        }
+
+        if (ids.Count > 0)
+        {
+            Assert.Equal(ids.Distinct().Count(), (await transfers.DownloadObjectsAsync(ids)).Transferred.Count);
+        }
+
+        // Here the live table is in the way: rebuild from a plain copy of the base taken before any change.
+        await Objects.CopyTableAsync(Db, schema, "base", "back");
+        await RebuildAndCompareAsync(Db, "this engine after download back", "back");
+
+        await using var fresh = await TestDatabase.CreateAsync("propfresh");
+        if (dumps.Length > 0)
+        {
+            await fresh.ExecAsync(dumps.ToString());
+        }
+
+        await RebuildAndCompareAsync(fresh, "fresh engine from the dumps");
     }
 
     private static string Ts(Random random) =>
@@ -129,7 +224,41 @@ public sealed class FaithfulChangesPropertyTests(DatabaseFixture fixture, ITestO
         new("jsonb_only",
             "CREATE TABLE {0} (j jsonb); INSERT INTO {0} SELECT jsonb_build_object('a', g % 3) FROM generate_series(1, 8) g",
             JsonbOnlyStatement),
+        KeyShape("uuid_key", "uuid", g => $"md5(({g})::text)::uuid", id => $"md5({id}::text)::uuid"),
+        KeyShape("text_key", "text", g => $"'k' || ({g})", id => $"{id} || 'x'"),
+        KeyShape("float_key", "float8", g => $"({g})::float8 / 7", id => $"{id} + 1.0 / 3"),
     ];
+
+    /// <summary>
+    /// Keys of other types (uuid, text, float8): inserts, value updates, key moves over ranges, deletes, a MERGE that
+    /// deletes one row and moves another onto its key, bulk inserts over 1,000 rows and now and then TRUNCATE. The
+    /// float key never takes -0 (a known gap: a keyed -0 reached through other values across statements nets to 0).
+    /// </summary>
+    private static Shape KeyShape(string name, string type, Func<string, string> keyOf, Func<string, string> moved) =>
+        new(name,
+            $"CREATE TABLE {{0}} (id {type} PRIMARY KEY, v int, name text);" +
+            $"INSERT INTO {{0}} SELECT {keyOf("g")}, g, 'row' || g FROM generate_series(1, 30) g",
+            (random, round) =>
+            {
+                var a = random.Next(1, 40);
+                var b = random.Next(1, 39);
+                b = b >= a ? b + 1 : b;
+                return random.Next(9) switch
+                {
+                    0 => $"INSERT INTO {{0}} SELECT {keyOf("g")}, g, 'new' || g FROM generate_series({a}, {a + random.Next(3)}) g ON CONFLICT DO NOTHING",
+                    1 => $"UPDATE {{0}} SET v = v + 1, name = name || '+' WHERE v BETWEEN {Math.Min(a, b)} AND {Math.Max(a, b)}",
+                    2 => $"UPDATE {{0}} SET id = {moved("id")} WHERE v BETWEEN {Math.Min(a, b)} AND {Math.Min(a, b) + random.Next(3)}",
+                    3 => $"DELETE FROM {{0}} WHERE v BETWEEN {Math.Min(a, b)} AND {Math.Min(a, b) + random.Next(2)}",
+                    4 => $"MERGE INTO {{0}} x USING (SELECT id, row_number() OVER (ORDER BY id) AS r FROM {{0}} WHERE v IN ({a}, {b})) s ON x.id = s.id " +
+                         "WHEN MATCHED AND s.r = 1 THEN DELETE WHEN MATCHED THEN UPDATE SET name = 'merged'",
+                    5 => round % 5 == 0
+                        ? $"INSERT INTO {{0}} SELECT {keyOf("g")}, g, 'bulk' FROM generate_series({1000 + (round * 2000)}, {1000 + (round * 2000) + 1100 + random.Next(200)}) g ON CONFLICT DO NOTHING"
+                        : $"UPDATE {{0}} SET v = v WHERE v = {a}",
+                    6 => $"WITH gone AS (DELETE FROM {{0}} WHERE v = {a} RETURNING *) INSERT INTO {{0}} SELECT {moved("id")}, v, name || '*' FROM gone ON CONFLICT DO NOTHING",
+                    7 => random.Next(15) == 0 ? "TRUNCATE {0}" : $"UPDATE {{0}} SET name = NULL WHERE v = {b}",
+                    _ => $"INSERT INTO {{0}} VALUES ({keyOf((10_000 + (round * 10) + a).ToString(CultureInfo.InvariantCulture))}, {a}, 'one') ON CONFLICT (id) DO UPDATE SET name = 'upserted'",
+                };
+            });
 
     // json literals as string.Format templates (braces doubled): the same value in two texts.
     private const string Json = "'{{\"a\":1}}'";
