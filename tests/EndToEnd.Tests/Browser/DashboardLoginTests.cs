@@ -95,7 +95,7 @@ public sealed class DashboardLoginTests(TopologyFixture topology, BrowserFixture
         // Typed into the form, the token signs in and returns to the page asked for.
         await page.Locator("#login-token").FillAsync(TopologyFixture.DashboardToken);
         await page.Locator("#login-submit").ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/engines/local/objects");
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/engines/local/objects", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
         await DashboardPage.WaitInteractiveAsync(page);
         Assert.Contains(await context.CookiesAsync(), c => c.Name == ".Splitgraph.Dashboard" && c.HttpOnly);
 
@@ -114,8 +114,8 @@ public sealed class DashboardLoginTests(TopologyFixture topology, BrowserFixture
 
         var (context, page) = await DashboardPage.NewAnonymousPageAsync(browser, topology);
         await using var _ = context;
-        await page.GotoAsync(login.ToString());
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/");
+        await page.GotoAsync(login.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Commit });
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
         await DashboardPage.WaitInteractiveAsync(page);
         await Expect(page.Locator(".engine-card[data-engine='local']")).ToBeVisibleAsync();
     }

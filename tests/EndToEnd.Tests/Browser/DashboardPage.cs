@@ -26,7 +26,10 @@ public static class DashboardPage
     {
         var login = await LoginUrlAsync(topology);
         await page.GotoAsync(login.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.DOMContentLoaded });
-        await page.WaitForURLAsync(url => !new Uri(url).AbsolutePath.StartsWith("/login", StringComparison.Ordinal));
+        // Signed in once the redirect away from /login is committed; what the page then loads is each test's own wait
+        // (waiting for its load event here only adds a way to time out on a busy machine).
+        await page.WaitForURLAsync(url => !new Uri(url).AbsolutePath.StartsWith("/login", StringComparison.Ordinal),
+            new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit, Timeout = 2 * Timeout });
     }
 
     /// <summary>The sign-in URL the AppHost publishes among the Dashboard's resource URLs.</summary>
