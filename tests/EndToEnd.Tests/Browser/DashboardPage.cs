@@ -25,11 +25,26 @@ public static class DashboardPage
     public static async Task SignInAsync(IPage page, TopologyFixture topology)
     {
         var login = await LoginUrlAsync(topology);
-        await page.GotoAsync(login.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.DOMContentLoaded });
-        // Signed in once the redirect away from /login is committed; what the page then loads is each test's own wait
-        // (waiting for its load event here only adds a way to time out on a busy machine).
-        await page.WaitForURLAsync(url => !new Uri(url).AbsolutePath.StartsWith("/login", StringComparison.Ordinal),
-            new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit, Timeout = 2 * Timeout });
+        // Signed in once the redirect away from /login is committed. In about one CI run in four, one sign-in of a run
+        // stayed on /login (cause not found yet, see the session-4 note); the link is followed again, up to three times,
+        // and a last failure says where the page was.
+        for (var attempt = 1; ; attempt++)
+        {
+            await page.GotoAsync(login.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.DOMContentLoaded });
+            try
+            {
+                await page.WaitForURLAsync(url => !new Uri(url).AbsolutePath.StartsWith("/login", StringComparison.Ordinal),
+                    new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit, Timeout = Timeout });
+                return;
+            }
+            catch (TimeoutException) when (attempt < 3)
+            {
+            }
+            catch (TimeoutException ex)
+            {
+                throw new TimeoutException($"The sign-in link left the browser on {page.Url}: {await page.Locator("body").InnerTextAsync()}", ex);
+            }
+        }
     }
 
     /// <summary>The sign-in URL the AppHost publishes among the Dashboard's resource URLs.</summary>
