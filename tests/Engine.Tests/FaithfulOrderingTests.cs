@@ -49,17 +49,7 @@ public sealed class FaithfulOrderingTests(DatabaseFixture fixture) : IClassFixtu
     }
 
     /// <summary>Commits, applies the object to "before" and asserts it equals the live table; returns the commit.</summary>
-    private async Task<CommitResult> CommitAndCompareAsync(string schema)
-    {
-        var result = await Objects.CommitAsync(Db, schema, "t");
-        if (result.ObjectId is not null)
-        {
-            await Objects.ApplyAsync(Db, [result.ObjectId], schema, "before");
-        }
-
-        Assert.Equal(await Db.RowsAsync($"{schema}.t"), await Db.RowsAsync($"{schema}.before"));
-        return result;
-    }
+    private Task<CommitResult> CommitAndCompareAsync(string schema) => Objects.CommitAndCompareAsync(Db, schema);
 
     [Fact]
     public async Task Merge_that_deletes_a_key_and_moves_another_onto_it_nets_to_one_upsert_and_one_delete()

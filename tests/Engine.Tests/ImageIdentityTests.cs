@@ -26,17 +26,7 @@ public sealed class ImageIdentityTests(DatabaseFixture fixture) : IClassFixture<
         return await new ChangeEngine(engine).GetAggregateChangesAsync(schema, "t");
     }
 
-    private async Task<CommitResult> CommitAndCompareAsync(string schema)
-    {
-        var result = await Objects.CommitAsync(Db, schema, "t");
-        if (result.ObjectId is not null)
-        {
-            await Objects.ApplyAsync(Db, [result.ObjectId], schema, "before");
-        }
-
-        Assert.Equal(await Db.RowsAsync($"{schema}.t"), await Db.RowsAsync($"{schema}.before"));
-        return result;
-    }
+    private Task<CommitResult> CommitAndCompareAsync(string schema) => Objects.CommitAndCompareAsync(Db, schema);
 
     [Fact]
     public async Task Numeric_scale_only_change_is_logged_and_committed()

@@ -21,17 +21,7 @@ public sealed class NoKeyTableTests(DatabaseFixture fixture) : IClassFixture<Dat
         return schema;
     }
 
-    private async Task<CommitResult> CommitAndCompareAsync(string schema)
-    {
-        var result = await Objects.CommitAsync(Db, schema, "t");
-        if (result.ObjectId is not null)
-        {
-            await Objects.ApplyAsync(Db, [result.ObjectId], schema, "before");
-        }
-
-        Assert.Equal(await Db.RowsAsync($"{schema}.t"), await Db.RowsAsync($"{schema}.before"));
-        return result;
-    }
+    private Task<CommitResult> CommitAndCompareAsync(string schema) => Objects.CommitAndCompareAsync(Db, schema);
 
     [Fact]
     public async Task Duplicate_rows_are_counted_changes_and_apply_removes_exactly_the_deleted_copies()

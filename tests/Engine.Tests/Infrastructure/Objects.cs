@@ -52,5 +52,18 @@ public static class Objects
         await db.ExecAsync($"CREATE TABLE {target} (LIKE {source}); INSERT INTO {target} SELECT * FROM {source}");
     }
 
+    /// <summary>Commits <c>t</c>, applies the object to <c>before</c> (the copy taken before any change) and asserts it equals the live table.</summary>
+    public static async Task<CommitResult> CommitAndCompareAsync(TestDatabase db, string schema)
+    {
+        var result = await CommitAsync(db, schema, "t");
+        if (result.ObjectId is not null)
+        {
+            await ApplyAsync(db, [result.ObjectId], schema, "before");
+        }
+
+        Assert.Equal(await db.RowsAsync($"{schema}.t"), await db.RowsAsync($"{schema}.before"));
+        return result;
+    }
+
     public static JsonElement Key(object value) => JsonSerializer.SerializeToElement(value);
 }
