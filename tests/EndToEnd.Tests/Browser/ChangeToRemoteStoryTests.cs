@@ -42,7 +42,7 @@ public sealed class ChangeToRemoteStoryTests(TopologyFixture topology, BrowserFi
 
         // Pending changes page: the counters start at zero.
         await changes.ClickAsync();
-        await page.WaitForURLAsync($"**/engines/local/changes/{schema}/items");
+        await DashboardPage.WaitForPathAsync(page, $"/engines/local/changes/{schema}/items");
         await DashboardPage.WaitInteractiveAsync(page);
         await Expect(page.Locator("#counter-added")).ToHaveTextAsync("0");
         await Expect(page.Locator("#counter-updated")).ToHaveTextAsync("0");

@@ -22,7 +22,7 @@ public sealed class DashboardLoginTests(TopologyFixture topology, BrowserFixture
         var (context, page) = await DashboardPage.NewAnonymousPageAsync(browser, topology);
         await using var _ = context;
 
-        await page.GotoAsync(path, new PageGotoOptions { WaitUntil = WaitUntilState.Load });
+        await page.GotoAsync(path, DashboardPage.Navigation);
 
         Assert.Equal("/login", new Uri(page.Url).AbsolutePath);
         await Expect(page.Locator("#login-page")).ToBeVisibleAsync();
@@ -43,7 +43,7 @@ public sealed class DashboardLoginTests(TopologyFixture topology, BrowserFixture
         await using var _ = context;
 
         // A download link followed in the browser ends on the login page; the file never arrives.
-        var download = await page.GotoAsync($"/download/engines/local/schemas/{schema}/tables/secrets.sql");
+        var download = await page.GotoAsync($"/download/engines/local/schemas/{schema}/tables/secrets.sql", DashboardPage.Navigation);
         Assert.Equal("/login", new Uri(page.Url).AbsolutePath);
         Assert.DoesNotContain("do-not-leak", await download!.TextAsync(), StringComparison.Ordinal);
 
@@ -87,22 +87,22 @@ public sealed class DashboardLoginTests(TopologyFixture topology, BrowserFixture
         var (context, page) = await DashboardPage.NewAnonymousPageAsync(browser, topology);
         await using var _ = context;
 
-        await page.GotoAsync("/login?t=" + new string('0', TopologyFixture.DashboardToken.Length));
+        await page.GotoAsync("/login?t=" + new string('0', TopologyFixture.DashboardToken.Length), DashboardPage.Navigation);
         await Expect(page.Locator("#login-error")).ToBeVisibleAsync();
-        await page.GotoAsync("/engines/local/objects");
+        await page.GotoAsync("/engines/local/objects", DashboardPage.Navigation);
         Assert.Equal("/login", new Uri(page.Url).AbsolutePath);
 
         // Typed into the form, the token signs in and returns to the page asked for.
         await page.Locator("#login-token").FillAsync(TopologyFixture.DashboardToken);
         await page.Locator("#login-submit").ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/engines/local/objects", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        await DashboardPage.WaitForPathAsync(page, "/engines/local/objects");
         await DashboardPage.WaitInteractiveAsync(page);
         Assert.Contains(await context.CookiesAsync(), c => c.Name == ".Splitgraph.Dashboard" && c.HttpOnly);
 
         await page.Locator("#sign-out").ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/login", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        await DashboardPage.WaitForPathAsync(page, "/login");
         await Expect(page.Locator("#login-page")).ToBeVisibleAsync();
-        await page.GotoAsync("/");
+        await page.GotoAsync("/", DashboardPage.Navigation);
         Assert.Equal("/login", new Uri(page.Url).AbsolutePath);
     }
 
@@ -115,7 +115,7 @@ public sealed class DashboardLoginTests(TopologyFixture topology, BrowserFixture
         var (context, page) = await DashboardPage.NewAnonymousPageAsync(browser, topology);
         await using var _ = context;
         await page.GotoAsync(login.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Commit });
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/", new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit });
+        await DashboardPage.WaitForPathAsync(page, "/");
         await DashboardPage.WaitInteractiveAsync(page);
         await Expect(page.Locator(".engine-card[data-engine='local']")).ToBeVisibleAsync();
     }
