@@ -116,11 +116,11 @@ public sealed class EngineApiClient(HttpClient http)
             new TransferRequest(objectIds, remote, verify), cancellationToken);
 
     /// <summary>Progress of a transfer; null while the API does not know it yet (it has not started).</summary>
-    public async Task<TransferStatusInfo?> GetTransferAsync(Guid transferId, CancellationToken cancellationToken = default)
+    public async Task<TransferStatus?> GetTransferAsync(Guid transferId, CancellationToken cancellationToken = default)
     {
         try
         {
-            return await GetAsync<TransferStatusInfo>($"/api/transfers/{transferId}", cancellationToken);
+            return await GetAsync<TransferStatus>($"/api/transfers/{transferId}", cancellationToken);
         }
         catch (EngineApiException ex) when (ex.Status == (int)HttpStatusCode.NotFound)
         {

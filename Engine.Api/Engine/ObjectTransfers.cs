@@ -4,9 +4,6 @@ using SplitgraphAspire.Contracts;
 
 namespace Engine.Api.Engine;
 
-/// <summary>Progress of a transfer: objects finished of all, and bytes/rows moved so far.</summary>
-public sealed record TransferProgress(int ObjectsDone, int ObjectsTotal, long RowsCopied, long BytesCopied, string? CurrentObject);
-
 /// <summary>
 /// Moves objects between two engines. Upload pipes binary <c>COPY TO STDOUT</c> straight into <c>COPY FROM STDIN</c>;
 /// download pulls through postgres_fdw. Each object is one transaction on the receiving engine, checked before it

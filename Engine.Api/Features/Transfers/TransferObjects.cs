@@ -5,12 +5,6 @@ using SplitgraphAspire.Contracts;
 
 namespace Engine.Api.Features.Transfers;
 
-public enum TransferDirection
-{
-    Upload,
-    Download,
-}
-
 /// <summary>
 /// <c>POST …/objects/upload</c> and <c>…/download</c>: move objects between this engine and <c>remote</c>. Each object
 /// is its own transaction on the receiving side (row count checked; content re-hashed against the ID with
