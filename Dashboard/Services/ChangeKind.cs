@@ -20,6 +20,9 @@ public sealed record ChangedField(string Column, JsonElement? Old, JsonElement? 
 
 public static class ChangeEntries
 {
+    /// <summary>Insert, update or delete, as the API says (<see cref="ChangeEntry.Kind"/>).</summary>
+    public static ChangeKind Kind(ChangeEntry entry) => entry.Kind;
+
     /// <summary>Every column of the old and new rows, in the rows' order, with both values.</summary>
     public static IReadOnlyList<ChangedField> Fields(ChangeEntry entry)
     {
