@@ -1,13 +1,32 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace SplitgraphAspire.Contracts;
+
+/// <summary>What a change entry does to its key's row.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ChangeKind>))]
+public enum ChangeKind
+{
+    Insert,
+    Update,
+    Delete,
+}
 
 /// <summary>
 /// One pending change: an upsert (<see cref="Upserted"/> true, <see cref="NewRow"/> set) or a delete
 /// (<see cref="OldRow"/> set, <see cref="NewRow"/> null). Rows and keys keep their JSON types.
 /// </summary>
 /// <param name="EventId">The log row the change comes from (a bulk insert entry holds many keys; a key-changing update gives two entries).</param>
-public sealed record ChangeEntry(long EventId, JsonElement PrimaryKey, bool Upserted, JsonElement? OldRow, JsonElement? NewRow);
+public sealed record ChangeEntry(long EventId, JsonElement PrimaryKey, bool Upserted, JsonElement? OldRow, JsonElement? NewRow)
+{
+    /// <summary>
+    /// Insert (new row only), update (old and new row) or delete (old row only), as the API reads it from the log;
+    /// a key-changing update is a delete of the old key and an insert of the new one.
+    /// </summary>
+    public ChangeKind Kind { get; init; } = !Upserted ? ChangeKind.Delete
+        : OldRow is null or { ValueKind: JsonValueKind.Null } ? ChangeKind.Insert
+        : ChangeKind.Update;
+}
 
 /// <summary>
 /// A page of change entries; pass <see cref="NextAfter"/> as <c>after</c> to read the next page (a position: the

@@ -6,6 +6,9 @@ public sealed record ObjectColumn(int Ordinal, string Name, string Type, bool Is
 /// <summary>An object as the catalogue lists it.</summary>
 public sealed record ObjectInfo(string ObjectId, string Format, long RowCount, long SizeBytes, DateTimeOffset CreatedAt);
 
+/// <summary><c>GET …/objects/{id}/size</c>: bytes the object takes on disk.</summary>
+public sealed record ObjectSize(string ObjectId, long SizeBytes);
+
 /// <summary>One object with its schema.</summary>
 public sealed record ObjectDetail(string ObjectId, string Format, long RowCount, long SizeBytes, DateTimeOffset CreatedAt, IReadOnlyList<ObjectColumn> Schema);
 

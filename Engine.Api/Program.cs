@@ -7,6 +7,7 @@ using Scalar.AspNetCore;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+var limits = builder.AddLimits();
 
 // One pooled data source per engine found in configuration (ConnectionStrings:<name>).
 foreach (var engine in EngineRegistry.Discover(builder.Configuration))
@@ -16,7 +17,7 @@ foreach (var engine in EngineRegistry.Discover(builder.Configuration))
         settings => settings.DisableHealthChecks = true,
         dataSource =>
         {
-            dataSource.ConnectionStringBuilder.CommandTimeout = 600;
+            dataSource.ConnectionStringBuilder.CommandTimeout = (int)Math.Ceiling(limits.CommandTimeout.TotalSeconds);
             // Engine:MaxPoolSize overrides the connection string's pool size (dump slots are at most half of it).
             if (builder.Configuration.GetValue<int?>("Engine:MaxPoolSize") is { } poolSize)
             {
@@ -50,10 +51,11 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     // Requests Kestrel rejects itself (%00 in the path, an over-long URL) also get a problem+json body.
     kestrel.ConfigureEndpointDefaults(listen => listen.UseKestrelErrorProblems());
 });
-// A request that runs away (a stuck lock, a huge transfer) is cut off rather than holding a connection forever.
+// A request that runs away (a stuck lock) is cut off rather than holding a connection forever; transfers are bounded
+// by their progress instead (Limits:TransferStallTimeout), so a large one that keeps moving is never cut.
 builder.Services.AddRequestTimeouts(options => options.DefaultPolicy = new Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutPolicy
 {
-    Timeout = TimeSpan.FromMinutes(builder.Configuration.GetValue("Engine:RequestTimeoutMinutes", 15)),
+    Timeout = limits.RequestTimeout,
     TimeoutStatusCode = StatusCodes.Status504GatewayTimeout,
 });
 builder.Services.AddOpenApi(options => options.AddDocumentTransformer<ApiKeySecurityScheme>());

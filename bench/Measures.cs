@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Npgsql;
+using Postgres.Launcher;
 using Postgres.Testing;
 
 namespace Bench;
@@ -115,7 +116,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
 
     private async Task<double> PgbenchAsync(string pgbench, string script, int clients)
     {
-        var output = await ThrowawayPostgres.RunAsync(pgbench,
+        var output = await PostgresCommand.RunAsync(pgbench,
         [
             "-n", "-M", "prepared", "-c", clients.ToString(CultureInfo.InvariantCulture), "-j", Math.Min(clients, Environment.ProcessorCount).ToString(CultureInfo.InvariantCulture),
             "-t", options.P1Transactions.ToString(CultureInfo.InvariantCulture), "-f", script,

@@ -115,6 +115,6 @@ public sealed class Options
           --fragments N         P6 fragments (default 10)
           --fragment-rows N     P6 rows per fragment (default 100000)
           --commit-rows N       P7 pending changes committed (default 100000)
-          --pg-bin DIR          PostgreSQL binaries (default: newest /usr/lib/postgresql/*/bin, PG_BIN, PATH)
+          --pg-bin DIR          PostgreSQL binaries (default: PG_BIN, pg_config --bindir, PATH, newest /usr/lib/postgresql/*/bin)
         """);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -17,7 +16,7 @@ internal static class LocalDataFolders
     public static LocalPostgresLayout For(IDistributedApplicationBuilder builder, string engineName, string binDirectory)
     {
         var ephemeral = EngineModeResolver.IsEphemeral(builder);
-        var runAsPostgres = Owner.IsRoot;
+        var runAsPostgres = PostgresUser.IsRoot;
         var root = builder.Configuration["Engines:DataRoot"] is { Length: > 0 } configured
             ? configured
             : ephemeral ? EphemeralRoot() : PersistentRoot(runAsPostgres);
@@ -44,7 +43,7 @@ internal static class LocalDataFolders
         : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "splitgraph-aspire");
 
     private static string EphemeralRoot() =>
-        Path.Combine(Path.GetTempPath(), $"{EphemeralPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}"[..(EphemeralPrefix.Length + 16)]);
+        Path.Combine(RunFolders.TempRoot, $"{EphemeralPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}"[..(EphemeralPrefix.Length + 16)]);
 
     /// <summary>Once per AppHost: sweep folders of dead AppHosts, and delete this one's when it stops.</summary>
     private static void RegisterCleanup(IDistributedApplicationBuilder builder, string root)
@@ -54,48 +53,10 @@ internal static class LocalDataFolders
             return;
         }
 
-        SweepDeadAppHostFolders();
+        RunFolders.SweepDead(EphemeralPrefix);
+        RunFolders.CreateOwned(root);
         builder.Services.AddSingleton(sp => new EphemeralFolderCleanup(root, sp.GetRequiredService<IHostApplicationLifetime>()));
         builder.Services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<EphemeralFolderCleanup>());
-    }
-
-    /// <summary>Removes throw-away folders left by AppHosts that were killed before they could clean up.</summary>
-    private static void SweepDeadAppHostFolders()
-    {
-        foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), EphemeralPrefix + "*"))
-        {
-            var name = Path.GetFileName(folder)[EphemeralPrefix.Length..];
-            var pidText = name.Split('-')[0];
-            if (int.TryParse(pidText, out var pid) && pid != Environment.ProcessId && !IsAlive(pid))
-            {
-                TryDelete(folder);
-            }
-        }
-    }
-
-    internal static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    internal static void TryDelete(string folder)
-    {
-        try
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: the next start sweeps it again.
-        }
     }
 }
 
@@ -115,36 +76,14 @@ internal sealed class EphemeralFolderCleanup(string root, IHostApplicationLifeti
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>postmaster.pid names the server's process; it stays behind when the server is killed, so check the process.</summary>
-    private bool AnyServerAlive()
-    {
-        foreach (var pidFile in Directory.EnumerateFiles(root, "postmaster.pid", SearchOption.AllDirectories))
-        {
-            try
-            {
-                var firstLine = File.ReadLines(pidFile).FirstOrDefault();
-                if (int.TryParse(firstLine, out var pid) && LocalDataFolders.IsAlive(pid))
-                {
-                    return true;
-                }
-            }
-            catch (IOException)
-            {
-                // Removed while we read it: that server is gone.
-            }
-        }
-
-        return false;
-    }
-
     private async Task DeleteWhenServersExitAsync()
     {
         var deadline = DateTime.UtcNow + ServerExitWait;
-        while (DateTime.UtcNow < deadline && Directory.Exists(root) && AnyServerAlive())
+        while (DateTime.UtcNow < deadline && Directory.Exists(root) && RunFolders.LiveServers(root).Count > 0)
         {
             await Task.Delay(200);
         }
 
-        LocalDataFolders.TryDelete(root);
+        RunFolders.TryDelete(root);
     }
 }

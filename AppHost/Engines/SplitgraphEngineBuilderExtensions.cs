@@ -101,7 +101,7 @@ public static class SplitgraphEngineBuilderExtensions
 
         var layout = LocalDataFolders.For(builder, name, binDirectory);
         var password = ParameterResourceBuilderExtensions.CreateDefaultPasswordParameter(builder, $"{name}-password", special: false);
-        var (command, prefix) = LocalPostgresCommand.Build(layout, "postgres", []);
+        var (command, prefix) = PostgresCommand.Build(Path.Combine(layout.BinDirectory, "postgres"), [], layout.RunAsPostgresUser);
         var resource = new LocalPostgresResource(name, command, layout.SocketDirectory, password, layout);
         var port = EnginePorts.For(builder, name);
 

@@ -3,13 +3,6 @@ using SplitgraphAspire.Contracts;
 
 namespace Dashboard.Services;
 
-public enum ChangeKind
-{
-    Insert,
-    Update,
-    Delete,
-}
-
 /// <summary>One column of a change entry, old and new side by side.</summary>
 public sealed record ChangedField(string Column, JsonElement? Old, JsonElement? New, bool InOld, bool InNew)
 {
@@ -27,13 +20,8 @@ public sealed record ChangedField(string Column, JsonElement? Old, JsonElement? 
 
 public static class ChangeEntries
 {
-    /// <summary>Insert (new row only), delete (old row only) or update (both).</summary>
-    public static ChangeKind Kind(ChangeEntry entry) => entry switch
-    {
-        { Upserted: false } => ChangeKind.Delete,
-        { OldRow: null } or { OldRow.ValueKind: JsonValueKind.Null } => ChangeKind.Insert,
-        _ => ChangeKind.Update,
-    };
+    /// <summary>Insert, update or delete, as the API says (<see cref="ChangeEntry.Kind"/>).</summary>
+    public static ChangeKind Kind(ChangeEntry entry) => entry.Kind;
 
     /// <summary>Every column of the old and new rows, in the rows' order, with both values.</summary>
     public static IReadOnlyList<ChangedField> Fields(ChangeEntry entry)

@@ -107,20 +107,21 @@ public sealed class EngineApiClient(HttpClient http)
 
     /// <summary>
     /// Upload objects to <paramref name="remote"/>, or download them from it; progress is at <see cref="GetTransferAsync"/>.
-    /// <paramref name="verify"/> re-hashes every arrived row against the object's ID.
+    /// <paramref name="verify"/> re-hashes every arrived row against the object's ID. Exempt from the client's
+    /// timeouts: the API stops a transfer only when it stops making progress.
     /// </summary>
     public Task<TransferResult> TransferAsync(string engine, TransferDirection direction, IReadOnlyList<string> objectIds, string remote, Guid? transferId = null,
         bool verify = false, CancellationToken cancellationToken = default) =>
         PostAsync<TransferResult>(
             $"{Base(engine)}/objects/{(direction == TransferDirection.Upload ? "upload" : "download")}{(transferId is { } id ? "?transferId=" + id : "")}",
-            new TransferRequest(objectIds, remote, verify), cancellationToken);
+            new TransferRequest(objectIds, remote, verify), cancellationToken, unbounded: true);
 
     /// <summary>Progress of a transfer; null while the API does not know it yet (it has not started).</summary>
-    public async Task<TransferStatusInfo?> GetTransferAsync(Guid transferId, CancellationToken cancellationToken = default)
+    public async Task<TransferStatus?> GetTransferAsync(Guid transferId, CancellationToken cancellationToken = default)
     {
         try
         {
-            return await GetAsync<TransferStatusInfo>($"/api/transfers/{transferId}", cancellationToken);
+            return await GetAsync<TransferStatus>($"/api/transfers/{transferId}", cancellationToken);
         }
         catch (EngineApiException ex) when (ex.Status == (int)HttpStatusCode.NotFound)
         {
@@ -143,7 +144,8 @@ public sealed class EngineApiClient(HttpClient http)
 
     private Task<T> GetAsync<T>(string path, CancellationToken cancellationToken) => SendAsync<T>(HttpMethod.Get, path, null, cancellationToken);
 
-    private Task<T> PostAsync<T>(string path, object? body, CancellationToken cancellationToken) => SendAsync<T>(HttpMethod.Post, path, body, cancellationToken);
+    private Task<T> PostAsync<T>(string path, object? body, CancellationToken cancellationToken, bool unbounded = false) =>
+        SendAsync<T>(HttpMethod.Post, path, body, cancellationToken, unbounded);
 
     private async Task SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
     {
@@ -154,9 +156,11 @@ public sealed class EngineApiClient(HttpClient http)
         }
     }
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken, bool unbounded = false)
     {
-        using var response = await SendRawAsync(Request(method, path, body), HttpCompletionOption.ResponseContentRead, cancellationToken);
+        var request = Request(method, path, body);
+        request.Options.Set(EngineApiClientRegistration.Unbounded, unbounded);
+        using var response = await SendRawAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw await ToExceptionAsync(response, cancellationToken);
@@ -200,7 +204,7 @@ public sealed class EngineApiClient(HttpClient http)
             {
                 throw new EngineApiException(0, "Engine API unreachable", $"The engine API cannot be reached ({ex.Message}).", ex);
             }
-            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is TaskCanceledException or Polly.Timeout.TimeoutRejectedException && !cancellationToken.IsCancellationRequested)
             {
                 throw new EngineApiException(0, "Engine API timed out", "The engine API did not answer in time.", ex);
             }

@@ -55,3 +55,6 @@ public sealed class InvalidObjectSpecException(string objectId, string reason)
 /// <summary>A route named a schema that holds no user tables (system catalogue, the engine's own schemas).</summary>
 public sealed class NotUserSchemaException(string schema)
     : EngineException("Not a user schema", $"Schema \"{schema}\" is a system or engine schema; only user tables are served.", 403);
+
+public sealed class TransferStalledException(TimeSpan stallTimeout, Exception? inner = null)
+    : EngineException("Transfer stalled", $"The transfer made no progress for {stallTimeout} (Limits:TransferStallTimeout) and was stopped.", 504, inner);

@@ -4,9 +4,6 @@ using SplitgraphAspire.Contracts;
 
 namespace Engine.Api.Engine;
 
-/// <summary>Progress of a transfer: objects finished of all, and bytes/rows moved so far.</summary>
-public sealed record TransferProgress(int ObjectsDone, int ObjectsTotal, long RowsCopied, long BytesCopied, string? CurrentObject);
-
 /// <summary>
 /// Moves objects between two engines. Upload pipes binary <c>COPY TO STDOUT</c> straight into <c>COPY FROM STDIN</c>;
 /// download pulls through postgres_fdw. Each object is one transaction on the receiving engine, checked before it
@@ -21,12 +18,16 @@ public sealed record TransferProgress(int ObjectsDone, int ObjectsTotal, long Ro
 public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote, IProgress<TransferProgress>? progress = null, bool verifyContent = false)
 {
     private const int CopyBufferSize = 1 << 16;
+    private const long PageBytes = 8192;
+
+    /// <summary>A downloaded object at least this large is pulled as two parts (<c>Limits:TransferSplitBytes</c>): below it a second stream costs more than it saves.</summary>
+    public long SplitBytes { get; init; } = LimitsOptions.DefaultTransferSplitBytes;
 
     /// <summary>This engine → <c>remote</c>.</summary>
     public async Task<TransferResult> UploadObjectsAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
     {
         var ids = Validate(objectIds);
-        await using var source = new SqlEngine(local);
+        await using var source = Open(local);
         var catalogue = await ReadCatalogueAsync(source, ids, cancellationToken);
         await source.CommitAsync(cancellationToken);
         await ResolveSpecsAsync(remote, catalogue, cancellationToken);
@@ -35,7 +36,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         var tracker = new ProgressTracker(progress, catalogue.Count);
         foreach (var (id, entry) in catalogue)
         {
-            await using var target = new SqlEngine(remote);
+            await using var target = Open(remote);
             if (!await LockAbsentAsync(target, id, cancellationToken))
             {
                 result.Skipped.Add(id);
@@ -76,7 +77,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
     {
         var ids = Validate(objectIds);
         Dictionary<string, CatalogueEntry> catalogue;
-        await using (var source = new SqlEngine(remote))
+        await using (var source = Open(remote))
         {
             catalogue = await ReadCatalogueAsync(source, ids, cancellationToken);
         }
@@ -89,7 +90,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         await using var credential = await TransferCredential.CreateAsync(remote, catalogue.Keys, cancellationToken);
         foreach (var (id, entry) in catalogue)
         {
-            await using var target = new SqlEngine(local);
+            await using var target = Open(local);
             if (!await LockAbsentAsync(target, id, cancellationToken))
             {
                 result.Skipped.Add(id);
@@ -132,16 +133,16 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         return result.ToResult();
     }
 
-    /// <summary>Below this many pages (16 MB) an object is pulled as one part: a second stream costs more than it saves.</summary>
-    private const long SplitPages = 2048;
+    /// <summary>No statement limit: a transfer runs as long as it makes progress; the caller's cancellation ends it.</summary>
+    private static SqlEngine Open(EngineEndpoint endpoint) => new(endpoint) { CommandTimeout = TimeSpan.Zero };
 
     /// <summary>
     /// The row filters that split an object into parts by page (ctid) ranges, which the remote reads with a TID range
     /// scan. Objects are immutable, so the ranges cover every row exactly once. One empty filter when not worth splitting.
     /// </summary>
-    private static List<string> PagesPerPart(long pages)
+    private List<string> PagesPerPart(long pages)
     {
-        if (pages < SplitPages)
+        if (pages < Math.Max(1, SplitBytes / PageBytes))
         {
             return [string.Empty];
         }
@@ -225,7 +226,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
     /// </summary>
     private static async Task ResolveSpecsAsync(EngineEndpoint receiver, Dictionary<string, CatalogueEntry> catalogue, CancellationToken cancellationToken)
     {
-        await using var engine = new SqlEngine(receiver);
+        await using var engine = Open(receiver);
         foreach (var (id, entry) in catalogue.ToList())
         {
             catalogue[id] = entry with { Spec = await ObjectSpecResolver.ResolveAsync(engine, id, entry.Spec, entry.Columns, cancellationToken) };

@@ -50,11 +50,22 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Longest one statement may run: null keeps the data source's (<c>Limits:CommandTimeout</c>); zero means no limit
+    /// (transfers, which the caller's cancellation bounds by their progress instead).
+    /// </summary>
+    public TimeSpan? CommandTimeout { get; init; }
+
     /// <summary>A command on the engine's connection and transaction, with positional parameters ($1, $2, …).</summary>
     public async Task<NpgsqlCommand> CommandAsync(string sql, IEnumerable<object?>? arguments = null, CancellationToken cancellationToken = default)
     {
         var connection = await ConnectionAsync(cancellationToken);
         var command = new NpgsqlCommand(sql, connection, _transaction);
+        if (CommandTimeout is { } timeout)
+        {
+            command.CommandTimeout = (int)Math.Ceiling(timeout.TotalSeconds);
+        }
+
         foreach (var argument in arguments ?? [])
         {
             command.Parameters.Add(argument as NpgsqlParameter ?? new NpgsqlParameter { Value = argument ?? DBNull.Value });

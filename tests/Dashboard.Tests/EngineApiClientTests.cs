@@ -1,4 +1,5 @@
 using Dashboard.Services;
+using SplitgraphAspire.Contracts;
 
 namespace Dashboard.Tests;
 

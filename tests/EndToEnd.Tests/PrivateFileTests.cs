@@ -1,4 +1,4 @@
-using AppHost.Engines;
+using Postgres.Launcher;
 
 namespace EndToEnd.Tests;
 

@@ -155,6 +155,27 @@ public sealed class ApiOverviewTests(DatabaseFixture fixture, ITestOutputHelper 
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await api.GetAsync($"/api/engines/{Engine}/schemas/{schema}/tables/nope/columns")).StatusCode);
     }
 
+    [Fact]
+    public async Task Change_entries_carry_their_kind_so_clients_need_not_infer_it()
+    {
+        var schema = await Db.FruitsAsync(primaryKey: true);
+        // (1,apple) and (2,orange) exist: one insert, one update, one delete, and a key change (a delete and an insert).
+        await Db.ExecAsync($"INSERT INTO {schema}.fruits VALUES (3, 'kiwi'); UPDATE {schema}.fruits SET name = 'pear' WHERE fruit_id = 1; " +
+                           $"DELETE FROM {schema}.fruits WHERE fruit_id = 2; UPDATE {schema}.fruits SET fruit_id = 4 WHERE fruit_id = 3");
+
+        await using var factory = Api();
+        using var api = Client(factory);
+        var json = await api.GetStringAsync($"/api/engines/{Engine}/schemas/{schema}/tables/fruits/changes");
+        output.WriteLine(json);
+        using var page = System.Text.Json.JsonDocument.Parse(json);
+        var kinds = page.RootElement.GetProperty("entries").EnumerateArray()
+            .Select(e => (Key: e.GetProperty("primaryKey").GetProperty("fruit_id").GetInt32(), Kind: e.GetProperty("kind").GetString())).ToList();
+
+        Assert.Equal([(3, "Insert"), (1, "Update"), (2, "Delete"), (3, "Delete"), (4, "Insert")], kinds);
+        var typed = System.Text.Json.JsonSerializer.Deserialize<ChangePage>(json, System.Text.Json.JsonSerializerOptions.Web)!;
+        Assert.Equal([ChangeKind.Insert, ChangeKind.Update, ChangeKind.Delete, ChangeKind.Delete, ChangeKind.Insert], typed.Entries.Select(e => e.Kind));
+    }
+
     private static async Task<long> RowsOfAsync(HttpClient api, string schema, string table) =>
         (await api.GetFromJsonAsync<List<TableInfo>>($"/api/engines/{Engine}/tables?schema={schema}"))!.Single(t => t.Table == table).RowEstimate;
 

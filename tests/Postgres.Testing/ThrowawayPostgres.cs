@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
+using Postgres.Launcher;
 
 namespace Postgres.Testing;
 
@@ -18,8 +18,6 @@ namespace Postgres.Testing;
 public sealed class ThrowawayPostgres : IAsyncDisposable
 {
     public const string Superuser = "postgres";
-
-    private const string OwnerFile = "owner.pid";
 
     private readonly Process _process;
     private readonly string _folder;
@@ -59,10 +57,6 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         }
     }
 
-    private static bool IsRoot => geteuid() == 0;
-
-    private static string Root => IsRoot ? "/tmp" : Path.GetTempPath();
-
     public string ConnectionString(string database)
     {
         var builder = new NpgsqlConnectionStringBuilder
@@ -80,28 +74,26 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
     /// <summary>Sweeps dead runs of the same prefix, then starts a server and waits until it accepts connections.</summary>
     public static async Task<ThrowawayPostgres> StartAsync(ThrowawayPostgresOptions options)
     {
-        SweepDeadRuns(options.FolderPrefix);
-        var bin = FindBinaries(options.BinDirectory);
+        RunFolders.SweepDead(options.FolderPrefix);
+        var bin = PostgresBinaries.Find(options.BinDirectory)
+            ?? throw new InvalidOperationException(PostgresBinaries.NotFoundMessage + " (bench: --pg-bin)");
         var id = Guid.NewGuid().ToString("N")[..12];
-        var folder = Path.Combine(Root, options.FolderPrefix + (options.Name is null ? id : $"{options.Name}-{id}"));
+        var folder = Path.Combine(RunFolders.TempRoot, options.FolderPrefix + (options.Name is null ? id : $"{options.Name}-{id}"));
         var data = Path.Combine(folder, "data");
-        Directory.CreateDirectory(folder);
-        // Written whole, then renamed into place, so a concurrent sweep never reads it half-written.
-        await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile + ".tmp"), Environment.ProcessId.ToString());
-        File.Move(Path.Combine(folder, OwnerFile + ".tmp"), Path.Combine(folder, OwnerFile));
+        RunFolders.CreateOwned(folder);
         var password = options.Password ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var pwfile = Path.Combine(folder, "pwfile");
-        await File.WriteAllTextAsync(pwfile, password + "\n");
-        if (IsRoot)
+        await PrivateFile.WriteAllTextAsync(pwfile, password, CancellationToken.None);
+        var asPostgres = PostgresUser.IsRoot;
+        PostgresUser.GiveTo(folder, asPostgres);
+        PostgresUser.GiveTo(pwfile, asPostgres);
+        if (!OperatingSystem.IsWindows())
         {
-            await RunAsync("chown", ["-R", "postgres:postgres", folder]);
-            await RunAsync("chmod", ["0700", folder]);
+            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
 
-        // --no-sync only skips initdb's own final fsync; the server's durability follows options.Fast.
-        await RunAsync(Path.Combine(bin, "initdb"),
-            ["-D", data, "-U", Superuser, "--auth=scram-sha-256", $"--pwfile={pwfile}", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-            asPostgres: true);
+        // The server's durability follows options.Fast.
+        await PostgresCommand.InitDbAsync(bin, data, Superuser, pwfile, asPostgres);
         File.Delete(pwfile);
 
         var port = options.Port ?? FreePort();
@@ -113,7 +105,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             arguments.Add(setting);
         }
 
-        var process = Start(Path.Combine(bin, "postgres"), arguments, asPostgres: true);
+        var process = PostgresCommand.Start(Path.Combine(bin, "postgres"), arguments, asPostgres);
         var server = new ThrowawayPostgres(options, process, folder, port, password, bin);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
@@ -144,7 +136,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         {
             if (!_process.HasExited)
             {
-                _ = kill(_process.Id, 2); // SIGINT: fast shutdown
+                _ = PostgresUser.Signal(_process.Id, 2); // SIGINT: fast shutdown
                 if (!_process.WaitForExit(15_000))
                 {
                     _process.Kill(entireProcessTree: true);
@@ -157,34 +149,7 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
             // Already gone.
         }
 
-        TryDelete(_folder);
-    }
-
-    /// <summary>First of PG_BIN-style candidates holding initdb and postgres: the configured folder, PG_BIN, the newest /usr/lib/postgresql, PATH.</summary>
-    public static string FindBinaries(string? configured)
-    {
-        var candidates = new List<string?> { configured, Environment.GetEnvironmentVariable("PG_BIN") };
-        candidates.AddRange(Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => int.TryParse(Path.GetFileName(d), out var v) ? v : 0).Select(d => Path.Combine(d, "bin"))
-            : []);
-        candidates.AddRange((Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':'));
-        return candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && File.Exists(Path.Combine(c, "initdb")) && File.Exists(Path.Combine(c, "postgres")))
-            ?? throw new InvalidOperationException("PostgreSQL binaries (initdb, postgres) not found: install postgresql, set PG_BIN or configure the binaries folder (bench: --pg-bin).");
-    }
-
-    /// <summary>Runs a program to completion (as the postgres user if asked and root) and returns its output; throws on a non-zero exit.</summary>
-    public static async Task<string> RunAsync(string file, IReadOnlyList<string> arguments, bool asPostgres = false, IDictionary<string, string>? environment = null)
-    {
-        using var process = Start(file, arguments, asPostgres, environment);
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{file} failed ({process.ExitCode}): {await output}{await error}");
-        }
-
-        return await output + await error;
+        RunFolders.TryDelete(_folder);
     }
 
     private void Append(string? line)
@@ -245,114 +210,10 @@ public sealed class ThrowawayPostgres : IAsyncDisposable
         Process.Start(info)?.Dispose();
     }
 
-    /// <summary>
-    /// Removes folders with this prefix whose owning process died without stopping its server (the watchdog can be
-    /// killed too). Per prefix, so the bench and the tests never sweep each other's live servers.
-    /// </summary>
-    private static void SweepDeadRuns(string prefix)
-    {
-        foreach (var root in new[] { "/tmp", Path.GetTempPath() }.Distinct())
-        {
-            if (!Directory.Exists(root))
-            {
-                continue;
-            }
-
-            foreach (var folder in Directory.GetDirectories(root, prefix + "*"))
-            {
-                try
-                {
-                    // Only server folders whose owner is known and dead: a folder without a readable owner.pid is
-                    // another server being set up right now (two servers start at once), or not ours to judge.
-                    var ownerFile = Path.Combine(folder, OwnerFile);
-                    if (!File.Exists(ownerFile) || !int.TryParse(File.ReadAllText(ownerFile), out var owner) || IsAlive(owner))
-                    {
-                        continue;
-                    }
-
-                    var pidFile = Path.Combine(folder, "data", "postmaster.pid");
-                    if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var postmaster) && IsAlive(postmaster))
-                    {
-                        _ = kill(postmaster, 3); // SIGQUIT: immediate shutdown, the data is thrown away anyway
-                        Thread.Sleep(500);
-                    }
-
-                    TryDelete(folder);
-                }
-                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-                {
-                    // Someone else's folder: leave it.
-                }
-            }
-        }
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            return !Process.GetProcessById(pid).HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    private static void TryDelete(string folder)
-    {
-        for (var attempt = 0; attempt < 5 && Directory.Exists(folder); attempt++)
-        {
-            try
-            {
-                Directory.Delete(folder, recursive: true);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                Thread.Sleep(200);
-            }
-        }
-    }
-
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    private static Process Start(string file, IReadOnlyList<string> arguments, bool asPostgres, IDictionary<string, string>? environment = null)
-    {
-        var info = new ProcessStartInfo { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        if (IsRoot && asPostgres)
-        {
-            info.FileName = "/usr/bin/setpriv";
-            foreach (var argument in new[] { "--reuid=postgres", "--regid=postgres", "--init-groups", file })
-            {
-                info.ArgumentList.Add(argument);
-            }
-        }
-        else
-        {
-            info.FileName = file;
-        }
-
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            info.Environment[key] = value;
-        }
-
-        return Process.Start(info) ?? throw new InvalidOperationException($"Could not start {file}.");
-    }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
-
-    [DllImport("libc")]
-    private static extern uint geteuid();
 }

@@ -23,7 +23,7 @@ public sealed record ThrowawayPostgresOptions
     /// <summary>Extra server settings, each <c>name=value</c>, passed as <c>-c</c> after the built-in ones.</summary>
     public IReadOnlyList<string> Settings { get; init; } = [];
 
-    /// <summary>Folder holding initdb and postgres; null searches PG_BIN, /usr/lib/postgresql/*/bin and PATH.</summary>
+    /// <summary>Folder holding initdb and postgres; null searches as <see cref="Postgres.Launcher.PostgresBinaries.Find"/> does.</summary>
     public string? BinDirectory { get; init; }
 
     /// <summary>A fixed port (to bring a server back where clients expect it); null picks a free one.</summary>

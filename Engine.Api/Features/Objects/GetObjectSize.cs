@@ -1,6 +1,7 @@
 using Engine.Api.Engine;
 using Engine.Api.Infrastructure;
 using MediatR;
+using SplitgraphAspire.Contracts;
 
 namespace Engine.Api.Features.Objects;
 
@@ -9,8 +10,6 @@ public sealed record GetObjectSizeQuery(string Engine, string ObjectId) : IReque
 {
     public void Validate() => Identifiers.ValidateObjectId(ObjectId);
 }
-
-public sealed record ObjectSize(string ObjectId, long SizeBytes);
 
 public sealed class GetObjectSizeHandler(EngineSessions sessions) : IRequestHandler<GetObjectSizeQuery, ObjectSize>
 {

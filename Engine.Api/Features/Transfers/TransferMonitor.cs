@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
-using Engine.Api.Engine;
+using SplitgraphAspire.Contracts;
 
 namespace Engine.Api.Features.Transfers;
-
-/// <summary>A transfer as <c>GET /api/transfers/{id}</c> reports it while it runs and for a while after.</summary>
-public sealed record TransferStatus(Guid Id, string Direction, string Engine, string Remote, TransferProgress Progress, bool Finished, string? Error);
 
 /// <summary>
 /// Progress of running transfers, so a dashboard can poll <c>GET /api/transfers/{id}</c> (the caller picks the ID

@@ -1,12 +1,12 @@
 using System.Text;
 
-namespace AppHost.Engines;
+namespace Postgres.Launcher;
 
 /// <summary>
 /// Files that hold secrets: created new (never through an existing file or link someone planted) and readable by
 /// the owner only from the first byte, not made private after being written.
 /// </summary>
-internal static class PrivateFile
+public static class PrivateFile
 {
     public const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 

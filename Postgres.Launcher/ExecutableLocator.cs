@@ -1,6 +1,7 @@
-namespace AppHost.Engines;
+namespace Postgres.Launcher;
 
-internal static class ExecutableLocator
+/// <summary>Finds programs on PATH.</summary>
+public static class ExecutableLocator
 {
     public static string? FindOnPath(string name)
     {

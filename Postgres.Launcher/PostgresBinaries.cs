@@ -1,12 +1,16 @@
 using System.Diagnostics;
 
-namespace AppHost.Engines;
+namespace Postgres.Launcher;
 
 /// <summary>Finds the folder holding <c>initdb</c> and <c>postgres</c> on this machine.</summary>
-internal static class PostgresBinaries
+public static class PostgresBinaries
 {
+    public const string NotFoundMessage =
+        "PostgreSQL binaries (initdb, postgres) not found: install postgresql, set PG_BIN, or configure the binaries folder.";
+
     /// <summary>
-    /// Order: the configured folder, <c>pg_config --bindir</c>, PATH, then the newest
+    /// A configured folder is the only candidate (a wrong setting fails rather than silently using other binaries).
+    /// Otherwise, in order: <c>PG_BIN</c>, <c>pg_config --bindir</c>, PATH, then the newest
     /// <c>/usr/lib/postgresql/&lt;version&gt;/bin</c> (Debian/Ubuntu keep the server binaries off PATH).
     /// </summary>
     public static string? Find(string? configuredDirectory)
@@ -16,19 +20,16 @@ internal static class PostgresBinaries
             return HasServer(configuredDirectory) ? configuredDirectory : null;
         }
 
-        foreach (var candidate in Candidates())
-        {
-            if (candidate is not null && HasServer(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
+        return Candidates().FirstOrDefault(c => !string.IsNullOrEmpty(c) && HasServer(c));
     }
+
+    /// <summary>As <see cref="Find"/>, but throws when there are none.</summary>
+    public static string Require(string? configuredDirectory) =>
+        Find(configuredDirectory) ?? throw new InvalidOperationException(NotFoundMessage);
 
     private static IEnumerable<string?> Candidates()
     {
+        yield return Environment.GetEnvironmentVariable("PG_BIN");
         yield return PgConfigBinDir();
         var initdb = ExecutableLocator.FindOnPath("initdb");
         yield return initdb is null ? null : Path.GetDirectoryName(initdb);
