@@ -374,7 +374,7 @@ public sealed class VersionTests(TwoDatabasesFixture fixture, ITestOutputHelper 
         Assert.DoesNotContain(loose, cleaned.Deleted);
         Assert.Equal(1L, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_meta.objects WHERE object_id = $1", loose));
         // The tables themselves stay.
-        Assert.Equal(2L, await Local.ScalarAsync<long>($"SELECT count(*) FROM {schema}.fruits"));
+        Assert.Equal(3L, await Local.ScalarAsync<long>($"SELECT count(*) FROM {schema}.fruits"));
 
         var all = await Versions.InTransactionAsync(Local, e => new RepositoryEngine(e).CleanupAsync(true, default));
         Assert.Contains(loose, all.Deleted);
