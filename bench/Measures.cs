@@ -716,7 +716,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
             throw new InvalidOperationException($"P10: the chain has {chain.Count} objects, expected a base and {options.Fragments} fragments.");
         }
 
-        var expected = await Harness.ScalarAsync<long>(LocalEp, $"SELECT sum(hashtext(t::text)::bigint) FROM {repo}.t t");
+        var expected = await Harness.ScalarAsync<long>(LocalEp, $"SELECT sum(hashtext(t::text)::bigint)::bigint FROM {repo}.t t");
         var checkoutTimes = new List<double>();
         var plainTimes = new List<double>();
         try
@@ -762,7 +762,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
                     }
 
                     var table = checkoutRun ? $"{repo}.t" : "bench.p10_plain";
-                    var sum = await Harness.ScalarAsync<long>(LocalEp, $"SELECT sum(hashtext(t::text)::bigint) FROM {table} t");
+                    var sum = await Harness.ScalarAsync<long>(LocalEp, $"SELECT sum(hashtext(t::text)::bigint)::bigint FROM {table} t");
                     if (sum != expected)
                     {
                         throw new InvalidOperationException($"P10: {(checkoutRun ? "checkout" : "plain apply")} left different rows in {table}.");
