@@ -705,10 +705,20 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         }
 
         IReadOnlyList<string> chain;
+        string chainImage;
         await using (var engine = new SqlEngine(LocalEp))
         {
             var catalog = new VersionCatalog(engine);
-            chain = (await catalog.TablesAsync(repo, await catalog.ResolveAsync(repo, VersionCatalog.Latest, default), default))[0].ObjectIds;
+            chainImage = await catalog.ResolveAsync(repo, VersionCatalog.Latest, default);
+            chain = (await catalog.TablesAsync(repo, chainImage, default))[0].ObjectIds;
+        }
+
+        // The same content as one snapshot, for the snapshot rule: what replaying the chain costs over copying one object.
+        string snapshotImage;
+        await using (var engine = new SqlEngine(LocalEp) { IsolationLevel = TableCommitter.Isolation })
+        {
+            snapshotImage = (await new RepositoryEngine(engine).CommitAsync(repo, new CommitImageRequest("p10 snapshot", Snapshot: true), default)).Image.ImageHash;
+            await engine.CommitAsync();
         }
 
         if (chain.Count != options.Fragments + 1)
@@ -719,6 +729,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         var expected = await Harness.ScalarAsync<long>(LocalEp, $"SELECT sum(hashtext(t::text)::bigint)::bigint FROM {repo}.t t");
         var checkoutTimes = new List<double>();
         var plainTimes = new List<double>();
+        var snapshotTimes = new List<double>();
         try
         {
             for (var rep = 0; rep < options.Reps; rep++)
@@ -731,8 +742,13 @@ public sealed partial class Measures(Harness harness, Options options, Results r
                         // From the first image (the base alone) to the latest: the table is emptied and the chain applied.
                         await CheckoutAsync(repo, first!);
                         await harness.QuiesceAsync();
-                        seconds = await Harness.TimeAsync(() => CheckoutAsync(repo, VersionCatalog.Latest));
+                        seconds = await Harness.TimeAsync(() => CheckoutAsync(repo, chainImage));
                         checkoutTimes.Add(seconds);
+                        await CheckoutAsync(repo, first!);
+                        await harness.QuiesceAsync();
+                        var snapshotSeconds = await Harness.TimeAsync(() => CheckoutAsync(repo, snapshotImage));
+                        snapshotTimes.Add(snapshotSeconds);
+                        global::Bench.Log.Info($"  P10 checkout of the snapshot image rep {rep + 1}: {snapshotSeconds:0.000} s");
                     }
                     else
                     {
@@ -774,6 +790,8 @@ public sealed partial class Measures(Harness harness, Options options, Results r
 
             results.Faster($"P10 checkout of a {Count(n)}-row table of a base + {options.Fragments} fragments × {Count(r)} rows vs CREATE TABLE + DELETE … USING / INSERT … SELECT of the same objects",
                 Harness.Median(checkoutTimes), Harness.Median(plainTimes), 0.8);
+            results.Add(new ResultRow($"P10 the same checkout vs checkout of one snapshot of the same content (informational: the snapshot rule)",
+                $"{Harness.Median(checkoutTimes):0.000} s", $"{Harness.Median(snapshotTimes):0.000} s", Harness.Median(snapshotTimes) / Harness.Median(checkoutTimes), "—", null));
             results.Note($"P10: each fragment = {up:N0} updates, {fresh:N0} new keys, {del:N0} deletes, committed through the repository; checkout goes from the " +
                 "first image (base only) to the latest: untrack, TRUNCATE, apply the chain in order (FragmentApplier), track again, in one transaction. " +
                 "The plain variant creates an empty table with the key and applies the same objects in one transaction.");
