@@ -350,6 +350,25 @@ public sealed class VersionTests(TwoDatabasesFixture fixture, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task A_pulled_image_that_does_not_match_its_hash_is_refused_and_nothing_is_written()
+    {
+        var schema = await FruitsRepositoryAsync(Remote);
+        await Versions.InitAsync(Remote, schema);
+        await Remote.ExecAsync($"INSERT INTO {schema}.fruits VALUES (3, 'x')");
+        var head = (await Versions.CommitAsync(Remote, schema)).Image.ImageHash;
+        // Someone who can write the remote's catalogue reverses a chain: the image no longer adds up to its hash.
+        await Remote.ExecAsync(
+            "UPDATE splitgraph_meta.tables SET object_ids = ARRAY[object_ids[2], object_ids[1]] WHERE repository = $1 AND image_hash = $2 AND table_name = 'fruits'",
+            schema, head);
+
+        var transfers = new VersionTransfers(Local.Endpoint, Remote.Endpoint);
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => transfers.PullAsync(schema, schema, create: true, default));
+        Assert.Equal("Image does not verify", refused.Title);
+        // The valid first image went in the same transaction as the refused one: neither is there.
+        Assert.Equal(0L, await Versions.ImageCountAsync(Local, schema));
+    }
+
+    [Fact]
     public async Task Cleanup_drops_objects_of_deleted_repositories_only_and_loose_objects_only_when_asked()
     {
         var schema = await FruitsRepositoryAsync(Local);
