@@ -141,6 +141,17 @@ public sealed class ObjectEngine(SqlEngine engine)
     public async Task<DeleteObjectsResult> DeleteObjectsAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
     {
         var ids = objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToList();
+        // An object an image uses stays: deleting it would leave the image unable to check out.
+        var used = (List<object?[]>)(await engine.RunSqlAsync(
+            $"SELECT t.repository, t.image_hash, u FROM {MetaSchema}.tables t, pg_catalog.unnest(t.object_ids) u WHERE t.object_ids && $1 AND u = ANY($1) LIMIT 5",
+            [ids.ToArray()], ResultShape.ManyMany, cancellationToken))!;
+        if (used.Count > 0)
+        {
+            throw new ConflictException("Object in use",
+                $"Objects are used by images: {string.Join(", ", used.Select(r => $"{r[2]} by image {((string)r[1]!)[..12]} of repository \"{r[0]}\""))}. " +
+                "Delete the repository (DELETE …/repositories/{schema}) and run POST …/cleanup instead.");
+        }
+
         var deleted = ((List<object?>)(await engine.RunSqlAsync(
             $"DELETE FROM {MetaSchema}.objects WHERE object_id = ANY($1) RETURNING object_id",
             [ids.ToArray()], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToList();

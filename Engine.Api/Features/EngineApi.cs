@@ -6,6 +6,7 @@ using Engine.Api.Features.Sql;
 using Engine.Api.Features.Tables;
 using Engine.Api.Features.Tracking;
 using Engine.Api.Features.Transfers;
+using Engine.Api.Features.Versions;
 
 namespace Engine.Api.Features;
 
@@ -41,6 +42,11 @@ public static class EngineApi
         UploadObjects.Map(engine);
         DownloadObjects.Map(engine);
         RunSql.Map(engine);
+        Repositories.Map(engine);
+        Images.Map(engine);
+        Tags.Map(engine);
+        Diffs.Map(engine);
+        VersionTransferRoutes.Map(engine);
         TransferStatusRoutes.Map(api);
 
         // Anything else under /api is a problem, not an empty response: 415 for a route's wrong body type, else 404.

@@ -529,6 +529,53 @@ CREATE TABLE IF NOT EXISTS splitgraph_meta.objects (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Versions (issue 18), Splitgraph's catalogue: an image is a commit of a repository (a schema of this engine); each
+-- of its tables has a schema and an ordered chain of objects (a base snapshot, then fragments). Objects are shared by
+-- images, never copied. HEAD and user tags are rows of tags (latest is computed). The foreign keys keep an image's
+-- parent, tables and tags together; that every object of a chain exists is checked when an image is written.
+CREATE TABLE IF NOT EXISTS splitgraph_meta.images (
+    namespace text NOT NULL DEFAULT '',
+    repository text NOT NULL,
+    image_hash text NOT NULL CHECK (image_hash ~ '^[0-9a-f]{64}$'),
+    parent_id text,
+    created timestamptz NOT NULL DEFAULT now(),
+    comment text,
+    author text,
+    PRIMARY KEY (repository, image_hash),
+    FOREIGN KEY (repository, parent_id) REFERENCES splitgraph_meta.images (repository, image_hash)
+);
+
+CREATE TABLE IF NOT EXISTS splitgraph_meta.tables (
+    namespace text NOT NULL DEFAULT '',
+    repository text NOT NULL,
+    image_hash text NOT NULL,
+    table_name text NOT NULL,
+    table_schema jsonb NOT NULL,
+    object_ids text[] NOT NULL CHECK (pg_catalog.cardinality(object_ids) > 0),
+    upserted bigint NOT NULL DEFAULT 0,
+    deleted bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (repository, image_hash, table_name),
+    FOREIGN KEY (repository, image_hash) REFERENCES splitgraph_meta.images (repository, image_hash) ON DELETE CASCADE
+);
+
+-- "Which images use this object" (delete refusal, cleanup, provenance) without scanning every chain.
+CREATE INDEX IF NOT EXISTS tables_object_ids_idx ON splitgraph_meta.tables USING gin (object_ids);
+
+CREATE TABLE IF NOT EXISTS splitgraph_meta.tags (
+    namespace text NOT NULL DEFAULT '',
+    repository text NOT NULL,
+    image_hash text NOT NULL,
+    tag text NOT NULL,
+    PRIMARY KEY (repository, tag),
+    FOREIGN KEY (repository, image_hash) REFERENCES splitgraph_meta.images (repository, image_hash) ON DELETE CASCADE
+);
+
+-- Objects of deleted repositories' images: the only ones cleanup removes by default (loose objects, committed per
+-- table outside any repository, are never referenced by an image and must not vanish silently).
+CREATE TABLE IF NOT EXISTS splitgraph_meta.released_objects (
+    object_id text PRIMARY KEY
+);
+
 CREATE EXTENSION IF NOT EXISTS postgres_fdw;
 
 -- Creates (or refreshes) the foreign server and user mapping for another engine. Downloads give each object its own

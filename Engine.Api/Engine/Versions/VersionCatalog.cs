@@ -1,0 +1,235 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Engine.Versions;
+
+/// <summary>An image row of <c>splitgraph_meta.images</c>.</summary>
+public sealed record ImageRow(string Namespace, string ImageHash, string? ParentId, DateTimeOffset Created, string? Comment, string? Author);
+
+/// <summary>A table of an image: schema (object spec without the flag) and object chain in apply order.</summary>
+public sealed record TableRow(string Table, IReadOnlyList<ObjectColumn> Schema, IReadOnlyList<string> ObjectIds, long Upserted, long Deleted);
+
+/// <summary>
+/// Reads and writes the versions catalogue (<c>splitgraph_meta.images</c>, <c>tables</c>, <c>tags</c>) in the engine's
+/// transaction. Values are always parameters; every name read back is validated before it reaches SQL text elsewhere.
+/// </summary>
+public sealed partial class VersionCatalog(SqlEngine engine)
+{
+    public const string Head = "HEAD";
+    public const string Latest = "latest";
+    private const string Meta = ObjectEngine.MetaSchema;
+
+    [GeneratedRegex("^[0-9a-f]{64}$")]
+    private static partial Regex ImageHashPattern();
+
+    [GeneratedRegex("^[0-9a-f]{6,64}$")]
+    private static partial Regex PrefixPattern();
+
+    public static bool IsImageHash(string? hash) => hash is not null && ImageHashPattern().IsMatch(hash);
+
+    /// <summary>
+    /// The image hash: SHA-256 over the parent and every table's name, columns (name, type, key) and object list, tables
+    /// by name. Creation time, message and author are not content: the same commit made on two engines has one hash.
+    /// </summary>
+    public static string ComputeHash(string? parentId, IEnumerable<TableRow> tables)
+    {
+        var content = new
+        {
+            parent = parentId,
+            tables = tables.OrderBy(t => t.Table, StringComparer.Ordinal).Select(t => new
+            {
+                name = t.Table,
+                columns = t.Schema.Select(c => new[] { c.Name, c.Type, c.IsPrimaryKey ? "key" : "" }),
+                objects = t.ObjectIds,
+            }),
+        };
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(content))));
+    }
+
+    /// <summary>Serialises catalogue changes of one repository (commit, checkout, tags, push/pull metadata) until the transaction ends.</summary>
+    public Task LockRepositoryAsync(string schema, CancellationToken cancellationToken) =>
+        engine.RunSqlAsync("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", [LockKey(schema)], ResultShape.None, cancellationToken);
+
+    /// <summary>The advisory-lock key of a repository (tests hold it to stop an operation at its metadata step).</summary>
+    public static string LockKey(string schema) => "splitgraph.repository." + schema;
+
+    public async Task<bool> ExistsAsync(string schema, CancellationToken cancellationToken) =>
+        await engine.RunSqlAsync($"SELECT 1 FROM {Meta}.images WHERE repository = $1 LIMIT 1", [schema], ResultShape.OneOne, cancellationToken) is not null;
+
+    public async Task RequireRepositoryAsync(string schema, CancellationToken cancellationToken)
+    {
+        if (!await ExistsAsync(schema, cancellationToken))
+        {
+            throw new RepositoryNotFoundException(engine.Name, schema);
+        }
+    }
+
+    /// <summary>Schemas that are repositories, by name.</summary>
+    public async Task<IReadOnlyList<string>> RepositoriesAsync(CancellationToken cancellationToken) =>
+        ((List<object?>)(await engine.RunSqlAsync($"SELECT DISTINCT repository FROM {Meta}.images ORDER BY 1", null, ResultShape.ManyOne, cancellationToken))!)
+            .Cast<string>().ToList();
+
+    /// <summary>Every image of the repository, newest first.</summary>
+    public async Task<IReadOnlyList<ImageRow>> ImagesAsync(string schema, CancellationToken cancellationToken)
+    {
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            $"SELECT namespace, image_hash, parent_id, created, comment, author FROM {Meta}.images WHERE repository = $1 ORDER BY created DESC, image_hash",
+            [schema], ResultShape.ManyMany, cancellationToken))!;
+        return rows.Select(r => new ImageRow((string)r[0]!, (string)r[1]!, (string?)r[2],
+            new DateTimeOffset(DateTime.SpecifyKind((DateTime)r[3]!, DateTimeKind.Utc)), (string?)r[4], (string?)r[5])).ToList();
+    }
+
+    /// <summary>Tables of every image of the repository, by image hash.</summary>
+    public async Task<Dictionary<string, List<TableRow>>> AllTablesAsync(string schema, CancellationToken cancellationToken)
+    {
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            $"SELECT image_hash, table_name, table_schema::text, object_ids, upserted, deleted FROM {Meta}.tables WHERE repository = $1 ORDER BY image_hash, table_name",
+            [schema], ResultShape.ManyMany, cancellationToken))!;
+        return rows.GroupBy(r => (string)r[0]!).ToDictionary(g => g.Key, g => g.Select(ReadTable).ToList());
+    }
+
+    public async Task<List<TableRow>> TablesAsync(string schema, string imageHash, CancellationToken cancellationToken)
+    {
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            $"SELECT image_hash, table_name, table_schema::text, object_ids, upserted, deleted FROM {Meta}.tables WHERE repository = $1 AND image_hash = $2 ORDER BY table_name",
+            [schema, imageHash], ResultShape.ManyMany, cancellationToken))!;
+        return rows.Select(ReadTable).ToList();
+    }
+
+    private static TableRow ReadTable(object?[] r) => new(
+        Identifiers.Validate((string)r[1]!, "table name"),
+        JsonSerializer.Deserialize<List<ObjectColumn>>((string)r[2]!, JsonSerializerOptions.Web)!,
+        ((string[])r[3]!).Select(Identifiers.ValidateObjectId).ToList(), (long)r[4]!, (long)r[5]!);
+
+    /// <summary>Stored tags (HEAD and user tags), by tag name.</summary>
+    public async Task<Dictionary<string, string>> StoredTagsAsync(string schema, CancellationToken cancellationToken)
+    {
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+            $"SELECT tag, image_hash FROM {Meta}.tags WHERE repository = $1 ORDER BY tag", [schema], ResultShape.ManyMany, cancellationToken))!;
+        return rows.ToDictionary(r => (string)r[0]!, r => (string)r[1]!, StringComparer.Ordinal);
+    }
+
+    public async Task<string?> HeadAsync(string schema, CancellationToken cancellationToken) =>
+        await engine.RunSqlAsync($"SELECT image_hash FROM {Meta}.tags WHERE repository = $1 AND tag = $2", [schema, Head], ResultShape.OneOne, cancellationToken) as string;
+
+    public Task SetTagAsync(string schema, string tag, string imageHash, CancellationToken cancellationToken) =>
+        engine.RunSqlAsync(
+            $"""
+            INSERT INTO {Meta}.tags (namespace, repository, image_hash, tag)
+            SELECT namespace, repository, image_hash, $3 FROM {Meta}.images WHERE repository = $1 AND image_hash = $2
+            ON CONFLICT (repository, tag) DO UPDATE SET image_hash = excluded.image_hash
+            """, [schema, imageHash, tag], ResultShape.None, cancellationToken);
+
+    public async Task<bool> DeleteTagAsync(string schema, string tag, CancellationToken cancellationToken) =>
+        await engine.RunSqlAsync($"DELETE FROM {Meta}.tags WHERE repository = $1 AND tag = $2 RETURNING 1", [schema, tag], ResultShape.OneOne, cancellationToken) is not null;
+
+    /// <summary>Writes an image and its tables unless the repository has it already (content-addressed); true when written.</summary>
+    public async Task<bool> InsertImageAsync(string schema, ImageRow image, IReadOnlyList<TableRow> tables, CancellationToken cancellationToken)
+    {
+        var inserted = await engine.RunSqlAsync(
+            $"""
+            INSERT INTO {Meta}.images (namespace, repository, image_hash, parent_id, created, comment, author)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (repository, image_hash) DO NOTHING RETURNING 1
+            """,
+            [image.Namespace, schema, image.ImageHash, image.ParentId, image.Created.UtcDateTime, image.Comment, image.Author],
+            ResultShape.OneOne, cancellationToken);
+        if (inserted is null)
+        {
+            return false;
+        }
+
+        foreach (var table in tables)
+        {
+            await engine.RunSqlAsync(
+                $"""
+                INSERT INTO {Meta}.tables (namespace, repository, image_hash, table_name, table_schema, object_ids, upserted, deleted)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                """,
+                [image.Namespace, schema, image.ImageHash, table.Table, Jsonb.Parameter(JsonSerializer.Serialize(table.Schema, JsonSerializerOptions.Web)),
+                 table.ObjectIds.ToArray(), table.Upserted, table.Deleted],
+                ResultShape.None, cancellationToken);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// An image reference: a tag (HEAD, latest, user tag), a full hash, or a unique prefix of at least 6 hex digits.
+    /// 404 when nothing matches, 409 when a prefix is ambiguous.
+    /// </summary>
+    public async Task<string> ResolveAsync(string schema, string? reference, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(reference))
+        {
+            throw new InvalidInputException("No image", "Name an image: a hash, a unique prefix of at least 6 hex digits, or a tag.");
+        }
+
+        if (reference == Latest)
+        {
+            return (await ImagesAsync(schema, cancellationToken)).FirstOrDefault()?.ImageHash
+                ?? throw new ImageNotFoundException(schema, reference);
+        }
+
+        var tags = await StoredTagsAsync(schema, cancellationToken);
+        if (tags.TryGetValue(reference, out var tagged))
+        {
+            return tagged;
+        }
+
+        if (PrefixPattern().IsMatch(reference))
+        {
+            var matches = ((List<object?>)(await engine.RunSqlAsync(
+                $"SELECT image_hash FROM {Meta}.images WHERE repository = $1 AND starts_with(image_hash, $2) LIMIT 2",
+                [schema, reference], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToList();
+            if (matches.Count == 2)
+            {
+                throw new ConflictException("Ambiguous image", $"More than one image of repository \"{schema}\" starts with '{reference}'; give more digits.");
+            }
+
+            if (matches.Count == 1)
+            {
+                return matches[0];
+            }
+        }
+
+        throw new ImageNotFoundException(schema, Identifiers.Printable(reference));
+    }
+
+    /// <summary>Images as the API shows them, with their tags (<c>latest</c> is the newest image).</summary>
+    public async Task<IReadOnlyList<ImageInfo>> DescribeAsync(string schema, IReadOnlyList<ImageRow> images, CancellationToken cancellationToken)
+    {
+        var tags = await StoredTagsAsync(schema, cancellationToken);
+        var latest = (await ImagesAsync(schema, cancellationToken)).FirstOrDefault()?.ImageHash;
+        var totals = ((List<object?[]>)(await engine.RunSqlAsync(
+            $"SELECT image_hash, count(*)::int, sum(upserted)::bigint, sum(deleted)::bigint FROM {Meta}.tables WHERE repository = $1 AND image_hash = ANY($2) GROUP BY image_hash",
+            [schema, images.Select(i => i.ImageHash).ToArray()], ResultShape.ManyMany, cancellationToken))!)
+            .ToDictionary(r => (string)r[0]!, r => ((int)r[1]!, (long)r[2]!, (long)r[3]!));
+        return images.Select(i =>
+        {
+            var names = tags.Where(t => t.Value == i.ImageHash).Select(t => t.Key).ToList();
+            if (i.ImageHash == latest)
+            {
+                names.Add(Latest);
+            }
+
+            var (count, upserted, deleted) = totals.GetValueOrDefault(i.ImageHash);
+            return new ImageInfo(i.ImageHash, i.ParentId, i.Created, i.Comment, i.Author, names.Order(StringComparer.Ordinal).ToList(), count, upserted, deleted);
+        }).ToList();
+    }
+
+    public async Task<ImageInfo> DescribeAsync(string schema, string imageHash, CancellationToken cancellationToken)
+    {
+        var image = (await ImagesAsync(schema, cancellationToken)).FirstOrDefault(i => i.ImageHash == imageHash)
+            ?? throw new ImageNotFoundException(schema, imageHash);
+        return (await DescribeAsync(schema, [image], cancellationToken))[0];
+    }
+}
+
+public sealed class RepositoryNotFoundException(string engine, string schema)
+    : EngineException("Repository not found", $"Schema \"{Identifiers.Printable(schema)}\" is not a repository on engine '{engine}': POST …/repositories to init it.", 404);
+
+public sealed class ImageNotFoundException(string schema, string reference)
+    : EngineException("Image not found", $"Repository \"{Identifiers.Printable(schema)}\" has no image or tag '{reference}'.", 404);
