@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using System.Text;
 
 namespace Dashboard.Services;
 
@@ -13,21 +13,19 @@ public enum RepositoryTransferKind
     Clone,
 }
 
-public static partial class TagNames
+/// <summary>The API's rule for user tags, checked before a round trip: a PostgreSQL identifier (1–63 bytes, no NUL), not HEAD or latest.</summary>
+public static class TagNames
 {
-    /// <summary>Tags the engine reserves: HEAD is what the schema was checked out from, latest the newest image.</summary>
-    public static readonly IReadOnlySet<string> Reserved = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "HEAD", "latest" };
+    /// <summary>Tags the engine maintains: HEAD is what the schema was checked out from, latest the newest image.</summary>
+    public static readonly IReadOnlySet<string> Reserved = new HashSet<string>(StringComparer.Ordinal) { "HEAD", "latest" };
 
     /// <summary>Why a name cannot be a user tag, or null when it can.</summary>
     public static string? Problem(string? name) => name?.Trim() switch
     {
         null or "" => "Name the tag.",
-        { Length: > 64 } => "At most 64 characters.",
-        var n when Reserved.Contains(n) => $"{n} is set by the engine.",
-        var n when !Valid().IsMatch(n) => "Letters, digits, '.', '_' and '-' only.",
+        var n when Encoding.UTF8.GetByteCount(n) > 63 => "At most 63 bytes.",
+        var n when n.Contains('\0', StringComparison.Ordinal) => "No NUL characters.",
+        var n when Reserved.Contains(n) => $"{n} is maintained by the engine.",
         _ => null,
     };
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-    private static partial Regex Valid();
 }

@@ -85,10 +85,10 @@ public sealed class VersionDialogsTests : DashboardTestBase
         provider.WaitForAssertion(() => Assert.True(provider.Find("#confirm-yes").HasAttribute("disabled")));
 
         provider.Find("input#tag-name").Input("HEAD");
-        provider.WaitForAssertion(() => Assert.Contains("set by the engine", provider.Find("#tag-problem").TextContent));
+        provider.WaitForAssertion(() => Assert.Contains("maintained by the engine", provider.Find("#tag-problem").TextContent));
         Assert.True(provider.Find("#confirm-yes").HasAttribute("disabled"));
-        provider.Find("input#tag-name").Input("two words");
-        provider.WaitForAssertion(() => Assert.Contains("only", provider.Find("#tag-problem").TextContent));
+        provider.Find("input#tag-name").Input(new string('x', 64));
+        provider.WaitForAssertion(() => Assert.Contains("63 bytes", provider.Find("#tag-problem").TextContent));
 
         provider.Find("input#tag-name").Input("v2.0-rc_1");
         provider.WaitForAssertion(() => Assert.False(provider.Find("#confirm-yes").HasAttribute("disabled")));
@@ -101,8 +101,10 @@ public sealed class VersionDialogsTests : DashboardTestBase
     [InlineData("v1", null)]
     [InlineData("release-2026.11", null)]
     [InlineData("", "Name the tag.")]
-    [InlineData("latest", "latest is set by the engine.")]
-    [InlineData("-x", "Letters, digits, '.', '_' and '-' only.")]
-    [InlineData("a;drop", "Letters, digits, '.', '_' and '-' only.")]
+    [InlineData("two words", null)]
+    [InlineData("Latest", null)]
+    [InlineData("latest", "latest is maintained by the engine.")]
+    [InlineData("HEAD", "HEAD is maintained by the engine.")]
+    [InlineData("ééééééééééééééééééééééééééééééééé", "At most 63 bytes.")]
     public void Tag_names(string name, string? problem) => Assert.Equal(problem, TagNames.Problem(name));
 }
