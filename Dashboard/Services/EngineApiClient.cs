@@ -129,6 +129,60 @@ public sealed class EngineApiClient(HttpClient http)
         }
     }
 
+    // --- Versions: repositories, images, tags, checkout, diff, push/pull/clone (docs/versions-api.md) --------------
+
+    public Task<List<RepositoryInfo>> GetRepositoriesAsync(string engine, CancellationToken cancellationToken = default) =>
+        GetAsync<List<RepositoryInfo>>($"{Base(engine)}/repositories", cancellationToken);
+
+    /// <summary>The schema becomes a repository: its tables tracked and a first image (a snapshot) committed.</summary>
+    public Task<RepositoryInfo> InitRepositoryAsync(string engine, InitRepositoryRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync<RepositoryInfo>($"{Base(engine)}/repositories", request, cancellationToken);
+
+    public Task<RepositoryInfo> GetRepositoryAsync(string engine, string schema, CancellationToken cancellationToken = default) =>
+        GetAsync<RepositoryInfo>(RepositoryPath(engine, schema), cancellationToken);
+
+    public Task<RepositoryStatus> GetRepositoryStatusAsync(string engine, string schema, CancellationToken cancellationToken = default) =>
+        GetAsync<RepositoryStatus>($"{RepositoryPath(engine, schema)}/status", cancellationToken);
+
+    public Task<CommitImageResult> CommitImageAsync(string engine, string schema, CommitImageRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync<CommitImageResult>($"{RepositoryPath(engine, schema)}/commit", request, cancellationToken);
+
+    /// <summary>Every image of the repository, newest first.</summary>
+    public Task<List<ImageInfo>> GetImagesAsync(string engine, string schema, CancellationToken cancellationToken = default) =>
+        GetAsync<List<ImageInfo>>($"{RepositoryPath(engine, schema)}/images", cancellationToken);
+
+    public Task<ImageDetail> GetImageAsync(string engine, string schema, string image, CancellationToken cancellationToken = default) =>
+        GetAsync<ImageDetail>($"{RepositoryPath(engine, schema)}/images/{E(image)}", cancellationToken);
+
+    public Task<List<TagInfo>> GetTagsAsync(string engine, string schema, CancellationToken cancellationToken = default) =>
+        GetAsync<List<TagInfo>>($"{RepositoryPath(engine, schema)}/tags", cancellationToken);
+
+    public Task<TagInfo> SetTagAsync(string engine, string schema, string tag, string image, CancellationToken cancellationToken = default) =>
+        SendAsync<TagInfo>(HttpMethod.Put, $"{RepositoryPath(engine, schema)}/tags/{E(tag)}", new SetTagRequest(image), cancellationToken);
+
+    public Task DeleteTagAsync(string engine, string schema, string tag, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, $"{RepositoryPath(engine, schema)}/tags/{E(tag)}", null, cancellationToken);
+
+    public Task<CheckoutResult> CheckoutAsync(string engine, string schema, CheckoutRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync<CheckoutResult>($"{RepositoryPath(engine, schema)}/checkout", request, cancellationToken);
+
+    /// <summary>Per-table counts from one image to another (<paramref name="to"/> null: the working state).</summary>
+    public Task<VersionDiff> GetDiffAsync(string engine, string schema, string from, string? to, CancellationToken cancellationToken = default) =>
+        GetAsync<VersionDiff>($"{RepositoryPath(engine, schema)}/diff?from={E(from)}{(to is null ? "" : "&to=" + E(to))}", cancellationToken);
+
+    /// <summary>A page of one table's row changes between two images, in the pending-changes shape.</summary>
+    public Task<ChangePage> GetTableDiffAsync(string engine, string schema, string table, string from, string? to, long after, int limit,
+        CancellationToken cancellationToken = default) =>
+        GetAsync<ChangePage>(
+            $"{RepositoryPath(engine, schema)}/diff/tables/{E(table)}?from={E(from)}{(to is null ? "" : "&to=" + E(to))}&after={after}&limit={limit}",
+            cancellationToken);
+
+    /// <summary>Push, pull or clone the repository; progress is at <see cref="GetTransferAsync"/> under <paramref name="transferId"/>.</summary>
+    public Task<VersionTransferResult> TransferRepositoryAsync(string engine, string schema, RepositoryTransferKind kind, VersionTransferRequest request,
+        Guid? transferId = null, CancellationToken cancellationToken = default) =>
+        PostAsync<VersionTransferResult>(
+            $"{RepositoryPath(engine, schema)}/{kind.ToString().ToLowerInvariant()}{(transferId is { } id ? "?transferId=" + id : "")}", request, cancellationToken);
+
     // --- Development SQL console ---------------------------------------------------------------------------------
 
     public Task<SqlResult> RunSqlAsync(string engine, string statement, CancellationToken cancellationToken = default) =>
@@ -139,6 +193,8 @@ public sealed class EngineApiClient(HttpClient http)
     private static string E(string segment) => Uri.EscapeDataString(segment);
 
     private static string Base(string engine) => $"/api/engines/{E(engine)}";
+
+    private static string RepositoryPath(string engine, string schema) => $"{Base(engine)}/repositories/{E(schema)}";
 
     private static string TablePath(string engine, string schema, string table) => $"{Base(engine)}/schemas/{E(schema)}/tables/{E(table)}";
 
