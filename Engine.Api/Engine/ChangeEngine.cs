@@ -50,8 +50,9 @@ public sealed class ChangeEngine(SqlEngine engine)
                 """, null, ResultShape.None, cancellationToken);
             await engine.RunSqlAsync(
                 """
-                INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name) VALUES (pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid, $1, $2)
-                ON CONFLICT (relid) DO UPDATE SET schema_name = excluded.schema_name, table_name = excluded.table_name
+                INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name, column_types)
+                SELECT x.r, $1, $2, splitgraph_audit.column_types(x.r) FROM (SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid AS r) x
+                ON CONFLICT (relid) DO UPDATE SET schema_name = excluded.schema_name, table_name = excluded.table_name, column_types = excluded.column_types
                 """, [table.Schema, table.Table], ResultShape.None, cancellationToken);
         }
     }
@@ -310,8 +311,8 @@ public sealed class ChangeEngine(SqlEngine engine)
     }
 
     /// <summary>
-    /// 409 when the table's columns changed (ADD, DROP or RENAME COLUMN) since its oldest pending change was logged:
-    /// entries of another shape cannot be read as rows of this one. Key changes need no check: every per-row entry holds
+    /// 409 when the table's columns changed (ADD, DROP or RENAME COLUMN, or a column's type) since its oldest pending
+    /// change was logged: entries of another shape cannot be read as rows of this one. Key changes need no check: every per-row entry holds
     /// the whole row, so the net changes are taken by the current key (bulk entries are checked by bulk_keys).
     /// </summary>
     public async Task RequireLoggedColumnsAsync(string schema, string table, IReadOnlyList<TableColumn> columns, CancellationToken cancellationToken = default)
@@ -329,6 +330,15 @@ public sealed class ChangeEngine(SqlEngine engine)
             throw new ConflictException("Columns changed while changes were pending",
                 $"Pending changes of \"{schema}\".\"{table}\" were logged with the columns ({logged}) but the table now has ({current}): " +
                 "a column was added, dropped or renamed while they were pending. Undo the column change and commit them first, " +
+                "or discard them (DELETE …/changes?table=), then commit.");
+        }
+
+        if (await engine.RunSqlAsync("SELECT logged_types, current_types FROM splitgraph_audit.retyped_columns($1, $2)", [schema, table], ResultShape.OneMany, cancellationToken)
+            is object?[] { Length: 2 } retyped && retyped[0] is string before && retyped[1] is string after)
+        {
+            throw new ConflictException("Column types changed while changes were pending",
+                $"Pending changes of \"{schema}\".\"{table}\" were logged with the column types ({before}) but the table now has ({after}): " +
+                "a column's type was changed (ALTER COLUMN … TYPE) while they were pending. Undo the type change and commit them first, " +
                 "or discard them (DELETE …/changes?table=), then commit.");
         }
     }

@@ -89,6 +89,8 @@ public sealed class DdlWhilePendingTests(DatabaseFixture fixture) : IClassFixtur
     [InlineData("ADD COLUMN w int")]
     [InlineData("DROP COLUMN v")]
     [InlineData("RENAME COLUMN id TO key")]
+    [InlineData("ALTER COLUMN v TYPE varchar(10)")]
+    [InlineData("ALTER COLUMN id TYPE bigint")]
     public async Task Column_change_while_changes_are_pending_is_refused_at_commit(string change)
     {
         var schema = await ArrangeAsync();
@@ -104,6 +106,26 @@ public sealed class DdlWhilePendingTests(DatabaseFixture fixture) : IClassFixtur
         await WithChangesAsync(c => c.DiscardPendingChangesAsync(schema, "t"));
         await Db.ExecAsync($"DELETE FROM {schema}.t WHERE ctid = (SELECT min(ctid) FROM {schema}.t)");
         Assert.Equal((0L, 1L), ((await Objects.CommitAsync(Db, schema, "t")) is var r ? (r.Upserts, r.Deletes) : default));
+    }
+
+    [Fact]
+    public async Task Column_type_change_before_any_pending_change_is_not_refused()
+    {
+        // The type changes while nothing is pending and no API call runs before the next writes: their entries are
+        // of the new type, so the commit goes ahead (and the remembered types are refreshed).
+        var schema = await ArrangeAsync("id int PRIMARY KEY, v numeric(6,2)", "(1, 1.5), (2, 2.25)");
+        await Db.ExecAsync($"ALTER TABLE {schema}.t ALTER COLUMN v TYPE numeric(8,3)");
+        await Db.ExecAsync($"ALTER TABLE {schema}.before ALTER COLUMN v TYPE numeric(8,3)");
+        await Db.ExecAsync($"UPDATE {schema}.t SET v = 1.125 WHERE id = 1; DELETE FROM {schema}.t WHERE id = 2");
+
+        var result = await Objects.CommitAndCompareAsync(Db, schema);
+        Assert.Equal((1L, 1L), (result.Upserts, result.Deletes));
+
+        // A later type change while a change is pending is still refused.
+        await Db.ExecAsync($"INSERT INTO {schema}.t VALUES (3, 3)");
+        await Db.ExecAsync($"ALTER TABLE {schema}.t ALTER COLUMN v TYPE numeric");
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => Objects.CommitAsync(Db, schema, "t"));
+        Assert.Contains("numeric(8,3)", refused.Message);
     }
 
     [Fact]

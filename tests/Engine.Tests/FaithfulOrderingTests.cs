@@ -19,7 +19,10 @@ public sealed class FaithfulOrderingTests(DatabaseFixture fixture) : IClassFixtu
             $"TimeZone={TimeZone}; IntervalStyle={IntervalStyle}; DateStyle={DateStyle}; extra_float_digits={ExtraFloatDigits}";
     }
 
-    /// <summary>Runs <paramref name="sql"/> on its own connection with the writer's settings (autocommit).</summary>
+    /// <summary>
+    /// Runs <paramref name="sql"/> on its own connection with the writer's settings (autocommit). <c>COPY … FROM STDIN</c>
+    /// takes its data from the lines after the first (text format).
+    /// </summary>
     internal static async Task ExecAsAsync(TestDatabase db, Writer writer, string sql)
     {
         await using var connection = await db.DataSource.OpenConnectionAsync();
@@ -32,6 +35,13 @@ public sealed class FaithfulOrderingTests(DatabaseFixture fixture) : IClassFixtu
             set.Parameters.Add(new NpgsqlParameter { Value = writer.DateStyle });
             set.Parameters.Add(new NpgsqlParameter { Value = writer.ExtraFloatDigits.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             await set.ExecuteNonQueryAsync();
+        }
+
+        if (sql.StartsWith("COPY ", StringComparison.Ordinal) && sql.IndexOf('\n', StringComparison.Ordinal) is > 0 and var end)
+        {
+            await using var import = await connection.BeginTextImportAsync(sql[..end]);
+            await import.WriteAsync(sql[(end + 1)..]);
+            return;
         }
 
         await using var command = new NpgsqlCommand(sql, connection);

@@ -84,6 +84,38 @@ public sealed class ImageIdentityTests(DatabaseFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Change_views_keep_json_types_and_show_other_values_as_exact_strings()
+    {
+        var schema = await ArrangeAsync(
+            "id int PRIMARY KEY, n numeric, f float8, r real, ts timestamp(6), tz timestamptz, iv interval, b bytea, ok boolean, j jsonb",
+            "(0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL)");
+        // Written under unusual settings: the views show the same text whoever wrote the row.
+        const string Jb = """{"a": [1.50, null]}""";
+        await Db.ExecAsync(
+            $$"""
+            SET TimeZone = 'Asia/Tokyo'; SET IntervalStyle = 'sql_standard'; SET extra_float_digits = 0; SET bytea_output = 'escape';
+            INSERT INTO {{schema}}.t VALUES (1, 1.00, 'NaN', '-Infinity', '2024-02-29 23:59:59.000001', '2024-01-01 09:00:00.5+09',
+                '1 day 00:00:00.000001', '\x00ff', true, '{{Jb}}'), (2, -0.0010, 'Infinity', 1.5, NULL, NULL, NULL, NULL, false, 'null');
+            RESET ALL;
+            """);
+        await using var engine = Db.Engine();
+        var rows = (await new ChangeEngine(engine).GetPendingChangesAsync(schema, "t")).Entries
+            .ToDictionary(e => e.NewRow!.Value.GetProperty("id").GetInt32(), e => e.NewRow!.Value);
+
+        // Numbers, booleans, nulls and objects as their JSON text; strings as "…" around their value (however escaped).
+        string Raw(int id, string column) => rows[id].GetProperty(column) is { ValueKind: System.Text.Json.JsonValueKind.String } text
+            ? $"\"{text.GetString()}\""
+            : rows[id].GetProperty(column).GetRawText();
+        Assert.Equal(("1", "1.00", "\"NaN\"", "\"-Infinity\"", "true"), (Raw(1, "id"), Raw(1, "n"), Raw(1, "f"), Raw(1, "r"), Raw(1, "ok")));
+        Assert.Equal("\"2024-02-29T23:59:59.000001\"", Raw(1, "ts"));
+        Assert.Equal("\"2024-01-01T00:00:00.5+00:00\"", Raw(1, "tz"));
+        Assert.Equal("\"1 day 00:00:00.000001\"", Raw(1, "iv"));
+        Assert.Equal("\"\\x00ff\"", Raw(1, "b"));
+        Assert.Equal("{\"a\":[1.50,null]}", Raw(1, "j"));
+        Assert.Equal(("-0.0010", "\"Infinity\"", "1.5", "false", "null"), (Raw(2, "n"), Raw(2, "f"), Raw(2, "r"), Raw(2, "ok"), Raw(2, "j")));
+    }
+
+    [Fact]
     public async Task Update_to_an_identical_image_is_still_not_logged()
     {
         var schema = await ArrangeAsync("id int PRIMARY KEY, n numeric, f float8, j json", """(1, 1.0, '-0', '{"a":1}')""");

@@ -514,6 +514,52 @@ BEGIN
     END LOOP;
 END $$;
 
+-- ALTER COLUMN … TYPE while changes are pending: entries logged under the old types (row texts, keys) cannot be read
+-- as rows of the new ones, and the object would silently have another schema. tracked_tables remembers the column
+-- types that describe the pending entries (set at track time, refreshed below whenever that is known to hold).
+ALTER TABLE splitgraph_audit.tracked_tables ADD COLUMN IF NOT EXISTS column_types text;
+
+-- A table's columns and their types in attribute order.
+CREATE OR REPLACE FUNCTION splitgraph_audit.column_types(p_relid oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname) || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+    FROM pg_catalog.pg_attribute a WHERE a.attrelid = p_relid AND a.attnum > 0 AND NOT a.attisdropped;
+$$;
+
+-- The column types as remembered and as they are now when a type changed after the table's oldest pending entry
+-- was logged; both NULL otherwise. "After" is told by transaction age: ALTER COLUMN … TYPE rewrites the column's
+-- pg_attribute row, so that row is no older than the entry. A type change older than every pending entry (made while
+-- nothing was pending, before any API call saw it) is not one: the remembered types are refreshed instead.
+-- Limits: the ALTER and the first change in one transaction count as "after"; ALTER … TYPE with the same type
+-- (USING an expression) changes no type and is not seen.
+CREATE OR REPLACE FUNCTION splitgraph_audit.retyped_columns(p_schema text, p_table text, OUT logged_types text, OUT current_types text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tracked record;
+    now_types text;
+    oldest xid;
+BEGIN
+    SELECT r.relid, r.column_types INTO tracked FROM splitgraph_audit.tracked_tables r
+    WHERE r.schema_name = p_schema AND r.table_name = p_table;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    now_types := splitgraph_audit.column_types(tracked.relid);
+    IF tracked.column_types IS NOT DISTINCT FROM now_types THEN
+        RETURN;
+    END IF;
+    SELECT l.xmin INTO oldest FROM splitgraph_audit.logged_actions l
+    WHERE l.schema_name = p_schema AND l.table_name = p_table ORDER BY l.event_id LIMIT 1;
+    IF tracked.column_types IS NOT NULL AND oldest IS NOT NULL AND EXISTS (
+        SELECT 1 FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = tracked.relid AND a.attnum > 0 AND pg_catalog.age(a.xmin) <= pg_catalog.age(oldest)) THEN
+        logged_types := tracked.column_types;
+        current_types := now_types;
+        RETURN;
+    END IF;
+    UPDATE splitgraph_audit.tracked_tables SET column_types = now_types WHERE relid = tracked.relid;
+END $$;
+
 CREATE SCHEMA IF NOT EXISTS splitgraph_meta;
 REVOKE ALL ON SCHEMA splitgraph_meta FROM public;
 
