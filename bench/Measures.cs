@@ -5,7 +5,7 @@ using Postgres.Testing;
 
 namespace Bench;
 
-/// <summary>P1…P9. Each figure is the median of <see cref="Options.Reps"/> runs; engine and baseline runs alternate
+/// <summary>P1…P10. Each figure is the median of <see cref="Options.Reps"/> runs; engine and baseline runs alternate
 /// in order from one repetition to the next so drift on a busy machine hits both alike.</summary>
 public sealed partial class Measures(Harness harness, Options options, Results results)
 {
@@ -34,6 +34,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         "P7" => P7Async(),
         "P8" => P8Async(),
         "P9" => P9Async(),
+        "P10" => P10Async(),
         _ => throw new ArgumentException(id),
     };
 

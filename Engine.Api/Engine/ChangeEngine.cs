@@ -252,9 +252,43 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// commit would contain. Insert-then-delete and update-then-revert cancel; insert-then-update is one upsert.
     /// </summary>
     /// <param name="columns">The table's columns when the caller has read them already (saves a catalogue round trip).</param>
-    public Task<ChangePage> GetNetChangesAsync(string schema, string table, long after = 0, int limit = 1000,
-        IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default) =>
-        GetNetChangesAsync(schema, table, new NetPageRequest(after, limit), columns, null, "", cancellationToken);
+    /// <remarks>
+    /// Without a <see cref="NetViewCache"/> each page is computed on its own: one pass over the table's whole log per
+    /// page, no total. Readers that page (the API) pass a cache to the overload below.
+    /// </remarks>
+    public async Task<ChangePage> GetNetChangesAsync(string schema, string table, long after = 0, int limit = 1000,
+        IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default)
+    {
+        columns ??= await TableCatalog.RequireUserColumnsAsync(engine, schema, table, cancellationToken);
+        await ReconcileAsync(cancellationToken);
+        await RequireLoggedColumnsAsync(schema, table, columns, cancellationToken);
+        var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
+        List<object?[]> rows;
+        if (key.IsPrimaryKey)
+        {
+            rows = (List<object?[]>)(await engine.RunSqlAsync(
+                NetChangesSql.Page(Identifiers.Qualify(schema, table), key),
+                [schema, table, KeyArray(key), after, limit], ResultShape.ManyMany, cancellationToken))!;
+        }
+        else
+        {
+            // No primary key: one entry per copy of a row added or removed (a multiset), the row as its key.
+            await using (await LogSettings.FixAsync(engine, cancellationToken))
+            {
+                rows = (List<object?[]>)(await engine.RunSqlAsync(
+                    MultisetChangesSql.Page(Identifiers.Qualify(schema, table)),
+                    [schema, table, after, limit], ResultShape.ManyMany, cancellationToken))!;
+            }
+        }
+
+        var entries = rows.Select(r => new ChangeEntry(
+            (long)r[1]!,
+            JsonDocument.Parse((string)r[2]!).RootElement,
+            (bool)r[3]!,
+            r[4] is string old ? JsonDocument.Parse(old).RootElement : null,
+            r[5] is string @new ? JsonDocument.Parse(@new).RootElement : null)).ToList();
+        return new ChangePage(entries, rows.Count == limit ? (long)rows[^1][0]! : null);
+    }
 
     /// <summary>
     /// A page of the net view (see the overload above) with the view's total and the page's offset. The view is

@@ -38,9 +38,9 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
         var cache = new NetViewCache();
         await using var engine = Db.Engine();
         var changes = new ChangeEngine(engine);
-        var whole = await changes.GetNetChangesAsync(schema, "t", new NetPageRequest(0, 10_000), null, cache, "e", default);
-        Assert.Null(whole.NextAfter);
-        Assert.Equal(whole.Entries.Count, whole.Total);
+        // The whole view as one page of the uncached path (its own SQL, rows and all): the oracle of the cached pages.
+        var whole = await changes.GetNetChangesAsync(schema, "t", 0, 10_000);
+        Assert.True(whole.Entries.Count < 10_000);
 
         // Random page sizes, by cursor and by offset in turn: same entries, same order, no overlap, exact totals throughout.
         var pages = new List<ChangeEntry>();
@@ -53,7 +53,7 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
             var byOffset = pageSizes.Count % 2 == 0;
             var page = await changes.GetNetChangesAsync(schema, "t",
                 byOffset ? new NetPageRequest(0, size, pages.Count) : new NetPageRequest(after, size), null, cache, "e", default);
-            Assert.Equal(whole.Total, page.Total);
+            Assert.Equal(whole.Entries.Count, page.Total);
             Assert.Equal(pages.Count, page.Offset);
             pages.AddRange(page.Entries);
             if (page.NextAfter is not { } next)
