@@ -164,6 +164,37 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
         Assert.Contains("(a, b)", bare.Message);
     }
 
+    [Fact]
+    public async Task The_route_pages_the_net_view_by_offset_and_key_and_names_bad_input()
+    {
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v int); INSERT INTO {schema}.t SELECT g, 0 FROM generate_series(1, 30) g");
+        await Objects.TrackAsync(Db, schema, "t");
+        await Db.ExecAsync($"UPDATE {schema}.t SET v = 1");
+        await using var api = ApiHost.Start(("ConnectionStrings:db", Db.Endpoint.ConnectionString));
+        using var client = api.Client();
+        var path = $"/api/engines/db/schemas/{schema}/tables/t/changes";
+
+        var page = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<ChangePage>(client, $"{path}?net=true&offset=20&limit=7");
+        Assert.Equal((30L, 20L, 7), (page!.Total!.Value, page.Offset!.Value, page.Entries.Count));
+        Assert.Equal(21, page.Entries[0].PrimaryKey.GetProperty("id").GetInt32());
+        var jumped = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<ChangePage>(client, $"{path}?net=true&limit=7&key={Uri.EscapeDataString("{\"id\": 16}")}");
+        Assert.Equal(14, jumped!.Offset);
+
+        foreach (var (query, status, says) in new[]
+                 {
+                     ("net=true&key=99", 404, "has the key 99"),
+                     ("offset=3", 400, "net=true"),
+                     ("net=true&offset=-1", 400, "'offset' must not be negative"),
+                 })
+        {
+            var response = await client.GetAsync($"{path}?{query}");
+            Assert.Equal(status, (int)response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains(says, await response.Content.ReadAsStringAsync());
+        }
+    }
+
     private static string Statement(Random random, string schema) => random.Next(8) switch
     {
         0 => $"INSERT INTO {schema}.t VALUES ({random.Next(301, 400)}, 'new', {random.Next(100)}) ON CONFLICT DO NOTHING",
