@@ -32,7 +32,9 @@ public sealed record ChangeEntry(long EventId, JsonElement PrimaryKey, bool Upse
 /// A page of change entries; pass <see cref="NextAfter"/> as <c>after</c> to read the next page (a position: the
 /// event ID and the entry's place within it, in one number), null on the last page.
 /// </summary>
-public sealed record ChangePage(IReadOnlyList<ChangeEntry> Entries, long? NextAfter);
+/// <param name="Total">How many entries the whole view has (net view: exact at the page's log position).</param>
+/// <param name="Offset">The index of the page's first entry in the whole view (net view).</param>
+public sealed record ChangePage(IReadOnlyList<ChangeEntry> Entries, long? NextAfter, long? Total = null, long? Offset = null);
 
 /// <summary>Result of <c>DELETE …/changes</c>.</summary>
 public sealed record DiscardResult(long Discarded);

@@ -28,6 +28,7 @@ foreach (var engine in EngineRegistry.Discover(builder.Configuration))
 
 builder.Services.AddSingleton<EngineRegistry>();
 builder.Services.AddSingleton<DumpGate>();
+builder.Services.AddSingleton<Engine.Api.Engine.NetViewCache>();
 builder.Services.AddSingleton<Engine.Api.Features.Engines.EngineProbe>();
 // /health reports each engine, within the probe timeout, as degraded when it does not answer (the API stays up).
 Engine.Api.Features.Engines.EngineHealthCheck.Register(builder.Services.AddHealthChecks(), EngineRegistry.Discover(builder.Configuration),

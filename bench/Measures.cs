@@ -7,7 +7,7 @@ using Postgres.Testing;
 
 namespace Bench;
 
-/// <summary>P1…P10. Each figure is the median of <see cref="Options.Reps"/> runs; engine and baseline runs alternate
+/// <summary>P1…P11. Each figure is the median of <see cref="Options.Reps"/> runs; engine and baseline runs alternate
 /// in order from one repetition to the next so drift on a busy machine hits both alike.</summary>
 public sealed partial class Measures(Harness harness, Options options, Results results)
 {
@@ -37,6 +37,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         "P8" => P8Async(),
         "P9" => P9Async(),
         "P10" => P10Async(),
+        "P11" => P11Async(),
         _ => throw new ArgumentException(id),
     };
 

@@ -3,7 +3,7 @@ namespace Bench;
 /// <summary>Command-line options. Sizes default to the issue's figures; <c>--smoke</c> shrinks every one.</summary>
 public sealed class Options
 {
-    public static readonly string[] AllMeasures = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10"];
+    public static readonly string[] AllMeasures = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11"];
 
     public int Reps { get; set; } = 3;
 
@@ -31,6 +31,9 @@ public sealed class Options
 
     /// <summary>P7: pending changes committed.</summary>
     public int CommitRows { get; set; } = 100_000;
+
+    /// <summary>P11: pending changes of the table whose net view is paged.</summary>
+    public int NetRows { get; set; } = 330_000;
 
     public string? PgBin { get; set; }
 
@@ -64,6 +67,7 @@ public sealed class Options
                 case "--fragments": sizes["fragments"] = Int(); break;
                 case "--fragment-rows": sizes["fragrows"] = Int(); break;
                 case "--commit-rows": sizes["commit"] = Int(); break;
+                case "--net-rows": sizes["net"] = Int(); break;
                 case "--pg-bin": options.PgBin = Next(); break;
                 case "-h" or "--help": PrintHelp(); Environment.Exit(0); break;
                 default: throw new ArgumentException($"Unknown argument {args[i]} (see --help)");
@@ -79,6 +83,7 @@ public sealed class Options
             options.LogTableRows = 1_000;
             options.FragmentRows = 100;
             options.CommitRows = 1_000;
+            options.NetRows = 2_000;
         }
 
         options.Reps = reps ?? options.Reps;
@@ -90,6 +95,7 @@ public sealed class Options
         options.Fragments = sizes.GetValueOrDefault("fragments", options.Fragments);
         options.FragmentRows = sizes.GetValueOrDefault("fragrows", options.FragmentRows);
         options.CommitRows = sizes.GetValueOrDefault("commit", options.CommitRows);
+        options.NetRows = sizes.GetValueOrDefault("net", options.NetRows);
         if (options.Reps < 1 || options.Rows < 100 || options.LogTableRows > options.LogRows)
         {
             throw new ArgumentException("--reps must be ≥ 1, --rows ≥ 100, --log-table-rows ≤ --log-rows.");
@@ -105,7 +111,7 @@ public sealed class Options
           dotnet run -c Release --project bench -- [options]
 
           --smoke               every measure with tiny sizes, 1 rep (keeps the harness from rotting)
-          --only P1,P4          measures to run (P1…P10; P8 is not automated and only prints a note)
+          --only P1,P4          measures to run (P1…P11; P8 is not automated and only prints a note)
           --reps N              repetitions per figure, median reported (default 3)
           --rows N              P2 bulk load / P4-P5 object / P6, P10 base table rows (default 1000000)
           --clients N           P1 concurrent pgbench clients (default 8)
@@ -115,6 +121,7 @@ public sealed class Options
           --fragments N         P6, P10 fragments (default 10)
           --fragment-rows N     P6 rows per fragment (default 100000)
           --commit-rows N       P7 pending changes committed (default 100000)
+          --net-rows N          P11 pending changes of the paged net view (default 330000)
           --pg-bin DIR          PostgreSQL binaries (default: PG_BIN, pg_config --bindir, PATH, newest /usr/lib/postgresql/*/bin)
         """);
 }

@@ -253,6 +253,10 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// commit would contain. Insert-then-delete and update-then-revert cancel; insert-then-update is one upsert.
     /// </summary>
     /// <param name="columns">The table's columns when the caller has read them already (saves a catalogue round trip).</param>
+    /// <remarks>
+    /// Without a <see cref="NetViewCache"/> each page is computed on its own: one pass over the table's whole log per
+    /// page, no total. Readers that page (the API) pass a cache to the overload below.
+    /// </remarks>
     public async Task<ChangePage> GetNetChangesAsync(string schema, string table, long after = 0, int limit = 1000,
         IReadOnlyList<TableColumn>? columns = null, CancellationToken cancellationToken = default)
     {
@@ -285,6 +289,21 @@ public sealed class ChangeEngine(SqlEngine engine)
             r[4] is string old ? JsonDocument.Parse(old).RootElement : null,
             r[5] is string @new ? JsonDocument.Parse(@new).RootElement : null)).ToList();
         return new ChangePage(entries, rows.Count == limit ? (long)rows[^1][0]! : null);
+    }
+
+    /// <summary>
+    /// A page of the net view (see the overload above) with the view's total and the page's offset. The view is
+    /// computed once per log state and kept in <paramref name="cache"/> (under <paramref name="scope"/>, e.g. the engine's
+    /// name): later pages are slices of it, not recomputations of the whole table's net changes.
+    /// </summary>
+    public async Task<ChangePage> GetNetChangesAsync(string schema, string table, NetPageRequest request,
+        IReadOnlyList<TableColumn>? columns, NetViewCache? cache, string scope, CancellationToken cancellationToken = default)
+    {
+        columns ??= await TableCatalog.RequireUserColumnsAsync(engine, schema, table, cancellationToken);
+        await ReconcileAsync(cancellationToken);
+        await RequireLoggedColumnsAsync(schema, table, columns, cancellationToken);
+        var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
+        return await new NetViewReader(engine, schema, table, key, columns, cache ?? new NetViewCache(), scope).ReadAsync(request, cancellationToken);
     }
 
     /// <summary>

@@ -47,6 +47,7 @@ internal static class NetChangesSql
         ends AS (
             SELECT DISTINCT ON (row_key) row_key, event_id, sub, after_present, new_row,
                    last_value(before_present) OVER w AS first_before_present, last_value(old_row) OVER w AS first_old_row,
+                   last_value(event_id) OVER w AS first_event,
                    bool_or(image_only) OVER w AS image_changed
             FROM keyed
             WINDOW w AS (PARTITION BY row_key ORDER BY statement_id DESC, phase DESC, event_id DESC, sub DESC
@@ -55,7 +56,9 @@ internal static class NetChangesSql
         ),
         net AS (
             SELECT {LogPosition.Sql("e.event_id", "e.sub")} AS position, e.event_id AS last_event, e.row_key, e.after_present AS upserted,
-                   e.first_old_row AS old_row, e.new_row, e.after_present AND e.new_row IS NULL AS new_row_live
+                   e.first_old_row AS old_row, e.new_row, e.after_present AND e.new_row IS NULL AS new_row_live,
+                   -- The log row holding the old row (its row_data), for views that keep references instead of rows.
+                   CASE WHEN e.first_before_present THEN e.first_event END AS old_event
             FROM ends e
             WHERE (e.first_before_present OR e.after_present)
               -- Back where it started: nothing to commit (a bulk insert's after state is the live row). Compared as text,
@@ -73,6 +76,48 @@ internal static class NetChangesSql
                (CASE WHEN n.new_row_live THEN {LiveRow(source, key, "n.row_key")} ELSE n.new_row END)::text
         FROM (SELECT * FROM net WHERE position > $4 ORDER BY position LIMIT $5) n
         ORDER BY n.position
+        """;
+
+    /// <summary>
+    /// The whole net view as references, in position order: position, last_event, row_key, upserted, old_event,
+    /// new_row_live. Rows stay in the log; <see cref="RowsOf"/> reads those of one page.
+    /// </summary>
+    public static string Index(string source, ChangeKey key) =>
+        Net(source, key) +
+        """
+        SELECT n.position, n.last_event, n.row_key::text, n.upserted, n.old_event, n.new_row_live FROM net n ORDER BY n.position
+        """;
+
+    /// <summary>
+    /// The old and new rows of index entries ($3 key columns; $4 old_event, $5 last_event, $6 upserted, $7 new_row_live,
+    /// $8 row_key arrays, one element per entry), in the order given: the old row is the row_data of the key's first
+    /// entry that found a row, the new one its last entry's image (an update's row_data with its new values, an insert's
+    /// row) or the live row for a bulk insert. A null log row where an event is given means the log moved on.
+    /// </summary>
+    public static string RowsOf(string source, ChangeKey key) =>
+        $"""
+        SELECT p.ord, o.row_data::text,
+               (CASE WHEN NOT p.upserted THEN NULL
+                     WHEN p.live THEN {LiveRow(source, key, "p.row_key")}
+                     WHEN l.action = 'U' THEN l.row_data || coalesce(l.changed_fields, '{"{}"}')
+                     ELSE l.row_data END)::text,
+               (p.old_event IS NULL OR o.event_id IS NOT NULL) AND (NOT p.upserted OR p.live OR l.event_id IS NOT NULL) AS found
+        FROM ROWS FROM (pg_catalog.unnest($4::bigint[]), pg_catalog.unnest($5::bigint[]), pg_catalog.unnest($6::boolean[]),
+                        pg_catalog.unnest($7::boolean[]), pg_catalog.unnest($8::jsonb[])) WITH ORDINALITY
+             AS p(old_event, last_event, upserted, live, row_key, ord)
+        LEFT JOIN splitgraph_audit.logged_actions o ON o.event_id = p.old_event AND o.schema_name = $1 AND o.table_name = $2
+        LEFT JOIN splitgraph_audit.logged_actions l ON l.event_id = p.last_event AND p.upserted AND NOT p.live AND l.schema_name = $1 AND l.table_name = $2
+        ORDER BY p.ord
+        """;
+
+    /// <summary>
+    /// What the table's log holds, in one row (count, sum and max of its event IDs): the log only grows by new event
+    /// IDs and shrinks by deleting rows, so a view computed under one value is the view for as long as it holds.
+    /// </summary>
+    public const string LogFingerprint =
+        """
+        SELECT pg_catalog.count(*), coalesce(pg_catalog.sum(event_id), 0)::text, coalesce(pg_catalog.max(event_id), 0)
+        FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND table_name = $2
         """;
 
     /// <summary>

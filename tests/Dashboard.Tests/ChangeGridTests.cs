@@ -110,4 +110,74 @@ public sealed class ChangeGridTests : DashboardTestBase
         Assert.Equal(2, Api.Count(Changes));
         Assert.Contains(Api.Requests, r => r.Contains("after=10"));
     }
+
+    /// <summary>A fake net view of <paramref name="total"/> upserts with keys 1…total, paged by offset, found by key.</summary>
+    private void NetView(int total)
+    {
+        static string Entries(int from, int count) => string.Join(",", Enumerable.Range(from, count).Select(i =>
+            $$$"""{"eventId":{{{i}}},"primaryKey":{"id":{{{i}}}},"upserted":true,"oldRow":null,"newRow":{"id":{{{i}}}}}"""));
+        Api.Handle(Changes, request =>
+        {
+            var query = System.Web.HttpUtility.ParseQueryString(request.RequestUri!.Query);
+            var limit = int.Parse(query["limit"]!, System.Globalization.CultureInfo.InvariantCulture);
+            var offset = query["key"] is { } key ? (int.Parse(key, System.Globalization.CultureInfo.InvariantCulture) - 1) / limit * limit
+                : int.Parse(query["offset"]!, System.Globalization.CultureInfo.InvariantCulture);
+            var count = Math.Max(0, Math.Min(limit, total - offset));
+            var next = offset + count < total ? (offset + count).ToString(System.Globalization.CultureInfo.InvariantCulture) : "null";
+            return Task.FromResult(FakeApi.Response(System.Net.HttpStatusCode.OK,
+                $$"""{"entries":[{{Entries(offset + 1, count)}}],"nextAfter":{{next}},"total":{{total}},"offset":{{offset}}}"""));
+        });
+    }
+
+    [Fact]
+    public void The_net_pager_knows_the_total_from_the_first_page_and_any_page_is_one_request()
+    {
+        NetView(137);
+        var cut = Render<ChangeGrid>(p => p.Add(c => c.Engine, "local").Add(c => c.Schema, "s").Add(c => c.Table, "t").Add(c => c.Net, true).Add(c => c.PageSize, 10));
+
+        cut.WaitForAssertion(() => Assert.Contains("1–10 of 137", cut.Find("#change-pager").TextContent));
+        Assert.Equal("true", cut.Find("#change-pager").GetAttribute("data-total-known"));
+        Assert.Equal(1, Api.Count(Changes));
+
+        // Last page: one request at its offset, no walk through the pages before it.
+        cut.Find("#change-pager button[aria-label='Last page']").Click();
+        cut.WaitForAssertion(() => Assert.Contains("131–137 of 137", cut.Find("#change-pager").TextContent));
+        Assert.Equal(7, cut.FindAll("tr.change-row").Count);
+        Assert.Equal(2, Api.Count(Changes));
+        Assert.Contains(Api.Requests, r => r.Contains("net=true") && r.Contains("offset=130") && r.Contains("limit=10"));
+    }
+
+    [Fact]
+    public void Jump_to_key_shows_the_page_that_holds_it_with_its_row_marked()
+    {
+        NetView(137);
+        Render<MudBlazor.MudPopoverProvider>();
+        var cut = Render<ChangeGrid>(p => p.Add(c => c.Engine, "local").Add(c => c.Schema, "s").Add(c => c.Table, "t").Add(c => c.Net, true).Add(c => c.PageSize, 10));
+        cut.WaitForAssertion(() => Assert.Contains("1–10 of 137", cut.Find("#change-pager").TextContent));
+
+        cut.Find("#jump-key").Input("47");
+        cut.Find("#jump-button").Click();
+
+        cut.WaitForAssertion(() => Assert.Contains("41–50 of 137", cut.Find("#change-pager").TextContent));
+        var marked = Assert.Single(cut.FindAll("tr.change-row.jumped-to"));
+        Assert.Equal("47", marked.QuerySelector(".diff-cell[data-column='id']")!.TextContent);
+        Assert.Contains(Api.Requests, r => r.Contains("key=47"));
+        // The jump's own answer is the page shown: first page + jump, nothing more.
+        Assert.Equal(2, Api.Count(Changes));
+    }
+
+    [Fact]
+    public void Jump_to_a_key_without_a_change_says_so()
+    {
+        NetView(5);
+        Api.Handle(Changes, request => Task.FromResult(request.RequestUri!.Query.Contains("key=")
+            ? FakeApi.Response(System.Net.HttpStatusCode.NotFound, """{"title":"Key not among the changes","status":404,"detail":"No net change of \"s\".\"t\" has the key 99."}""", "application/problem+json")
+            : FakeApi.Response(System.Net.HttpStatusCode.OK, """{"entries":[],"nextAfter":null,"total":0,"offset":0}""")));
+        var cut = Render<ChangeGrid>(p => p.Add(c => c.Engine, "local").Add(c => c.Schema, "s").Add(c => c.Table, "t").Add(c => c.Net, true));
+        cut.WaitForAssertion(() => Assert.NotNull(cut.Find("#no-changes")));
+
+        cut.Find("#jump-key").Input("99");
+        cut.Find("#jump-button").Click();
+        cut.WaitForAssertion(() => Assert.Contains("has the key 99", cut.Find("#change-grid-error").TextContent));
+    }
 }

@@ -9,17 +9,34 @@ namespace Engine.Api.Features.Changes;
 /// <c>GET …/schemas/{schema}/tables/{table}/changes</c>: aggregate counts (<c>aggregate=true</c>), the raw log
 /// (default) or net changes (<c>net=true</c>), paged by <c>after</c> (event ID) and <c>limit</c>.
 /// </summary>
-public sealed record GetTableChangesQuery(string Engine, string Schema, string Table, bool Aggregate, bool Net, long After, int Limit)
+/// <param name="Offset">Net view: the page at this index of the view instead of after a position.</param>
+/// <param name="Key">Net view: the page (aligned to <paramref name="Limit"/>) that holds this key (JSON object, or a bare value for a one-column key).</param>
+public sealed record GetTableChangesQuery(string Engine, string Schema, string Table, bool Aggregate, bool Net, long After, int Limit,
+    long? Offset = null, string? Key = null)
     : IRequest<object>, IEngineRequest, IValidatable
 {
     public void Validate()
     {
         Check.Table(Schema, Table);
         Check.Paging(After, Limit);
+        if (Offset < 0)
+        {
+            throw new InvalidInputException("Invalid paging", "'offset' must not be negative.");
+        }
+
+        if (!Net && (Offset is not null || Key is not null))
+        {
+            throw new InvalidInputException("Invalid paging", "'offset' and 'key' page the net view: add net=true.");
+        }
+
+        if (Key is { Length: 0 or > 10_000 })
+        {
+            throw new InvalidInputException("Invalid key", "'key' must be 1 to 10,000 characters.");
+        }
     }
 }
 
-public sealed class GetTableChangesHandler(EngineSessions sessions) : IRequestHandler<GetTableChangesQuery, object>
+public sealed class GetTableChangesHandler(EngineSessions sessions, NetViewCache netViews) : IRequestHandler<GetTableChangesQuery, object>
 {
     public async Task<object> Handle(GetTableChangesQuery request, CancellationToken cancellationToken)
     {
@@ -36,7 +53,8 @@ public sealed class GetTableChangesHandler(EngineSessions sessions) : IRequestHa
         }
 
         return request.Net
-            ? await changes.GetNetChangesAsync(request.Schema, request.Table, request.After, request.Limit, columns, cancellationToken)
+            ? await changes.GetNetChangesAsync(request.Schema, request.Table,
+                new NetPageRequest(request.After, request.Limit, request.Offset, request.Key), columns, netViews, request.Engine, cancellationToken)
             : await changes.GetPendingChangesAsync(request.Schema, request.Table, request.After, request.Limit, columns, cancellationToken);
     }
 }
@@ -45,7 +63,9 @@ public static class GetTableChanges
 {
     public static void Map(IEndpointRouteBuilder engine) =>
         engine.MapGet("/schemas/{schema}/tables/{table}/changes",
-                (string engine, string schema, string table, bool? aggregate, bool? net, long? after, int? limit, IMediator mediator, CancellationToken ct) =>
-                    mediator.Send(new GetTableChangesQuery(engine, schema, table, aggregate ?? false, net ?? false, after ?? 0, limit ?? 1000), ct))
-              .WithSummary("Pending changes of a tracked table: aggregate {added, removed, updated}, or a page of entries (raw or net).");
+                (string engine, string schema, string table, bool? aggregate, bool? net, long? after, int? limit, long? offset, string? key,
+                 IMediator mediator, CancellationToken ct) =>
+                    mediator.Send(new GetTableChangesQuery(engine, schema, table, aggregate ?? false, net ?? false, after ?? 0, limit ?? 1000, offset, key), ct))
+              .WithSummary("Pending changes of a tracked table: aggregate {added, removed, updated}, or a page of entries (raw or net; the net view " +
+                           "with its total, by offset or the page holding a key).");
 }

@@ -1,0 +1,271 @@
+using System.Text.Json;
+using NpgsqlTypes;
+using SplitgraphAspire.Contracts;
+
+namespace Engine.Api.Engine;
+
+/// <summary>
+/// One entry of a table's net view. Tables with a primary key keep references into the log (<see cref="OldEvent"/>,
+/// <see cref="LastEvent"/>) and read the rows per page; without one the rows themselves are kept.
+/// </summary>
+internal sealed record NetViewEntry(long Position, long LastEvent, string RowKey, bool Upserted, long? OldEvent, bool Live,
+    string? OldRow = null, string? NewRow = null);
+
+/// <summary>A table's whole net view at one log fingerprint, in position order.</summary>
+internal sealed record NetView(string Fingerprint, IReadOnlyList<NetViewEntry> Entries, bool Materialised)
+{
+    /// <summary>The index of the first entry after <paramref name="position"/> (exclusive).</summary>
+    public int IndexAfter(long position)
+    {
+        var (low, high) = (0, Entries.Count);
+        while (low < high)
+        {
+            var middle = (low + high) / 2;
+            if (Entries[middle].Position <= position)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
+    }
+}
+
+/// <summary>
+/// Net views by (engine, table, key, columns, log fingerprint): a page is a slice of the view computed once for the
+/// log as it is, not a recomputation of the whole table's net changes. A view holds while the fingerprint does; any
+/// new, committed or discarded change makes a new one. The least recently used views go past a budget of entries.
+/// </summary>
+public sealed class NetViewCache(int maxEntries = 4_000_000)
+{
+    private readonly LinkedList<(string Key, NetView View)> _views = new();
+    private readonly Lock _gate = new();
+    private long _entries;
+    private long _computed;
+
+    /// <summary>How many views were computed through this cache (each one a pass over the table's whole log).</summary>
+    public long Computed => Interlocked.Read(ref _computed);
+
+    internal void CountComputation() => Interlocked.Increment(ref _computed);
+
+    internal NetView? Get(string key)
+    {
+        lock (_gate)
+        {
+            for (var node = _views.First; node is not null; node = node.Next)
+            {
+                if (node.Value.Key == key)
+                {
+                    _views.Remove(node);
+                    _views.AddFirst(node);
+                    return node.Value.View;
+                }
+            }
+
+            return null;
+        }
+    }
+
+    internal void Put(string key, NetView view)
+    {
+        lock (_gate)
+        {
+            _views.AddFirst((key, view));
+            _entries += view.Entries.Count;
+            while (_entries > maxEntries && _views.Last is { } last)
+            {
+                _entries -= last.Value.View.Entries.Count;
+                _views.RemoveLast();
+            }
+        }
+    }
+
+    /// <summary>Drops every view of one table (any fingerprint): a superseded view is never read again.</summary>
+    internal void Forget(string tablePrefix)
+    {
+        lock (_gate)
+        {
+            for (var node = _views.First; node is not null;)
+            {
+                var next = node.Next;
+                if (node.Value.Key.StartsWith(tablePrefix, StringComparison.Ordinal))
+                {
+                    _entries -= node.Value.View.Entries.Count;
+                    _views.Remove(node);
+                }
+
+                node = next;
+            }
+        }
+    }
+}
+
+/// <summary>Which page of the net view: after a position, at an offset, or the page that holds a key.</summary>
+/// <param name="Key">A key to find: a JSON object of the key columns, or a bare value for a one-column key.</param>
+public sealed record NetPageRequest(long After = 0, int Limit = 1000, long? Offset = null, string? Key = null);
+
+/// <summary>Reads pages of a table's net view through a <see cref="NetViewCache"/>.</summary>
+internal sealed class NetViewReader(SqlEngine engine, string schema, string table, ChangeKey key, IReadOnlyList<TableColumn> columns,
+    NetViewCache cache, string scope)
+{
+    private string Source => Identifiers.Qualify(schema, table);
+
+    public async Task<ChangePage> ReadAsync(NetPageRequest request, CancellationToken cancellationToken)
+    {
+        // Two tries: a view whose log rows went (committed or discarded meanwhile) is computed again once.
+        for (var attempt = 0; ; attempt++)
+        {
+            var view = await ViewAsync(cancellationToken);
+            var start = request.Key is { } wanted
+                ? await IndexOfKeyAsync(view, wanted, cancellationToken) / request.Limit * request.Limit
+                : request.Offset is { } offset ? (int)Math.Min(offset, view.Entries.Count) : view.IndexAfter(request.After);
+            var slice = view.Entries.Skip(start).Take(request.Limit).ToList();
+            var entries = await RowsAsync(view, slice, cancellationToken);
+            if (entries is null && attempt == 0)
+            {
+                cache.Forget(TablePrefix);
+                continue;
+            }
+
+            var more = start + slice.Count < view.Entries.Count;
+            return new ChangePage(entries ?? [], more && slice.Count > 0 ? slice[^1].Position : null, view.Entries.Count, start);
+        }
+    }
+
+    private string TablePrefix => $"{scope}\n{schema}\n{table}\n";
+
+    private async Task<NetView> ViewAsync(CancellationToken cancellationToken)
+    {
+        var fingerprint = await FingerprintAsync(cancellationToken);
+        var cacheKey = $"{TablePrefix}{string.Join(",", key.Names)}\n{string.Join(",", columns.Select(c => c.Name))}\n{fingerprint}";
+        if (cache.Get(cacheKey) is { } cached)
+        {
+            return cached;
+        }
+
+        cache.CountComputation();
+        var view = await ComputeAsync(fingerprint, cancellationToken);
+        // Kept only if the log did not move while it was computed (read committed: each statement sees the latest).
+        if (await FingerprintAsync(cancellationToken) == fingerprint)
+        {
+            cache.Forget(TablePrefix);
+            cache.Put(cacheKey, view);
+        }
+
+        return view;
+    }
+
+    private async Task<string> FingerprintAsync(CancellationToken cancellationToken)
+    {
+        var row = (object?[])(await engine.RunSqlAsync(NetChangesSql.LogFingerprint, [schema, table], ResultShape.OneMany, cancellationToken))!;
+        return $"{row[0]}:{row[1]}:{row[2]}";
+    }
+
+    private async Task<NetView> ComputeAsync(string fingerprint, CancellationToken cancellationToken)
+    {
+        if (key.IsPrimaryKey)
+        {
+            var rows = (List<object?[]>)(await engine.RunSqlAsync(NetChangesSql.Index(Source, key),
+                [schema, table, ChangeEngine.KeyArray(key)], ResultShape.ManyMany, cancellationToken))!;
+            return new NetView(fingerprint, rows.Select(r => new NetViewEntry(
+                (long)r[0]!, (long)r[1]!, (string)r[2]!, (bool)r[3]!, r[4] as long?, (bool)r[5]!)).ToList(), false);
+        }
+
+        // No primary key: one entry per copy of a row added or removed (a multiset), the row as its key, kept whole.
+        await using (await LogSettings.FixAsync(engine, cancellationToken))
+        {
+            var rows = (List<object?[]>)(await engine.RunSqlAsync(MultisetChangesSql.Page(Source),
+                [schema, table, 0L, (long)int.MaxValue], ResultShape.ManyMany, cancellationToken))!;
+            return new NetView(fingerprint, rows.Select(r => new NetViewEntry(
+                (long)r[0]!, (long)r[1]!, (string)r[2]!, (bool)r[3]!, null, false, r[4] as string, r[5] as string)).ToList(), true);
+        }
+    }
+
+    /// <summary>The page's entries with their rows, or null when a referenced log row is gone (the log moved on).</summary>
+    private async Task<List<ChangeEntry>?> RowsAsync(NetView view, List<NetViewEntry> slice, CancellationToken cancellationToken)
+    {
+        if (view.Materialised || slice.Count == 0)
+        {
+            return slice.Select(e => Entry(e, e.OldRow, e.NewRow)).ToList();
+        }
+
+        var rows = (List<object?[]>)(await engine.RunSqlAsync(NetChangesSql.RowsOf(Source, key),
+            [
+                schema, table, ChangeEngine.KeyArray(key),
+                ChangeEngine.ArrayParameter(slice.Select(e => e.OldEvent).ToArray(), NpgsqlDbType.Bigint),
+                ChangeEngine.ArrayParameter(slice.Select(e => e.LastEvent).ToArray(), NpgsqlDbType.Bigint),
+                ChangeEngine.ArrayParameter(slice.Select(e => e.Upserted).ToArray(), NpgsqlDbType.Boolean),
+                ChangeEngine.ArrayParameter(slice.Select(e => e.Live).ToArray(), NpgsqlDbType.Boolean),
+                ChangeEngine.ArrayParameter(slice.Select(e => e.RowKey).ToArray(), NpgsqlDbType.Jsonb),
+            ], ResultShape.ManyMany, cancellationToken))!;
+        if (rows.Any(r => r[3] is false))
+        {
+            return null;
+        }
+
+        return slice.Select((e, i) => Entry(e, rows[i][1] as string, rows[i][2] as string)).ToList();
+    }
+
+    private static ChangeEntry Entry(NetViewEntry entry, string? oldRow, string? newRow) => new(
+        entry.LastEvent,
+        JsonDocument.Parse(entry.RowKey).RootElement,
+        entry.Upserted,
+        oldRow is null ? null : JsonDocument.Parse(oldRow).RootElement,
+        newRow is null ? null : JsonDocument.Parse(newRow).RootElement);
+
+    /// <summary>
+    /// The index of a key's entry: <paramref name="wanted"/> as a JSON object of the key columns, or for a one-column key
+    /// a bare value (read as JSON, else as text). 404 when no net change has that key.
+    /// </summary>
+    private async Task<int> IndexOfKeyAsync(NetView view, string wanted, CancellationToken cancellationToken)
+    {
+        var candidates = new List<string>();
+        JsonElement? parsed = null;
+        try
+        {
+            parsed = JsonDocument.Parse(wanted).RootElement;
+        }
+        catch (JsonException)
+        {
+        }
+
+        if (parsed is { ValueKind: JsonValueKind.Object } obj)
+        {
+            candidates.Add(obj.GetRawText());
+        }
+        else if (key.Columns.Count == 1)
+        {
+            var column = key.Columns[0].Name;
+            if (parsed is { } value)
+            {
+                candidates.Add(JsonSerializer.Serialize(new Dictionary<string, JsonElement> { [column] = value }));
+            }
+
+            candidates.Add(JsonSerializer.Serialize(new Dictionary<string, string> { [column] = wanted }));
+        }
+        else
+        {
+            throw new InvalidInputException("Invalid key", $"The table's key has {key.Columns.Count} columns ({string.Join(", ", key.Names)}): give the key as a JSON object of them.");
+        }
+
+        // jsonb's own text form, as the view's keys are written.
+        var canonical = ((List<object?>)(await engine.RunSqlAsync("SELECT x::jsonb::text FROM pg_catalog.unnest($1::text[]) AS x",
+            [ChangeEngine.ArrayParameter(candidates.ToArray(), NpgsqlDbType.Text)], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToHashSet();
+        for (var i = 0; i < view.Entries.Count; i++)
+        {
+            if (canonical.Contains(view.Entries[i].RowKey))
+            {
+                return i;
+            }
+        }
+
+        throw new KeyNotPendingException(schema, table, wanted);
+    }
+}
+
+public sealed class KeyNotPendingException(string schema, string table, string key)
+    : EngineException("Key not among the changes", $"No net change of \"{schema}\".\"{table}\" has the key {key}.", 404);

@@ -1,0 +1,232 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Engine.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Engine.Tests;
+
+/// <summary>
+/// Paging of the net view through its cache (issue 17): pages by cursor and by offset are complete, ordered and
+/// non-overlapping, carry the view's exact total, and are slices of one view per log state; the view itself equals
+/// the table's base with the live table's differences. Set SG_NETVIEW_SEED to replay a seed.
+/// </summary>
+public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelper output) : IClassFixture<DatabaseFixture>
+{
+    private TestDatabase Db => fixture.Db;
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Pages_concatenate_to_the_whole_net_view_which_is_base_to_live(int round)
+    {
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("SG_NETVIEW_SEED"), out var fixedSeed) ? fixedSeed : Environment.TickCount + round;
+        output.WriteLine($"seed {seed} (SG_NETVIEW_SEED={seed} replays it)");
+        var random = new Random(seed);
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v text, w int); INSERT INTO {schema}.t SELECT g, 'base' || g, g FROM generate_series(1, 300) g");
+        await Db.ExecAsync($"CREATE TABLE {schema}.base AS SELECT * FROM {schema}.t");
+        await Objects.TrackAsync(Db, schema, "t");
+
+        var statements = Enumerable.Range(0, random.Next(20, 60)).Select(_ => Statement(random, schema)).ToList();
+        output.WriteLine("statements:\n" + string.Join("\n", statements));
+        foreach (var statement in statements)
+        {
+            await Db.ExecAsync(statement);
+        }
+
+        var cache = new NetViewCache();
+        await using var engine = Db.Engine();
+        var changes = new ChangeEngine(engine);
+        // The whole view as one page of the uncached path (its own SQL, rows and all): the oracle of the cached pages.
+        var whole = await changes.GetNetChangesAsync(schema, "t", 0, 10_000);
+        Assert.True(whole.Entries.Count < 10_000);
+
+        // Random page sizes, by cursor and by offset in turn: same entries, same order, no overlap, exact totals throughout.
+        var pages = new List<ChangeEntry>();
+        long after = 0;
+        var pageSizes = new List<int>();
+        while (true)
+        {
+            var size = random.Next(1, 40);
+            pageSizes.Add(size);
+            var byOffset = pageSizes.Count % 2 == 0;
+            var page = await changes.GetNetChangesAsync(schema, "t",
+                byOffset ? new NetPageRequest(0, size, pages.Count) : new NetPageRequest(after, size), null, cache, "e", default);
+            Assert.Equal(whole.Entries.Count, page.Total);
+            Assert.Equal(pages.Count, page.Offset);
+            pages.AddRange(page.Entries);
+            if (page.NextAfter is not { } next)
+            {
+                break;
+            }
+
+            Assert.True(next > after, $"cursor went from {after} to {next}");
+            after = next;
+        }
+
+        output.WriteLine($"page sizes {string.Join(",", pageSizes)}");
+        Assert.Equal(Describe(whole.Entries), Describe(pages));
+        Assert.Equal(pages.Count, pages.Select(e => e.PrimaryKey.GetRawText()).Distinct().Count());
+        // One pass over the log served every page.
+        Assert.Equal(1, cache.Computed);
+
+        // The view is the difference between base and live table, key by key.
+        var baseRows = await RowsByIdAsync($"{schema}.base");
+        var liveRows = await RowsByIdAsync($"{schema}.t");
+        var expected = baseRows.Keys.Union(liveRows.Keys)
+            .Where(id => !(baseRows.TryGetValue(id, out var b) && liveRows.TryGetValue(id, out var l) && JsonNode.DeepEquals(b, l)))
+            .Order().ToList();
+        Assert.Equal(expected, pages.Select(e => e.PrimaryKey.GetProperty("id").GetInt32()).Order().ToList());
+        foreach (var entry in pages)
+        {
+            var id = entry.PrimaryKey.GetProperty("id").GetInt32();
+            Assert.Equal(liveRows.ContainsKey(id), entry.Upserted);
+            AssertRow(baseRows.GetValueOrDefault(id), entry.OldRow, $"old row of {id}");
+            AssertRow(liveRows.GetValueOrDefault(id), entry.NewRow, $"new row of {id}");
+        }
+    }
+
+    [Fact]
+    public async Task A_new_change_makes_a_new_view_and_later_pages_read_it()
+    {
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v int); INSERT INTO {schema}.t SELECT g, 0 FROM generate_series(1, 10) g");
+        await Objects.TrackAsync(Db, schema, "t");
+        await Db.ExecAsync($"UPDATE {schema}.t SET v = 1 WHERE id <= 6");
+        var cache = new NetViewCache();
+
+        async Task<ChangePage> PageAsync(NetPageRequest request)
+        {
+            await using var engine = Db.Engine();
+            return await new ChangeEngine(engine).GetNetChangesAsync(schema, "t", request, null, cache, "e", default);
+        }
+
+        var first = await PageAsync(new NetPageRequest(0, 3));
+        var second = await PageAsync(new NetPageRequest(first.NextAfter!.Value, 3));
+        Assert.Equal((6L, 6L), (first.Total!.Value, second.Total!.Value));
+        Assert.Null(second.NextAfter);
+        Assert.Equal(1, cache.Computed);
+
+        // A writer deletes key 9: the next read sees it in a new view (one more computation), at the end of the order.
+        await Db.ExecAsync($"DELETE FROM {schema}.t WHERE id = 9");
+        var third = await PageAsync(new NetPageRequest(0, 3, Offset: 6));
+        Assert.Equal(7, third.Total);
+        var deleted = Assert.Single(third.Entries);
+        Assert.False(deleted.Upserted);
+        Assert.Equal(9, deleted.PrimaryKey.GetProperty("id").GetInt32());
+        Assert.Equal(2, cache.Computed);
+
+        // A commit empties the log: the cached view is not served for it.
+        await Objects.CommitAsync(Db, schema, "t");
+        var empty = await PageAsync(new NetPageRequest(0, 3));
+        Assert.Empty(empty.Entries);
+        Assert.Equal(0, empty.Total);
+    }
+
+    [Fact]
+    public async Task Jump_to_key_gives_the_aligned_page_that_holds_it()
+    {
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"""
+            CREATE TABLE {schema}.t (id int PRIMARY KEY, v int); INSERT INTO {schema}.t SELECT g, 0 FROM generate_series(1, 100) g;
+            CREATE TABLE {schema}.s (code text PRIMARY KEY, v int); INSERT INTO {schema}.s VALUES ('5', 0), ('abc', 0);
+            CREATE TABLE {schema}.two (a int, b text, v int, PRIMARY KEY (a, b)); INSERT INTO {schema}.two VALUES (1, 'x', 0);
+            """);
+        foreach (var table in new[] { "t", "s", "two" })
+        {
+            await Objects.TrackAsync(Db, schema, table);
+        }
+
+        // Updated in id order 1…100: key 47 is the 47th entry, on the page at offset 40 for pages of 10.
+        await Db.ExecAsync($"UPDATE {schema}.t SET v = 1; UPDATE {schema}.s SET v = 1; UPDATE {schema}.two SET v = 1;");
+        await using var engine = Db.Engine();
+        var changes = new ChangeEngine(engine);
+        var cache = new NetViewCache();
+        Task<ChangePage> Jump(string table, string key, int limit = 10) =>
+            changes.GetNetChangesAsync(schema, table, new NetPageRequest(0, limit, Key: key), null, cache, "e", default);
+
+        var page = await Jump("t", "47");
+        Assert.Equal(40, page.Offset);
+        Assert.Contains(page.Entries, e => e.PrimaryKey.GetProperty("id").GetInt32() == 47);
+        Assert.Equal(40, (await Jump("t", """{ "id" : 47 }""")).Offset);
+        Assert.Equal(100, page.Total);
+
+        // A text key reads a bare value as text too ('5' is a JSON number but the key is the text "5").
+        Assert.Equal("5", Assert.Single((await Jump("s", "5", 1)).Entries).PrimaryKey.GetProperty("code").GetString());
+        Assert.Equal("abc", Assert.Single((await Jump("s", "abc", 1)).Entries).PrimaryKey.GetProperty("code").GetString());
+        Assert.Single((await Jump("two", """{"b": "x", "a": 1}""")).Entries);
+
+        var missing = await Assert.ThrowsAsync<KeyNotPendingException>(() => Jump("t", "1000"));
+        Assert.Contains("1000", missing.Message);
+        Assert.Equal(404, missing.StatusCode);
+        var bare = await Assert.ThrowsAsync<InvalidInputException>(() => Jump("two", "1"));
+        Assert.Contains("(a, b)", bare.Message);
+    }
+
+    [Fact]
+    public async Task The_route_pages_the_net_view_by_offset_and_key_and_names_bad_input()
+    {
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v int); INSERT INTO {schema}.t SELECT g, 0 FROM generate_series(1, 30) g");
+        await Objects.TrackAsync(Db, schema, "t");
+        await Db.ExecAsync($"UPDATE {schema}.t SET v = 1");
+        await using var api = ApiHost.Start(("ConnectionStrings:db", Db.Endpoint.ConnectionString));
+        using var client = api.Client();
+        var path = $"/api/engines/db/schemas/{schema}/tables/t/changes";
+
+        var page = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<ChangePage>(client, $"{path}?net=true&offset=20&limit=7");
+        Assert.Equal((30L, 20L, 7), (page!.Total!.Value, page.Offset!.Value, page.Entries.Count));
+        Assert.Equal(21, page.Entries[0].PrimaryKey.GetProperty("id").GetInt32());
+        var jumped = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<ChangePage>(client, $"{path}?net=true&limit=7&key={Uri.EscapeDataString("{\"id\": 16}")}");
+        Assert.Equal(14, jumped!.Offset);
+
+        foreach (var (query, status, says) in new[]
+                 {
+                     ("net=true&key=99", 404, "has the key 99"),
+                     ("offset=3", 400, "net=true"),
+                     ("net=true&offset=-1", 400, "'offset' must not be negative"),
+                 })
+        {
+            var response = await client.GetAsync($"{path}?{query}");
+            Assert.Equal(status, (int)response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains(says, await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    private static string Statement(Random random, string schema) => random.Next(8) switch
+    {
+        0 => $"INSERT INTO {schema}.t VALUES ({random.Next(301, 400)}, 'new', {random.Next(100)}) ON CONFLICT DO NOTHING",
+        1 => $"UPDATE {schema}.t SET v = 'u{random.Next(3)}' WHERE id BETWEEN {random.Next(1, 400)} AND {random.Next(1, 400)}",
+        2 => $"UPDATE {schema}.t SET w = w WHERE id = {random.Next(1, 400)}",
+        3 => $"DELETE FROM {schema}.t WHERE id % {random.Next(7, 40)} = 0 AND id < {random.Next(1, 400)}",
+        // Key changes into a free range and back.
+        4 => random.Next(1, 400) is var id ? $"UPDATE {schema}.t SET id = id + 10000 WHERE id = {id} AND NOT EXISTS (SELECT 1 FROM {schema}.t x WHERE x.id = {id + 10000})" : "",
+        5 => $"UPDATE {schema}.t SET id = id - 10000 WHERE id > 10000 AND id % {random.Next(1, 4)} = 0 AND NOT EXISTS (SELECT 1 FROM {schema}.t x WHERE x.id = t.id - 10000)",
+        // A bulk insert: past 1,000 rows a statement logs keys only.
+        6 => random.Next(0, 2) * 2_000 + 20_000 is var from ? $"INSERT INTO {schema}.t SELECT g, 'bulk', g FROM generate_series({from}, {from + 1_100}) g ON CONFLICT DO NOTHING" : "",
+        _ => $"DELETE FROM {schema}.t WHERE id BETWEEN {random.Next(20_000, 23_100)} AND {random.Next(20_000, 23_100)}",
+    };
+
+    private async Task<Dictionary<int, JsonNode>> RowsByIdAsync(string table)
+    {
+        var rows = await Db.RowsAsync(table, "to_jsonb(t)");
+        return rows.Select(r => JsonNode.Parse(r)!).ToDictionary(r => (int)r["id"]!, r => r);
+    }
+
+    private static void AssertRow(JsonNode? expected, JsonElement? actual, string what)
+    {
+        if (expected is null)
+        {
+            Assert.True(actual is null, $"{what}: expected none, got {actual}");
+            return;
+        }
+
+        Assert.True(actual is not null, $"{what}: expected {expected.ToJsonString()}, got none");
+        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(actual.Value.GetRawText())), $"{what}: expected {expected.ToJsonString()}, got {actual}");
+    }
+
+    private static List<string> Describe(IEnumerable<ChangeEntry> entries) =>
+        entries.Select(e => $"{e.EventId} {e.PrimaryKey.GetRawText()} {e.Upserted} {e.OldRow?.GetRawText()} {e.NewRow?.GetRawText()}").ToList();
+}
