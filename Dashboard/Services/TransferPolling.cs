@@ -1,3 +1,5 @@
+using SplitgraphAspire.Contracts;
+
 namespace Dashboard.Services;
 
 /// <summary>Polls a transfer's progress (<c>GET /api/transfers/{id}</c>) on a clock until cancelled.</summary>
@@ -9,7 +11,7 @@ public static class TransferPolling
     /// the outcome. Ends quietly when <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
     public static async Task RunAsync(EngineApiClient api, Guid transferId, TimeSpan interval, TimeProvider time,
-        Func<TransferStatusInfo, Task> onStatus, CancellationToken cancellationToken)
+        Func<TransferStatus, Task> onStatus, CancellationToken cancellationToken)
     {
         try
         {
