@@ -229,6 +229,55 @@ public sealed class FaithfulOrderingTests(DatabaseFixture fixture) : IClassFixtu
         Assert.Equal((1498L, 0L), (result.Upserts, result.Deletes));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_writers_settings_are_what_they_were_after_every_tracked_statement(bool inTransaction)
+    {
+        // The triggers log under fixed output settings (set only when the writer's differ) and must hand the
+        // writer's own back: the writer's later statements, and the rest of its session, see its settings.
+        var schema = await ArrangeAsync("CREATE TABLE t (id int PRIMARY KEY, ts timestamptz, v bytea)", "INSERT INTO t VALUES (1, '2024-01-01 00:00+00', '\\x01')");
+        await using var connection = await Db.DataSource.OpenConnectionAsync();
+        const string Settings = "SELECT current_setting('TimeZone') || '|' || current_setting('IntervalStyle') || '|' || current_setting('DateStyle') || '|' || " +
+                                "current_setting('extra_float_digits') || '|' || current_setting('bytea_output')";
+        var set = $"{(inTransaction ? "BEGIN; SET LOCAL" : "SET")} TimeZone = 'Asia/Tokyo'; SET{(inTransaction ? " LOCAL" : "")} IntervalStyle = 'sql_standard'; " +
+                  $"SET{(inTransaction ? " LOCAL" : "")} DateStyle = 'SQL, DMY'; SET{(inTransaction ? " LOCAL" : "")} extra_float_digits = 0; SET{(inTransaction ? " LOCAL" : "")} bytea_output = 'escape'";
+        await using (var command = new NpgsqlCommand(set, connection))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        const string Expected = "Asia/Tokyo|sql_standard|SQL, DMY|0|escape";
+        foreach (var statement in new[]
+                 {
+                     $"INSERT INTO {schema}.t VALUES (2, '2024-01-02 00:00+00', '\\x02')", $"UPDATE {schema}.t SET v = '\\x03' WHERE id = 1",
+                     $"DELETE FROM {schema}.t WHERE id = 2", $"TRUNCATE {schema}.t",
+                 })
+        {
+            await using var command = new NpgsqlCommand($"{statement}; {Settings}", connection);
+            Assert.Equal(Expected, await command.ExecuteScalarAsync());
+        }
+
+        if (inTransaction)
+        {
+            await using var commit = new NpgsqlCommand("COMMIT", connection);
+            await commit.ExecuteNonQueryAsync();
+        }
+
+        await using (var after = new NpgsqlCommand(Settings, connection))
+        {
+            // SET LOCAL ends with the transaction; a session SET stays.
+            Assert.Equal(inTransaction, !Expected.Equals(await after.ExecuteScalarAsync()));
+        }
+
+        await using (var reset = new NpgsqlCommand("RESET ALL", connection))
+        {
+            await reset.ExecuteNonQueryAsync();
+        }
+
+        await CommitAndCompareAsync(schema);
+    }
+
     [Fact]
     public async Task Statements_of_one_transaction_under_different_settings_stay_in_order()
     {

@@ -66,7 +66,7 @@ CREATE INDEX IF NOT EXISTS logged_actions_updates_idx
 -- this script: only the owner (the API) calls them; triggers fire whatever the writer's EXECUTE rights are.
 -- The trigger functions stay SECURITY DEFINER: writers of a tracked table have no rights on splitgraph_audit.
 -- They also fix the settings that shape logged text (TimeZone, DateStyle, IntervalStyle, extra_float_digits,
--- bytea_output), so a value is logged the same whoever writes it and under whatever session settings: a timestamptz
+-- bytea_output; see fix_output_settings), so a value is logged the same whoever writes it and under whatever session settings: a timestamptz
 -- key written under UTC and updated under Asia/Tokyo is one key, an interval key reads the same under any
 -- IntervalStyle, a float8 key is its exact value under extra_float_digits = 0.
 
@@ -244,8 +244,38 @@ $$;
 -- one per action). Drawn by the AFTER triggers through the same snippet (see log_update).
 CREATE OR REPLACE FUNCTION splitgraph_audit.begin_statement() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ignored text;
 BEGIN
-    PERFORM pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), '-', true);
+    -- An assignment is a simple expression for PL/pgSQL (PERFORM would start an executor for it).
+    ignored := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), '-', true);
+    RETURN NULL;
+END $$;
+
+-- The settings that shape logged text are fixed for the trigger functions below, but only when the writer's differ
+-- from them in a way that shows in output: DateStyle ISO with any field order, IntervalStyle postgres, a UTC TimeZone,
+-- extra_float_digits >= 1 (all give the shortest exact float text), bytea_output hex. Then they are set transaction-
+-- locally and restored before the trigger returns (an error aborts the statement's (sub)transaction, which restores
+-- them too). SET clauses on the functions did the same unconditionally, costing a GUC save and restore of five
+-- settings on every call (every updated row).
+CREATE OR REPLACE FUNCTION splitgraph_audit.fix_output_settings() RETURNS text[]
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    saved text[] := ARRAY[pg_catalog.current_setting('DateStyle'), pg_catalog.current_setting('IntervalStyle'),
+        pg_catalog.current_setting('TimeZone'), pg_catalog.current_setting('extra_float_digits'), pg_catalog.current_setting('bytea_output')];
+BEGIN
+    PERFORM pg_catalog.set_config('DateStyle', 'ISO, YMD', true), pg_catalog.set_config('IntervalStyle', 'postgres', true),
+        pg_catalog.set_config('TimeZone', 'UTC', true), pg_catalog.set_config('extra_float_digits', '3', true),
+        pg_catalog.set_config('bytea_output', 'hex', true);
+    RETURN saved;
+END $$;
+
+CREATE OR REPLACE FUNCTION splitgraph_audit.restore_output_settings(p_saved text[]) RETURNS text[]
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('DateStyle', p_saved[1], true), pg_catalog.set_config('IntervalStyle', p_saved[2], true),
+        pg_catalog.set_config('TimeZone', p_saved[3], true), pg_catalog.set_config('extra_float_digits', p_saved[4], true),
+        pg_catalog.set_config('bytea_output', p_saved[5], true);
     RETURN NULL;
 END $$;
 
@@ -259,9 +289,9 @@ END $$;
 -- row of the key's next log entry, so readers recover them. The LIMIT keeps small statements on the static path.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_inserts() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    saved text[];
     n bigint;
     rest bigint;
     beyond bigint;
@@ -275,6 +305,11 @@ DECLARE
     rows_mode boolean := coalesce('rows' = ANY (TG_ARGV), false);
     json_mode boolean := coalesce('json' = ANY (TG_ARGV), false);
 BEGIN
+    IF pg_catalog.current_setting('IntervalStyle') <> 'postgres' OR pg_catalog.current_setting('bytea_output') <> 'hex'
+       OR pg_catalog.current_setting('extra_float_digits')::int < 1 OR pg_catalog.left(pg_catalog.current_setting('DateStyle'), 4) <> 'ISO,'
+       OR pg_catalog.current_setting('TimeZone') NOT IN ('UTC', 'Etc/UTC') THEN
+        saved := splitgraph_audit.fix_output_settings();
+    END IF;
     IF stmt = '-' THEN
         stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
@@ -340,19 +375,27 @@ BEGIN
         VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.pg_backend_pid(), n)
         ON CONFLICT (schema_name, table_name, slot) DO UPDATE SET inserted = c.inserted + excluded.inserted;
     END IF;
+    IF saved IS NOT NULL THEN
+        saved := splitgraph_audit.restore_output_settings(saved);
+    END IF;
     RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_deletes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    saved text[];
     n bigint;
     stmt text := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
     rows_mode boolean := coalesce('rows' = ANY (TG_ARGV), false);
     json_mode boolean := coalesce('json' = ANY (TG_ARGV), false);
 BEGIN
+    IF pg_catalog.current_setting('IntervalStyle') <> 'postgres' OR pg_catalog.current_setting('bytea_output') <> 'hex'
+       OR pg_catalog.current_setting('extra_float_digits')::int < 1 OR pg_catalog.left(pg_catalog.current_setting('DateStyle'), 4) <> 'ISO,'
+       OR pg_catalog.current_setting('TimeZone') NOT IN ('UTC', 'Etc/UTC') THEN
+        saved := splitgraph_audit.fix_output_settings();
+    END IF;
     IF stmt = '-' THEN
         stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
@@ -366,6 +409,9 @@ BEGIN
         VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.pg_backend_pid(), n)
         ON CONFLICT (schema_name, table_name, slot) DO UPDATE SET deleted = c.deleted + excluded.deleted;
     END IF;
+    IF saved IS NOT NULL THEN
+        saved := splitgraph_audit.restore_output_settings(saved);
+    END IF;
     RETURN NULL;
 END $$;
 
@@ -378,13 +424,18 @@ END $$;
 -- (jsonb_each + jsonb_object_agg per row) cost ~8% of single-row update throughput; readers compare.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_update() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    saved text[];
     stmt text;
 BEGIN
     IF OLD *= NEW THEN
         RETURN NULL;
+    END IF;
+    IF pg_catalog.current_setting('IntervalStyle') <> 'postgres' OR pg_catalog.current_setting('bytea_output') <> 'hex'
+       OR pg_catalog.current_setting('extra_float_digits')::int < 1 OR pg_catalog.left(pg_catalog.current_setting('DateStyle'), 4) <> 'ISO,'
+       OR pg_catalog.current_setting('TimeZone') NOT IN ('UTC', 'Etc/UTC') THEN
+        saved := splitgraph_audit.fix_output_settings();
     END IF;
     stmt := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
     IF stmt = '-' THEN
@@ -403,17 +454,25 @@ BEGIN
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)
         VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), nullif(stmt, '')::bigint);
     END IF;
+    IF saved IS NOT NULL THEN
+        saved := splitgraph_audit.restore_output_settings(saved);
+    END IF;
     RETURN NULL;
 END $$;
 
 -- TRUNCATE is not lost: every row present before it becomes a pending delete. It is a statement of its own.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    saved text[];
     n bigint;
 BEGIN
+    IF pg_catalog.current_setting('IntervalStyle') <> 'postgres' OR pg_catalog.current_setting('bytea_output') <> 'hex'
+       OR pg_catalog.current_setting('extra_float_digits')::int < 1 OR pg_catalog.left(pg_catalog.current_setting('DateStyle'), 4) <> 'ISO,'
+       OR pg_catalog.current_setting('TimeZone') NOT IN ('UTC', 'Etc/UTC') THEN
+        saved := splitgraph_audit.fix_output_settings();
+    END IF;
     EXECUTE pg_catalog.format(
         'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
         'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM %I.%I r',
@@ -423,6 +482,9 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         PERFORM splitgraph_audit.add_counts(TG_TABLE_SCHEMA, TG_TABLE_NAME, 0, n);
+    END IF;
+    IF saved IS NOT NULL THEN
+        saved := splitgraph_audit.restore_output_settings(saved);
     END IF;
     RETURN NULL;
 END $$;
