@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Engine.Api.Engine.Versions;
 using Npgsql;
 using Postgres.Testing;
 
 namespace Bench;
 
-/// <summary>P1…P9. Each figure is the median of <see cref="Options.Reps"/> runs; engine and baseline runs alternate
+/// <summary>P1…P10. Each figure is the median of <see cref="Options.Reps"/> runs; engine and baseline runs alternate
 /// in order from one repetition to the next so drift on a busy machine hits both alike.</summary>
 public sealed partial class Measures(Harness harness, Options options, Results results)
 {
@@ -34,6 +35,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         "P7" => P7Async(),
         "P8" => P8Async(),
         "P9" => P9Async(),
+        "P10" => P10Async(),
         _ => throw new ArgumentException(id),
     };
 
@@ -668,6 +670,149 @@ public sealed partial class Measures(Harness harness, Options options, Results r
     }
 
     // ───────────────────────────── helpers ─────────────────────────────
+
+    // ───────────────────────────── P10: checkout of a versioned table ─────────────────────────────
+
+    private async Task P10Async()
+    {
+        await EnsureSourceAsync();
+        var n = options.Rows;
+        var r = options.FragmentRows / 2;
+        int up = r * 7 / 10, fresh = r * 2 / 10, del = r - up - fresh;
+        const string repo = "p10repo";
+        await Harness.ExecAsync(LocalEp, $"DROP SCHEMA IF EXISTS {repo} CASCADE; CREATE SCHEMA {repo}; CREATE TABLE {repo}.t ({Columns}); INSERT INTO {repo}.t SELECT * FROM bench.src");
+        await using (var engine = new SqlEngine(LocalEp) { IsolationLevel = TableCommitter.Isolation })
+        {
+            await new RepositoryEngine(engine).InitAsync(new InitRepositoryRequest(repo), default);
+            await engine.CommitAsync();
+        }
+
+        string? first = null;
+        for (var i = 0; i < options.Fragments; i++)
+        {
+            // Each commit: r/2 · 0.7 updates of existing keys, 0.2 new keys, 0.1 deletes, as P6's fragments (half their size,
+            // so ten of them stay below the base's row count and the snapshot rule keeps the chain).
+            await Harness.ExecAsync(LocalEp,
+                $"""
+                UPDATE {repo}.t SET a = -a, b = md5('f{i}-' || id) WHERE id IN (SELECT id FROM {repo}.t ORDER BY id OFFSET {i * up % Math.Max(1, n - up)} LIMIT {up});
+                INSERT INTO {repo}.t SELECT {n}::bigint + {i}::bigint * {fresh} + k, k, md5('n{i}-' || k), timestamptz '2025-06-01' + k * interval '1 minute' FROM generate_series(1, {fresh}) k;
+                DELETE FROM {repo}.t WHERE id IN (SELECT id FROM {repo}.t ORDER BY id DESC OFFSET {i * del} LIMIT {del});
+                """);
+            await using var engine = new SqlEngine(LocalEp) { IsolationLevel = TableCommitter.Isolation };
+            var image = await new RepositoryEngine(engine).CommitAsync(repo, new CommitImageRequest($"p10 {i}"), default);
+            await engine.CommitAsync();
+            first ??= image.Image.ParentId;
+        }
+
+        IReadOnlyList<string> chain;
+        string chainImage;
+        await using (var engine = new SqlEngine(LocalEp))
+        {
+            var catalog = new VersionCatalog(engine);
+            chainImage = await catalog.ResolveAsync(repo, VersionCatalog.Latest, default);
+            chain = (await catalog.TablesAsync(repo, chainImage, default))[0].ObjectIds;
+        }
+
+        // The same content as one snapshot, for the snapshot rule: what replaying the chain costs over copying one object.
+        string snapshotImage;
+        await using (var engine = new SqlEngine(LocalEp) { IsolationLevel = TableCommitter.Isolation })
+        {
+            snapshotImage = (await new RepositoryEngine(engine).CommitAsync(repo, new CommitImageRequest("p10 snapshot", Snapshot: true), default)).Image.ImageHash;
+            await engine.CommitAsync();
+        }
+
+        if (chain.Count != options.Fragments + 1)
+        {
+            throw new InvalidOperationException($"P10: the chain has {chain.Count} objects, expected a base and {options.Fragments} fragments.");
+        }
+
+        var expected = await Harness.ScalarAsync<long>(LocalEp, $"SELECT sum(hashtext(t::text)::bigint)::bigint FROM {repo}.t t");
+        var checkoutTimes = new List<double>();
+        var plainTimes = new List<double>();
+        var snapshotTimes = new List<double>();
+        try
+        {
+            for (var rep = 0; rep < options.Reps; rep++)
+            {
+                foreach (var checkoutRun in EngineFirst(rep) ? new[] { true, false } : [false, true])
+                {
+                    double seconds;
+                    if (checkoutRun)
+                    {
+                        // From the first image (the base alone) to the latest: the table is emptied and the chain applied.
+                        await CheckoutAsync(repo, first!);
+                        await harness.QuiesceAsync();
+                        seconds = await Harness.TimeAsync(() => CheckoutAsync(repo, chainImage));
+                        checkoutTimes.Add(seconds);
+                        await CheckoutAsync(repo, first!);
+                        await harness.QuiesceAsync();
+                        var snapshotSeconds = await Harness.TimeAsync(() => CheckoutAsync(repo, snapshotImage));
+                        snapshotTimes.Add(snapshotSeconds);
+                        global::Bench.Log.Info($"  P10 checkout of the snapshot image rep {rep + 1}: {snapshotSeconds:0.000} s");
+                    }
+                    else
+                    {
+                        await Harness.ExecAsync(LocalEp, "DROP TABLE IF EXISTS bench.p10_plain");
+                        await harness.QuiesceAsync();
+                        seconds = await Harness.TimeAsync(async () =>
+                        {
+                            await using var connection = await LocalEp.DataSource.OpenConnectionAsync();
+                            await using var transaction = await connection.BeginTransactionAsync();
+                            await using (var create = new NpgsqlCommand($"CREATE TABLE bench.p10_plain ({Columns})", connection, transaction))
+                            {
+                                await create.ExecuteNonQueryAsync();
+                            }
+
+                            foreach (var id in chain)
+                            {
+                                await using var command = new NpgsqlCommand(
+                                    $"DELETE FROM bench.p10_plain t USING splitgraph_meta.\"{id}\" f WHERE t.id = f.id; " +
+                                    $"INSERT INTO bench.p10_plain (id, a, b, c) SELECT f.id, f.a, f.b, f.c FROM splitgraph_meta.\"{id}\" f WHERE f.sg_ud_flag",
+                                    connection, transaction);
+                                await command.ExecuteNonQueryAsync();
+                            }
+
+                            await transaction.CommitAsync();
+                        });
+                        plainTimes.Add(seconds);
+                    }
+
+                    var table = checkoutRun ? $"{repo}.t" : "bench.p10_plain";
+                    var sum = await Harness.ScalarAsync<long>(LocalEp, $"SELECT sum(hashtext(t::text)::bigint)::bigint FROM {table} t");
+                    if (sum != expected)
+                    {
+                        throw new InvalidOperationException($"P10: {(checkoutRun ? "checkout" : "plain apply")} left different rows in {table}.");
+                    }
+
+                    global::Bench.Log.Info($"  P10 {(checkoutRun ? "checkout" : "CREATE TABLE + apply")} rep {rep + 1}: {seconds:0.000} s");
+                }
+            }
+
+            results.Faster($"P10 checkout of a {Count(n)}-row table of a base + {options.Fragments} fragments × {Count(r)} rows vs CREATE TABLE + DELETE … USING / INSERT … SELECT of the same objects",
+                Harness.Median(checkoutTimes), Harness.Median(plainTimes), 0.8);
+            results.Add(new ResultRow($"P10 the same checkout vs checkout of one snapshot of the same content (informational: the snapshot rule)",
+                $"{Harness.Median(checkoutTimes):0.000} s", $"{Harness.Median(snapshotTimes):0.000} s", Harness.Median(snapshotTimes) / Harness.Median(checkoutTimes), "—", null));
+            results.Note($"P10: each fragment = {up:N0} updates, {fresh:N0} new keys, {del:N0} deletes, committed through the repository; checkout goes from the " +
+                "first image (base only) to the latest: untrack, TRUNCATE, apply the chain in order (FragmentApplier), track again, in one transaction. " +
+                "The plain variant creates an empty table with the key and applies the same objects in one transaction.");
+        }
+        finally
+        {
+            await Harness.ExecAsync(LocalEp, "DROP TABLE IF EXISTS bench.p10_plain");
+            await using var engine = new SqlEngine(LocalEp);
+            await new RepositoryEngine(engine).DeleteAsync(repo, default);
+            await new RepositoryEngine(engine).CleanupAsync(false, default);
+            await engine.CommitAsync();
+            await Harness.ExecAsync(LocalEp, $"DROP SCHEMA IF EXISTS {repo} CASCADE");
+        }
+    }
+
+    private async Task CheckoutAsync(string repo, string image)
+    {
+        await using var engine = new SqlEngine(LocalEp);
+        await new Checkout(engine).RunAsync(repo, image, force: false, default);
+        await engine.CommitAsync();
+    }
 
     private async Task TrackAsync(string table)
     {
