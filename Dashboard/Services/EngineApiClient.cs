@@ -187,6 +187,10 @@ public sealed class EngineApiClient(HttpClient http)
         PostAsync<VersionTransferResult>(
             $"{RepositoryPath(engine, schema)}/{kind.ToString().ToLowerInvariant()}{(transferId is { } id ? "?transferId=" + id : "")}", request, cancellationToken);
 
+    /// <summary>Where each object is used: repository, table, image and chain position (one row per use).</summary>
+    public Task<List<ObjectProvenance>> GetProvenanceAsync(string engine, CancellationToken cancellationToken = default) =>
+        GetAsync<List<ObjectProvenance>>($"{Base(engine)}/objects/provenance", cancellationToken);
+
     // --- Development SQL console ---------------------------------------------------------------------------------
 
     public Task<SqlResult> RunSqlAsync(string engine, string statement, CancellationToken cancellationToken = default) =>

@@ -369,6 +369,60 @@ public sealed class VersionTests(TwoDatabasesFixture fixture, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task Concurrent_commits_of_one_repository_keep_a_linear_history()
+    {
+        var schema = await FruitsRepositoryAsync(Local);
+        var first = (await Versions.InitAsync(Local, schema)).Head!;
+        await Local.ExecAsync($"INSERT INTO {schema}.fruits VALUES (3, 'kiwi'); INSERT INTO {schema}.notes VALUES ('c')");
+
+        // Both commits take their snapshot, then queue on the repository's lock; the one that goes second saw a HEAD
+        // that is no longer HEAD and must lose (serialisation failure, which the API retries), never fork the history.
+        Task<CommitImageResult> a, b;
+        await using (await LockGate.AdvisoryAsync(Local, VersionCatalog.LockKey(schema)))
+        {
+            a = Task.Run(() => Versions.CommitAsync(Local, schema, "a"));
+            await WaitForWaitersAsync(1);
+            b = Task.Run(() => Versions.CommitAsync(Local, schema, "b"));
+            await WaitForWaitersAsync(2);
+        }
+
+        var outcomes = await Task.WhenAll(new[] { a, b }.Select(async t =>
+        {
+            try
+            {
+                return (Result: await t, Error: (Exception?)null);
+            }
+            catch (Exception ex)
+            {
+                return (Result: (CommitImageResult?)null, Error: ex);
+            }
+        }));
+        output.WriteLine(string.Join("\n", outcomes.Select(o => o.Error?.Message ?? $"image {o.Result!.Image.ImageHash}")));
+        var won = Assert.Single(outcomes, o => o.Error is null).Result!;
+        Assert.True(won.Created);
+        Assert.Equal(first, won.Image.ParentId);
+        var lost = Assert.Single(outcomes, o => o.Error is not null).Error!;
+        Assert.True(ConcurrentChangeException.IsRetryable(lost), lost.ToString());
+
+        // Run again (as the API's transaction behaviour does): nothing is left to commit, and HEAD is the winner's image.
+        var retried = await Versions.CommitAsync(Local, schema, "retry");
+        Assert.False(retried.Created);
+        Assert.Equal(won.Image.ImageHash, retried.Image.ImageHash);
+        Assert.Equal(2L, await Versions.ImageCountAsync(Local, schema));
+
+        async Task WaitForWaitersAsync(int count)
+        {
+            var deadline = DateTime.UtcNow.AddMinutes(3);
+            while (await Local.ScalarAsync<long>(
+                       "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'", Local.Name) < count)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{count} commits never waited on the repository lock");
+                await Task.Delay(20);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Cleanup_drops_objects_of_deleted_repositories_only_and_loose_objects_only_when_asked()
     {
         var schema = await FruitsRepositoryAsync(Local);

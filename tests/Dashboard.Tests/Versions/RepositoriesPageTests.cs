@@ -66,7 +66,7 @@ public sealed class RepositoriesPageTests : DashboardTestBase
             body = await request.Content!.ReadAsStringAsync();
             return FakeApi.Response(HttpStatusCode.Created, Json(new RepositoryInfo("sales", "acme", First, First, 1, ["lines", "orders"], false)));
         });
-        Render<MudPopoverProvider>();
+        var popovers = Render<MudPopoverProvider>();
         var dialogs = Render<MudDialogProvider>();
         var cut = Render<Components.Pages.Repositories>(p => p.Add(r => r.Engine, "local"));
         cut.WaitForAssertion(() => Assert.Single(cut.FindAll("tr.repository-row")));
@@ -75,7 +75,6 @@ public sealed class RepositoriesPageTests : DashboardTestBase
         dialogs.WaitForAssertion(() => Assert.NotNull(dialogs.Find("#init-schema-field")));
         // Only "sales" is offered: "shop" already is a repository.
         dialogs.Find("#init-schema-field .mud-select .mud-input-control").MouseDown();
-        var popovers = Render<MudPopoverProvider>();
         popovers.WaitForAssertion(() => Assert.Single(popovers.FindAll(".mud-list-item")));
         Assert.Contains("sales (2 tables)", popovers.Find(".mud-list-item").TextContent);
         popovers.Find(".mud-list-item").Click();
@@ -97,7 +96,7 @@ public sealed class RepositoriesPageTests : DashboardTestBase
         Api.Json("GET /api/engines", """[{"name":"local","healthy":true}]""");
         Api.Json("GET /api/engines/local/tables", """[{"schema":"sales","table":"orders","primaryKey":["id"],"rowEstimate":5,"tracked":false}]""");
         Api.Problem($"POST {Repositories}", 400, "Table cannot be tracked", "sales.orders has a column of type xml.");
-        Render<MudPopoverProvider>();
+        var popovers = Render<MudPopoverProvider>();
         var dialogs = Render<MudDialogProvider>();
         var cut = Render<Components.Pages.Repositories>(p => p.Add(r => r.Engine, "local"));
         cut.WaitForAssertion(() => Assert.NotNull(cut.Find("#no-repositories")));
@@ -105,7 +104,6 @@ public sealed class RepositoriesPageTests : DashboardTestBase
         cut.Find("#init-button").Click();
         dialogs.WaitForAssertion(() => Assert.NotNull(dialogs.Find("#init-schema-field")));
         dialogs.Find("#init-schema-field .mud-select .mud-input-control").MouseDown();
-        var popovers = Render<MudPopoverProvider>();
         popovers.WaitForAssertion(() => Assert.Single(popovers.FindAll(".mud-list-item")));
         popovers.Find(".mud-list-item").Click();
         dialogs.WaitForAssertion(() => Assert.False(dialogs.Find("#confirm-yes").HasAttribute("disabled")));

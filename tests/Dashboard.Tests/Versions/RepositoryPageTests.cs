@@ -46,6 +46,7 @@ public sealed class RepositoryPageTests : DashboardTestBase
         Assert.Equal("modified", row.GetAttribute("data-state"));
         Assert.Equal(("1", "2", "0"), (row.QuerySelector(".status-added")!.TextContent, row.QuerySelector(".status-updated")!.TextContent, row.QuerySelector(".status-removed")!.TextContent));
         Assert.NotNull(page.Find("#status-pending"));
+        Assert.EndsWith($"/diff?from={Second}&to=%40working", page.Find("a#diff-working").GetAttribute("href"));
         Assert.Equal(["HEAD", "latest", "v1"], page.FindAll(".tag-chip").Select(c => c.GetAttribute("data-tag")));
         Assert.Single(page.FindAll(".tag-chip.user-tag"));
     }
@@ -57,6 +58,7 @@ public sealed class RepositoryPageTests : DashboardTestBase
         var (_, page) = RenderPage();
         Assert.Equal("unchanged", page.Find("tr.status-row").GetAttribute("data-state"));
         Assert.Empty(page.FindAll("#status-pending"));
+        Assert.Empty(page.FindAll("#diff-working"));
 
         // A writer changes three rows behind the page's back; one interval later the status shows them.
         Api.Json($"GET {Repo}/status", Json(Status(added: 3)));
