@@ -109,6 +109,12 @@ public sealed class ChangeGridTests : DashboardTestBase
         Assert.Contains("of 13", cut.Find("#change-pager").TextContent);
         Assert.Equal(2, Api.Count(Changes));
         Assert.Contains(Api.Requests, r => r.Contains("after=10"));
+
+        // A reload (the reader's refresh) goes back to page 1 in one request, not a walk to page 2.
+        cut.InvokeAsync(() => cut.Instance.ReloadAsync());
+        cut.WaitForAssertion(() => Assert.Equal(10, cut.FindAll("tr.change-row").Count));
+        Assert.Equal(3, Api.Count(Changes));
+        Assert.Contains("1–10 of more than", cut.Find("#change-pager").TextContent);
     }
 
     /// <summary>A fake net view of <paramref name="total"/> upserts with keys 1…total, paged by offset, found by key.</summary>
