@@ -38,9 +38,11 @@ internal sealed record NetView(string Fingerprint, IReadOnlyList<NetViewEntry> E
 /// <summary>
 /// Net views by (engine, table, key, columns, log fingerprint): a page is a slice of the view computed once for the
 /// log as it is, not a recomputation of the whole table's net changes. A view holds while the fingerprint does; any
-/// new, committed or discarded change makes a new one. The least recently used views go past a budget of entries.
+/// new, committed or discarded change makes a new one. The least recently used views go past a budget of entries
+/// (an entry is a key's text and a few numbers, ~150 bytes: 2M entries ≈ 300 MB at most); a view larger than the
+/// whole budget is not kept, and its pages are computed as without a cache.
 /// </summary>
-public sealed class NetViewCache(int maxEntries = 4_000_000)
+public sealed class NetViewCache(int maxEntries = 2_000_000)
 {
     private readonly LinkedList<(string Key, NetView View)> _views = new();
     private readonly Lock _gate = new();
@@ -72,6 +74,11 @@ public sealed class NetViewCache(int maxEntries = 4_000_000)
 
     internal void Put(string key, NetView view)
     {
+        if (view.Entries.Count > maxEntries)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             _views.AddFirst((key, view));

@@ -195,6 +195,29 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
         }
     }
 
+    [Fact]
+    public void The_cache_keeps_the_most_recently_used_views_within_its_budget()
+    {
+        var cache = new NetViewCache(maxEntries: 5);
+        static NetView View(int entries) =>
+            new("fingerprint", Enumerable.Range(0, entries).Select(i => new NetViewEntry(i, i, "{}", true, null, false)).ToList(), false);
+        cache.Put("a", View(2));
+        cache.Put("b", View(2));
+        Assert.NotNull(cache.Get("a"));
+
+        // 6 entries > 5: the least recently used view (b) goes.
+        cache.Put("c", View(2));
+        Assert.Null(cache.Get("b"));
+        Assert.NotNull(cache.Get("a"));
+        Assert.NotNull(cache.Get("c"));
+
+        // A view larger than the whole budget is not kept, and evicts nothing.
+        cache.Put("d", View(6));
+        Assert.Null(cache.Get("d"));
+        Assert.NotNull(cache.Get("a"));
+        Assert.NotNull(cache.Get("c"));
+    }
+
     private static string Statement(Random random, string schema) => random.Next(8) switch
     {
         0 => $"INSERT INTO {schema}.t VALUES ({random.Next(301, 400)}, 'new', {random.Next(100)}) ON CONFLICT DO NOTHING",
