@@ -58,9 +58,12 @@ public sealed class EngineApiClient(HttpClient http)
     public Task<ChangePage> GetChangesAsync(string engine, string schema, string table, bool net, long after, int limit, CancellationToken cancellationToken = default) =>
         GetAsync<ChangePage>($"{TablePath(engine, schema, table)}/changes?net={(net ? "true" : "false")}&after={after}&limit={limit}", cancellationToken);
 
-    /// <summary>A page of the net view by offset, or the page (of <paramref name="limit"/>) that holds <paramref name="key"/>; with the view's total.</summary>
-    public Task<ChangePage> GetNetChangesAsync(string engine, string schema, string table, long offset, int limit, string? key = null, CancellationToken cancellationToken = default) =>
-        GetAsync<ChangePage>($"{TablePath(engine, schema, table)}/changes?net=true&offset={offset}&limit={limit}{(key is null ? "" : "&key=" + E(key))}", cancellationToken);
+    /// <summary>
+    /// A page of the net view or the raw log by offset, or the page (of <paramref name="limit"/>) of the net view that
+    /// holds <paramref name="key"/>; with the view's exact total.
+    /// </summary>
+    public Task<ChangePage> GetChangesAtAsync(string engine, string schema, string table, bool net, long offset, int limit, string? key = null, CancellationToken cancellationToken = default) =>
+        GetAsync<ChangePage>($"{TablePath(engine, schema, table)}/changes?net={(net ? "true" : "false")}&offset={offset}&limit={limit}{(key is null ? "" : "&key=" + E(key))}", cancellationToken);
 
     public Task<DiscardResult> DiscardChangesAsync(string engine, string schema, string? table, CancellationToken cancellationToken = default) =>
         SendAsync<DiscardResult>(HttpMethod.Delete, $"{Base(engine)}/schemas/{E(schema)}/changes{(table is null ? "" : "?table=" + E(table))}", null, cancellationToken);

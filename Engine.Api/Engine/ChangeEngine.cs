@@ -249,6 +249,19 @@ public sealed class ChangeEngine(SqlEngine engine)
     }
 
     /// <summary>
+    /// The raw log's page at <paramref name="offset"/> (entries in log order, as <see cref="GetPendingChangesAsync"/>),
+    /// with the log's exact total: an index of entries per log row is kept per log state in <paramref name="cache"/>.
+    /// </summary>
+    public async Task<ChangePage> GetPendingChangesAtAsync(string schema, string table, long offset, int limit,
+        IReadOnlyList<TableColumn>? columns, NetViewCache cache, string scope, CancellationToken cancellationToken = default)
+    {
+        columns ??= await TableCatalog.RequireUserColumnsAsync(engine, schema, table, cancellationToken);
+        await ReconcileAsync(cancellationToken);
+        var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
+        return await new RawLogPager(engine, schema, table, key, cache, scope).ReadAsync(offset, limit, cancellationToken);
+    }
+
+    /// <summary>
     /// Net (conflated) changes, one entry per changed key, ordered by the position of the key's last change: what a
     /// commit would contain. Insert-then-delete and update-then-revert cancel; insert-then-update is one upsert.
     /// </summary>

@@ -11,9 +11,17 @@ namespace Engine.Api.Engine;
 internal sealed record NetViewEntry(long Position, long LastEvent, string RowKey, bool Upserted, long? OldEvent, bool Live,
     string? OldRow = null, string? NewRow = null);
 
-/// <summary>A table's whole net view at one log fingerprint, in position order.</summary>
-internal sealed record NetView(string Fingerprint, IReadOnlyList<NetViewEntry> Entries, bool Materialised)
+/// <summary>Something computed from a table's whole log at one fingerprint; <see cref="Size"/> counts against the cache's budget.</summary>
+internal abstract record LogView(string Fingerprint)
 {
+    public abstract int Size { get; }
+}
+
+/// <summary>A table's whole net view at one log fingerprint, in position order.</summary>
+internal sealed record NetView(string Fingerprint, IReadOnlyList<NetViewEntry> Entries, bool Materialised) : LogView(Fingerprint)
+{
+    public override int Size => Entries.Count;
+
     /// <summary>The index of the first entry after <paramref name="position"/> (exclusive).</summary>
     public int IndexAfter(long position)
     {
@@ -38,11 +46,13 @@ internal sealed record NetView(string Fingerprint, IReadOnlyList<NetViewEntry> E
 /// <summary>
 /// Net views by (engine, table, key, columns, log fingerprint): a page is a slice of the view computed once for the
 /// log as it is, not a recomputation of the whole table's net changes. A view holds while the fingerprint does; any
-/// new, committed or discarded change makes a new one. The least recently used views go past a budget of entries.
+/// new, committed or discarded change makes a new one. The least recently used views go past a budget of entries
+/// (an entry is a key's text and a few numbers, ~150 bytes: 2M entries ≈ 300 MB at most); a view larger than the
+/// whole budget is not kept, and its pages are computed as without a cache.
 /// </summary>
-public sealed class NetViewCache(int maxEntries = 4_000_000)
+public sealed class NetViewCache(int maxEntries = 2_000_000)
 {
-    private readonly LinkedList<(string Key, NetView View)> _views = new();
+    private readonly LinkedList<(string Key, LogView View)> _views = new();
     private readonly Lock _gate = new();
     private long _entries;
     private long _computed;
@@ -52,7 +62,7 @@ public sealed class NetViewCache(int maxEntries = 4_000_000)
 
     internal void CountComputation() => Interlocked.Increment(ref _computed);
 
-    internal NetView? Get(string key)
+    internal LogView? Get(string key)
     {
         lock (_gate)
         {
@@ -70,15 +80,20 @@ public sealed class NetViewCache(int maxEntries = 4_000_000)
         }
     }
 
-    internal void Put(string key, NetView view)
+    internal void Put(string key, LogView view)
     {
+        if (view.Size > maxEntries)
+        {
+            return;
+        }
+
         lock (_gate)
         {
             _views.AddFirst((key, view));
-            _entries += view.Entries.Count;
+            _entries += view.Size;
             while (_entries > maxEntries && _views.Last is { } last)
             {
-                _entries -= last.Value.View.Entries.Count;
+                _entries -= last.Value.View.Size;
                 _views.RemoveLast();
             }
         }
@@ -94,7 +109,7 @@ public sealed class NetViewCache(int maxEntries = 4_000_000)
                 var next = node.Next;
                 if (node.Value.Key.StartsWith(tablePrefix, StringComparison.Ordinal))
                 {
-                    _entries -= node.Value.View.Entries.Count;
+                    _entries -= node.Value.View.Size;
                     _views.Remove(node);
                 }
 
@@ -136,13 +151,20 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
         }
     }
 
-    private string TablePrefix => $"{scope}\n{schema}\n{table}\n";
+    private string TablePrefix => $"net\n{scope}\n{schema}\n{table}\n";
+
+    /// <summary>The table's log fingerprint (see <see cref="NetChangesSql.LogFingerprint"/>).</summary>
+    internal static async Task<string> FingerprintAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken)
+    {
+        var row = (object?[])(await engine.RunSqlAsync(NetChangesSql.LogFingerprint, [schema, table], ResultShape.OneMany, cancellationToken))!;
+        return $"{row[0]}:{row[1]}:{row[2]}";
+    }
 
     private async Task<NetView> ViewAsync(CancellationToken cancellationToken)
     {
         var fingerprint = await FingerprintAsync(cancellationToken);
         var cacheKey = $"{TablePrefix}{string.Join(",", key.Names)}\n{string.Join(",", columns.Select(c => c.Name))}\n{fingerprint}";
-        if (cache.Get(cacheKey) is { } cached)
+        if (cache.Get(cacheKey) is NetView cached)
         {
             return cached;
         }
@@ -159,11 +181,7 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
         return view;
     }
 
-    private async Task<string> FingerprintAsync(CancellationToken cancellationToken)
-    {
-        var row = (object?[])(await engine.RunSqlAsync(NetChangesSql.LogFingerprint, [schema, table], ResultShape.OneMany, cancellationToken))!;
-        return $"{row[0]}:{row[1]}:{row[2]}";
-    }
+    private Task<string> FingerprintAsync(CancellationToken cancellationToken) => FingerprintAsync(engine, schema, table, cancellationToken);
 
     private async Task<NetView> ComputeAsync(string fingerprint, CancellationToken cancellationToken)
     {

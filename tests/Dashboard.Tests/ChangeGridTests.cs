@@ -50,7 +50,7 @@ public sealed class ChangeGridTests : DashboardTestBase
         Assert.Equal(["30", "3", "gamma"], rows[0].QuerySelectorAll(".diff-cell.cell-inserted").Select(c => c.TextContent));
         Assert.Equal(["20", "2", "beta"], rows[2].QuerySelectorAll(".diff-cell.cell-deleted").Select(c => c.TextContent));
 
-        Assert.Contains(Api.Requests, r => r.Contains("net=false") && r.Contains("after=0") && r.Contains("limit=25"));
+        Assert.Contains(Api.Requests, r => r.Contains("net=false") && r.Contains("offset=0") && r.Contains("limit=25"));
     }
 
     [Fact]
@@ -89,29 +89,29 @@ public sealed class ChangeGridTests : DashboardTestBase
     }
 
     [Fact]
-    public void The_pager_says_more_than_until_the_last_page_is_read_then_the_exact_total()
+    public void The_raw_log_pages_by_offset_with_its_exact_total_and_a_reload_goes_back_to_page_1()
     {
-        static string Page(int first, int count, long? next) => "{\"entries\":[" + string.Join(",", Enumerable.Range(first, count).Select(i =>
-            $$$"""{"eventId":{{{i}}},"primaryKey":{"id":{{{i}}}},"upserted":true,"oldRow":null,"newRow":{"id":{{{i}}}}}""")) + "],\"nextAfter\":" + (next?.ToString() ?? "null") + "}";
-        Api.Handle(Changes, request => Task.FromResult(FakeApi.Response(System.Net.HttpStatusCode.OK,
-            request.RequestUri!.Query.Contains("after=0") ? Page(1, 10, 10) : Page(11, 3, null))));
-
+        NetView(13);
         var cut = Render<ChangeGrid>(p => p.Add(c => c.Engine, "local").Add(c => c.Schema, "s").Add(c => c.Table, "t").Add(c => c.PageSize, 10));
 
-        cut.WaitForAssertion(() => Assert.Equal(10, cut.FindAll("tr.change-row").Count));
-        Assert.Equal("false", cut.Find("#change-pager").GetAttribute("data-total-known"));
-        Assert.Contains("of more than", cut.Find("#change-pager").TextContent);
+        cut.WaitForAssertion(() => Assert.Contains("1–10 of 13", cut.Find("#change-pager").TextContent));
+        Assert.Equal("true", cut.Find("#change-pager").GetAttribute("data-total-known"));
 
-        // Next: one more request, from the first page's cursor; now the end is known.
+        // Next: one request at offset 10.
         cut.Find("#change-pager button[aria-label='Next page']").Click();
         cut.WaitForAssertion(() => Assert.Equal(3, cut.FindAll("tr.change-row").Count));
-        Assert.Equal("true", cut.Find("#change-pager").GetAttribute("data-total-known"));
-        Assert.Contains("of 13", cut.Find("#change-pager").TextContent);
+        Assert.Contains("11–13 of 13", cut.Find("#change-pager").TextContent);
         Assert.Equal(2, Api.Count(Changes));
-        Assert.Contains(Api.Requests, r => r.Contains("after=10"));
+        Assert.Contains(Api.Requests, r => r.Contains("net=false") && r.Contains("offset=10"));
+
+        // A reload (the reader's refresh) goes back to page 1 in one request.
+        cut.InvokeAsync(() => cut.Instance.ReloadAsync());
+        cut.WaitForAssertion(() => Assert.Equal(10, cut.FindAll("tr.change-row").Count));
+        Assert.Equal(3, Api.Count(Changes));
+        Assert.Contains("1–10 of 13", cut.Find("#change-pager").TextContent);
     }
 
-    /// <summary>A fake net view of <paramref name="total"/> upserts with keys 1…total, paged by offset, found by key.</summary>
+    /// <summary>A fake view (net or raw) of <paramref name="total"/> upserts with keys 1…total, paged by offset, found by key.</summary>
     private void NetView(int total)
     {
         static string Entries(int from, int count) => string.Join(",", Enumerable.Range(from, count).Select(i =>

@@ -66,10 +66,33 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
         }
 
         output.WriteLine($"page sizes {string.Join(",", pageSizes)}");
+
+        // The raw log by offset, in random page sizes: the same entries as read by cursor, and its exact total.
+        var rawAll = new List<ChangeEntry>();
+        for (ChangePage? read = null; read is null || read.NextAfter is not null;)
+        {
+            read = await changes.GetPendingChangesAsync(schema, "t", read?.NextAfter ?? 0, 10_000);
+            rawAll.AddRange(read.Entries);
+        }
+
+        var rawPages = new List<ChangeEntry>();
+        while (true)
+        {
+            var page = await changes.GetPendingChangesAtAsync(schema, "t", rawPages.Count, random.Next(1, 600), null, cache, "e");
+            Assert.Equal(rawAll.Count, page.Total);
+            if (page.Entries.Count == 0)
+            {
+                break;
+            }
+
+            rawPages.AddRange(page.Entries);
+        }
+
+        Assert.Equal(Describe(rawAll), Describe(rawPages));
         Assert.Equal(Describe(whole.Entries), Describe(pages));
         Assert.Equal(pages.Count, pages.Select(e => e.PrimaryKey.GetRawText()).Distinct().Count());
-        // One pass over the log served every page.
-        Assert.Equal(1, cache.Computed);
+        // One pass over the log served every page of each view (net, raw).
+        Assert.Equal(2, cache.Computed);
 
         // The view is the difference between base and live table, key by key.
         var baseRows = await RowsByIdAsync($"{schema}.base");
@@ -178,13 +201,15 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
         var page = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<ChangePage>(client, $"{path}?net=true&offset=20&limit=7");
         Assert.Equal((30L, 20L, 7), (page!.Total!.Value, page.Offset!.Value, page.Entries.Count));
         Assert.Equal(21, page.Entries[0].PrimaryKey.GetProperty("id").GetInt32());
+        var raw = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<ChangePage>(client, $"{path}?offset=20&limit=7");
+        Assert.Equal((30L, 20L, 21), (raw!.Total!.Value, raw.Offset!.Value, raw.Entries[0].PrimaryKey.GetProperty("id").GetInt32()));
         var jumped = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<ChangePage>(client, $"{path}?net=true&limit=7&key={Uri.EscapeDataString("{\"id\": 16}")}");
         Assert.Equal(14, jumped!.Offset);
 
         foreach (var (query, status, says) in new[]
                  {
                      ("net=true&key=99", 404, "has the key 99"),
-                     ("offset=3", 400, "net=true"),
+                     ("key=3", 400, "net=true"),
                      ("net=true&offset=-1", 400, "'offset' must not be negative"),
                  })
         {
@@ -193,6 +218,29 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
             Assert.Contains(says, await response.Content.ReadAsStringAsync());
         }
+    }
+
+    [Fact]
+    public void The_cache_keeps_the_most_recently_used_views_within_its_budget()
+    {
+        var cache = new NetViewCache(maxEntries: 5);
+        static NetView View(int entries) =>
+            new("fingerprint", Enumerable.Range(0, entries).Select(i => new NetViewEntry(i, i, "{}", true, null, false)).ToList(), false);
+        cache.Put("a", View(2));
+        cache.Put("b", View(2));
+        Assert.NotNull(cache.Get("a"));
+
+        // 6 entries > 5: the least recently used view (b) goes.
+        cache.Put("c", View(2));
+        Assert.Null(cache.Get("b"));
+        Assert.NotNull(cache.Get("a"));
+        Assert.NotNull(cache.Get("c"));
+
+        // A view larger than the whole budget is not kept, and evicts nothing.
+        cache.Put("d", View(6));
+        Assert.Null(cache.Get("d"));
+        Assert.NotNull(cache.Get("a"));
+        Assert.NotNull(cache.Get("c"));
     }
 
     private static string Statement(Random random, string schema) => random.Next(8) switch

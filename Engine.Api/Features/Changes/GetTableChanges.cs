@@ -9,7 +9,7 @@ namespace Engine.Api.Features.Changes;
 /// <c>GET …/schemas/{schema}/tables/{table}/changes</c>: aggregate counts (<c>aggregate=true</c>), the raw log
 /// (default) or net changes (<c>net=true</c>), paged by <c>after</c> (event ID) and <c>limit</c>.
 /// </summary>
-/// <param name="Offset">Net view: the page at this index of the view instead of after a position.</param>
+/// <param name="Offset">The page at this index of the view (net or raw) instead of after a position; answers carry the view's total.</param>
 /// <param name="Key">Net view: the page (aligned to <paramref name="Limit"/>) that holds this key (JSON object, or a bare value for a one-column key).</param>
 public sealed record GetTableChangesQuery(string Engine, string Schema, string Table, bool Aggregate, bool Net, long After, int Limit,
     long? Offset = null, string? Key = null)
@@ -24,9 +24,9 @@ public sealed record GetTableChangesQuery(string Engine, string Schema, string T
             throw new InvalidInputException("Invalid paging", "'offset' must not be negative.");
         }
 
-        if (!Net && (Offset is not null || Key is not null))
+        if (!Net && Key is not null)
         {
-            throw new InvalidInputException("Invalid paging", "'offset' and 'key' page the net view: add net=true.");
+            throw new InvalidInputException("Invalid paging", "'key' finds a page of the net view: add net=true.");
         }
 
         if (Key is { Length: 0 or > 10_000 })
@@ -55,7 +55,9 @@ public sealed class GetTableChangesHandler(EngineSessions sessions, NetViewCache
         return request.Net
             ? await changes.GetNetChangesAsync(request.Schema, request.Table,
                 new NetPageRequest(request.After, request.Limit, request.Offset, request.Key), columns, netViews, request.Engine, cancellationToken)
-            : await changes.GetPendingChangesAsync(request.Schema, request.Table, request.After, request.Limit, columns, cancellationToken);
+            : request.Offset is { } offset
+                ? await changes.GetPendingChangesAtAsync(request.Schema, request.Table, offset, request.Limit, columns, netViews, request.Engine, cancellationToken)
+                : await changes.GetPendingChangesAsync(request.Schema, request.Table, request.After, request.Limit, columns, cancellationToken);
     }
 }
 

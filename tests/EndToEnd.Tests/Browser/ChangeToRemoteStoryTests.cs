@@ -78,12 +78,13 @@ public sealed class ChangeToRemoteStoryTests(TopologyFixture topology, BrowserFi
         await Expect(update.Locator(".diff-cell[data-column='qty'].cell-changed")).ToHaveCountAsync(0);
         await Expect(page.Locator("tr.change-row.kind-insert .diff-cell[data-column='name']")).ToHaveTextAsync("gamma");
         await Expect(page.Locator("tr.change-row.kind-delete .diff-cell[data-column='name']")).ToHaveTextAsync("beta");
-        await DashboardPage.ScreenshotAsync(page, "changes-log", output);
+        await DashboardPage.ScreenshotAsync(page, "changes-diff", output);
 
-        // Net view: still one entry per key.
+        // The raw log (the page opens on the net view): one entry per logged change, three here too.
         await page.Locator("input#net-toggle, #net-toggle input").First.ClickAsync();
+        await Expect(page.Locator("#change-pager")).ToHaveAttributeAsync("data-total-known", "true");
         await Expect(page.Locator("tr.change-row")).ToHaveCountAsync(3);
-        await DashboardPage.ScreenshotAsync(page, "changes-net", output);
+        await DashboardPage.ScreenshotAsync(page, "changes-log-raw", output);
 
         // Commit (with confirmation): an object is created and the counters drop to zero.
         await page.Locator("#commit-button").ClickAsync();

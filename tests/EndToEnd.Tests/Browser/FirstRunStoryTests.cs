@@ -53,12 +53,9 @@ public sealed class FirstRunStoryTests(TopologyFixture topology, BrowserFixture 
         await Expect(page.Locator("tr.change-row.kind-delete .diff-cell[data-column='id']")).ToHaveTextAsync("5");
         await DashboardPage.ScreenshotAsync(page, "first-run-wide-diff", output);
 
-        // The net view: the same three changes, its exact total from the first page, and a jump to key 6 marks its row.
-        await page.Locator("input#net-toggle, #net-toggle input").First.ClickAsync();
-        await Expect(page.Locator("#change-pager")).ToHaveAttributeAsync("data-total-known", "true", new() { Timeout = 60_000 });
+        // The net view (the page's default) knows its exact total from the first page; a jump to key 6 marks its row.
+        await Expect(page.Locator("#change-pager")).ToHaveAttributeAsync("data-total-known", "true");
         await Expect(page.Locator("#change-pager")).ToContainTextAsync("1–3 of 3");
-        await Expect(page.Locator("tr.change-row")).ToHaveCountAsync(3);
-        await Expect(page.Locator("th.change-col")).ToHaveTextAsync(Columns);
         await Input(page, "jump-key").FillAsync("6");
         await page.Locator("#jump-button").ClickAsync();
         var found = page.Locator("tr.change-row.jumped-to");
