@@ -74,7 +74,11 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
         return command;
     }
 
-    /// <summary>Runs one statement with parameters and returns its result in <paramref name="shape"/>.</summary>
+    /// <summary>
+    /// Runs one statement with parameters and returns its result in <paramref name="shape"/>: the seed-compatible,
+    /// shape-returning method (Splitgraph's run_sql). The engine's own code uses the typed <see cref="QueryAsync{T}"/>,
+    /// <see cref="ScalarAsync{T}"/> and <see cref="ExecuteAsync"/>.
+    /// </summary>
     public Task<object?> RunSqlAsync(string statement, IReadOnlyList<object?>? arguments = null, ResultShape shape = ResultShape.ManyMany, CancellationToken cancellationToken = default) =>
         GuardAsync(async () =>
         {
@@ -111,7 +115,62 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
             };
         });
 
-    /// <summary>Runs <paramref name="statement"/> once per argument set, batched into few round trips.</summary>
+    /// <summary>
+    /// Every row of a query, each made by <paramref name="map"/> (a small hand-written mapper reading typed columns, e.g.
+    /// <c>r =&gt; new Row(r.GetString(0), r.GetInt64(1))</c>): a type mismatch names the column, not a cast far away.
+    /// </summary>
+    public Task<List<T>> QueryAsync<T>(string sql, IReadOnlyList<object?>? arguments, Func<NpgsqlDataReader, T> map, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            await using var command = await CommandAsync(sql, arguments, cancellationToken);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var rows = new List<T>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(map(reader));
+            }
+
+            return rows;
+        });
+
+    /// <summary>The first row made by <paramref name="map"/>, or null when there is none.</summary>
+    public Task<T?> QueryFirstOrDefaultAsync<T>(string sql, IReadOnlyList<object?>? arguments, Func<NpgsqlDataReader, T> map, CancellationToken cancellationToken = default)
+        where T : class =>
+        GuardAsync(async () =>
+        {
+            await using var command = await CommandAsync(sql, arguments, cancellationToken);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            return await reader.ReadAsync(cancellationToken) ? map(reader) : null;
+        });
+
+    /// <summary>
+    /// The first column of the first row as <typeparamref name="T"/>; null (default) when there is no row or it is
+    /// NULL, which a non-nullable value type refuses (ask for <c>long?</c> where NULL may come).
+    /// </summary>
+    public Task<T> ScalarAsync<T>(string sql, IReadOnlyList<object?>? arguments = null, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            await using var command = await CommandAsync(sql, arguments, cancellationToken);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken) && !await reader.IsDBNullAsync(0, cancellationToken))
+            {
+                return reader.GetFieldValue<T>(0);
+            }
+
+            return default(T) is null
+                ? default!
+                : throw new InvalidOperationException($"Expected a {typeof(T).Name} but the query returned no value: {sql}");
+        });
+
+    /// <summary>Runs a statement for its effect; returns the rows it affected.</summary>
+    public Task<int> ExecuteAsync(string sql, IReadOnlyList<object?>? arguments = null, CancellationToken cancellationToken = default) =>
+        GuardAsync(async () =>
+        {
+            await using var command = await CommandAsync(sql, arguments, cancellationToken);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        });
+
+    /// <summary>Runs <paramref name="statement"/> once per argument set, batched into few round trips (seed API; the engine does not call it).</summary>
     /// <param name="schema">Optional schema to put first on the search path for the batch.</param>
     public Task RunSqlBatchAsync(string statement, IReadOnlyList<IReadOnlyList<object?>> arguments, string? schema = null, CancellationToken cancellationToken = default) =>
         GuardAsync<object?>(async () =>
@@ -219,7 +278,7 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
         return rows.Select(r => new PrimaryKeyColumn((string)r[0]!, (string)r[1]!)).ToList();
     }
 
-    /// <summary>Takes an exclusive lock on the table until the transaction ends.</summary>
+    /// <summary>Takes an exclusive lock on the table until the transaction ends (seed API; the engine does not call it).</summary>
     public Task LockTableAsync(string schema, string table, CancellationToken cancellationToken = default) =>
         RunSqlAsync($"LOCK TABLE {Identifiers.Qualify(schema, table)} IN EXCLUSIVE MODE", null, ResultShape.None, cancellationToken);
 
@@ -262,7 +321,7 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
         return repaired;
     }
 
-    /// <summary>Drops a database through the maintenance connection (the engine's own connection must not be in it).</summary>
+    /// <summary>Drops a database through the maintenance connection (the engine's own connection must not be in it). Seed API; the engine does not call it.</summary>
     public async Task DeleteDatabaseAsync(string database, CancellationToken cancellationToken = default)
     {
         Identifiers.Validate(database, "database name");
@@ -272,7 +331,7 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
         await drop.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Opens a connection from parts (the Aspire-provided connection string is the normal path).</summary>
+    /// <summary>Opens a connection from parts (the Aspire-provided connection string is the normal path). Seed API; the engine does not call it.</summary>
     public static async Task<NpgsqlConnection> MakeConnAsync(string server, int port, string username, string password, string database, CancellationToken cancellationToken = default)
     {
         var builder = new NpgsqlConnectionStringBuilder
