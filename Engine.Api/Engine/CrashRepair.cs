@@ -55,6 +55,6 @@ public static class CrashRepair
         return repaired;
     }
 
-    private static async Task<List<string>> ListAsync(SqlEngine engine, string sql, CancellationToken cancellationToken) =>
-        ((List<object?>)(await engine.RunSqlAsync(sql, null, ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToList();
+    private static Task<List<string>> ListAsync(SqlEngine engine, string sql, CancellationToken cancellationToken) =>
+        engine.QueryAsync(sql, null, r => r.GetString(0), cancellationToken);
 }

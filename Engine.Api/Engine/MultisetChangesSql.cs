@@ -75,9 +75,9 @@ internal sealed class LogSettings(SqlEngine engine, string[] saved) : IAsyncDisp
 
     public static async Task<LogSettings> FixAsync(SqlEngine engine, CancellationToken cancellationToken)
     {
-        var saved = (string[])(await engine.RunSqlAsync(
+        var saved = await engine.ScalarAsync<string[]>(
             "SELECT pg_catalog.array_agg(pg_catalog.current_setting(n) ORDER BY o) FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS x(n, o)",
-            [ChangeEngine.ArrayParameter(Names, NpgsqlTypes.NpgsqlDbType.Text)], ResultShape.OneOne, cancellationToken))!;
+            [ChangeEngine.ArrayParameter(Names, NpgsqlTypes.NpgsqlDbType.Text)], cancellationToken);
         await SetAsync(engine, Fixed, cancellationToken);
         return new LogSettings(engine, saved);
     }
@@ -96,7 +96,7 @@ internal sealed class LogSettings(SqlEngine engine, string[] saved) : IAsyncDisp
     }
 
     private static Task SetAsync(SqlEngine engine, string[] values, CancellationToken cancellationToken) =>
-        engine.RunSqlAsync("SELECT pg_catalog.count(pg_catalog.set_config(n, v, true)) FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS x(n, v)",
+        engine.ExecuteAsync("SELECT pg_catalog.count(pg_catalog.set_config(n, v, true)) FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS x(n, v)",
             [ChangeEngine.ArrayParameter(Names, NpgsqlTypes.NpgsqlDbType.Text), ChangeEngine.ArrayParameter(values, NpgsqlTypes.NpgsqlDbType.Text)],
-            ResultShape.OneOne, cancellationToken);
+            cancellationToken);
 }

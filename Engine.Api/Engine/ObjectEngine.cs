@@ -113,9 +113,9 @@ public sealed class ObjectEngine(SqlEngine engine)
     /// </summary>
     private async Task RenameKeyIndexAsync(string objectId, CancellationToken cancellationToken)
     {
-        var index = await engine.RunSqlAsync(
-            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indisprimary AND i.indrelid = format('%I.%I', $1::text, $2::text)::regclass",
-            [MetaSchema, objectId], ResultShape.OneOne, cancellationToken) as string;
+        var index = await engine.ScalarAsync<string?>(
+            "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indisprimary AND i.indrelid = format('%I.%I', $1::text, $2::text)::regclass",
+            [MetaSchema, objectId], cancellationToken);
         var name = "k" + objectId[1..];
         if (index is not null && index != name)
         {
@@ -167,8 +167,8 @@ public sealed class ObjectEngine(SqlEngine engine)
     public async Task<IReadOnlyList<ObjectColumn>> GetObjectSchemaAsync(string objectId, CancellationToken cancellationToken = default)
     {
         Identifiers.ValidateObjectId(objectId);
-        var spec = await engine.RunSqlAsync($"SELECT schema_spec::text FROM {MetaSchema}.objects WHERE object_id = $1",
-            [objectId], ResultShape.OneOne, cancellationToken) as string ?? throw new ObjectNotFoundException([objectId]);
+        var spec = await engine.ScalarAsync<string?>($"SELECT schema_spec::text FROM {MetaSchema}.objects WHERE object_id = $1",
+            [objectId], cancellationToken) ?? throw new ObjectNotFoundException([objectId]);
         return JsonSerializer.Deserialize<List<ObjectColumn>>(spec, JsonSerializerOptions.Web)!;
     }
 
@@ -176,18 +176,17 @@ public sealed class ObjectEngine(SqlEngine engine)
     public async Task<long> GetObjectSizeAsync(string objectId, CancellationToken cancellationToken = default)
     {
         await RequireAsync([objectId], cancellationToken);
-        return (long)(await engine.RunSqlAsync(
+        return await engine.ScalarAsync<long>(
             "SELECT pg_total_relation_size(format('%I.%I', $1::text, $2::text)::regclass)",
-            [MetaSchema, objectId], ResultShape.OneOne, cancellationToken))!;
+            [MetaSchema, objectId], cancellationToken);
     }
 
     /// <summary>The catalogue, newest first.</summary>
     public async Task<IReadOnlyList<ObjectInfo>> ListObjectsAsync(CancellationToken cancellationToken = default)
     {
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+        return await engine.QueryAsync(
             $"SELECT object_id, format, row_count, size_bytes, created_at FROM {MetaSchema}.objects ORDER BY created_at DESC, object_id",
-            null, ResultShape.ManyMany, cancellationToken))!;
-        return rows.Select(r => new ObjectInfo((string)r[0]!, (string)r[1]!, (long)r[2]!, (long)r[3]!, new DateTimeOffset((DateTime)r[4]!))).ToList();
+            null, r => new ObjectInfo(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), new DateTimeOffset(r.GetDateTime(4))), cancellationToken);
     }
 
     public async Task<ObjectDetail> GetObjectAsync(string objectId, CancellationToken cancellationToken = default)
@@ -213,9 +212,10 @@ public sealed class ObjectEngine(SqlEngine engine)
             throw new InvalidObjectSpecException(objectId, "its catalogue entry does not describe its table's columns.");
         }
 
-        var literals = (object?[])(await engine.RunSqlAsync(
+        var literals = (await engine.QueryFirstOrDefaultAsync(
             $"SELECT quote_literal(schema_spec::text), quote_literal(content_hash), quote_literal(created_at::text), row_count, has_primary_key FROM {MetaSchema}.objects WHERE object_id = $1",
-            [objectId], ResultShape.OneMany, cancellationToken))!;
+            [objectId], r => new CatalogueLiterals(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.GetBoolean(4)), cancellationToken))
+            ?? throw new ObjectNotFoundException([objectId]);
         var table = Identifiers.Qualify(MetaSchema, objectId);
 
         await output.WriteAsync($"-- Splitgraph object {objectId}\nBEGIN;\n");
@@ -223,17 +223,17 @@ public sealed class ObjectEngine(SqlEngine engine)
         await engine.DumpAnyTableSqlAsync(MetaSchema, objectId, output, cancellationToken: cancellationToken);
         await output.WriteAsync(
             $"INSERT INTO {MetaSchema}.objects (object_id, format, row_count, size_bytes, schema_spec, has_primary_key, content_hash, created_at)\n" +
-            $"VALUES ('{objectId}', 'FRAG', {literals[3]}, pg_total_relation_size('{table.Replace("'", "''")}'), {literals[0]}::jsonb, {((bool)literals[4]! ? "true" : "false")}, {literals[1]}, {literals[2]}::timestamptz);\n");
+            $"VALUES ('{objectId}', 'FRAG', {literals.RowCount}, pg_total_relation_size('{table.Replace("'", "''")}'), {literals.SchemaSpec}::jsonb, {(literals.HasPrimaryKey ? "true" : "false")}, {literals.ContentHash}, {literals.CreatedAt}::timestamptz);\n");
         await output.WriteAsync("COMMIT;\n");
     }
 
     public async Task<bool> ExistsAsync(string objectId, CancellationToken cancellationToken = default) =>
-        await engine.RunSqlAsync($"SELECT 1 FROM {MetaSchema}.objects WHERE object_id = $1", [objectId], ResultShape.OneOne, cancellationToken) is not null;
+        await engine.ScalarAsync<int?>($"SELECT 1 FROM {MetaSchema}.objects WHERE object_id = $1", [objectId], cancellationToken) is not null;
 
     /// <summary>Whether the object's table exists, read from the catalogue as of now whatever the transaction's snapshot.</summary>
     private async Task<bool> TableExistsAsync(string objectId, CancellationToken cancellationToken) =>
-        (bool)(await engine.RunSqlAsync("SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL",
-            [MetaSchema, objectId], ResultShape.OneOne, cancellationToken))!;
+        await engine.ScalarAsync<bool>("SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL",
+            [MetaSchema, objectId], cancellationToken);
 
     /// <summary>
     /// 404 naming every ID that is not in the catalogue; 409 naming any whose table is missing (a crash leftover that
@@ -242,9 +242,9 @@ public sealed class ObjectEngine(SqlEngine engine)
     public async Task RequireAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
     {
         var ids = objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToArray();
-        var found = ((List<object?[]>)(await engine.RunSqlAsync(
+        var found = (await engine.QueryAsync(
             $"SELECT object_id, to_regclass(format('%I.%I', '{MetaSchema}', object_id)) IS NOT NULL FROM {MetaSchema}.objects WHERE object_id = ANY($1)",
-            [ids], ResultShape.ManyMany, cancellationToken))!).ToDictionary(r => (string)r[0]!, r => (bool)r[1]!);
+            [ids], r => (Id: r.GetString(0), HasTable: r.GetBoolean(1)), cancellationToken)).ToDictionary(r => r.Id, r => r.HasTable);
         var missing = ids.Where(id => !found.ContainsKey(id)).ToList();
         if (missing.Count > 0)
         {
@@ -308,6 +308,9 @@ public sealed class ObjectEngine(SqlEngine engine)
     }
 
     private static Npgsql.NpgsqlParameter Json(IReadOnlyList<JsonElement> keys) => Jsonb.Parameter(JsonSerializer.Serialize(keys));
+
+    /// <summary>A catalogue row as SQL literals (quoted by the server) for a dump script.</summary>
+    private sealed record CatalogueLiterals(string SchemaSpec, string ContentHash, string CreatedAt, long RowCount, bool HasPrimaryKey);
 }
 
 /// <summary>How rows of two relations are matched on a change key.</summary>

@@ -22,15 +22,16 @@ public static class ObjectHasher
     public static async Task<ContentHash> ComputeAsync(SqlEngine engine, string schema, string table, IReadOnlyList<ObjectColumn> schemaSpec, CancellationToken cancellationToken)
     {
         await CanonicalOutput.ApplyAsync(engine, cancellationToken);
-        var row = (object?[])(await engine.RunSqlAsync(
+        var row = (await engine.QueryFirstOrDefaultAsync(
             $"""
             SELECT count(*),
                    coalesce(sum(hashtextextended(r, 1)), 0)::text, coalesce(sum(hashtextextended(r, 2)), 0)::text,
                    coalesce(sum(hashtextextended(r, 3)), 0)::text, coalesce(sum(hashtextextended(r, 4)), 0)::text
             FROM (SELECT ROW(t.*)::text AS r FROM {Identifiers.Qualify(schema, table)} t) rows
-            """, null, ResultShape.OneMany, cancellationToken))!;
+            """, null, r => new[] { r.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4) },
+            cancellationToken))!;
 
-        var rowCount = (long)row[0]!;
+        var rowCount = long.Parse(row[0], System.Globalization.CultureInfo.InvariantCulture);
         var text = new StringBuilder();
         foreach (var column in schemaSpec)
         {

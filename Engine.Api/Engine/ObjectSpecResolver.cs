@@ -30,9 +30,9 @@ public static class ObjectSpecResolver
                 var column = spec[i];
                 Identifiers.Validate(column.Name, "column name");
                 // Pseudo-types (record, trigger, any…) cannot be column types.
-                var type = await receiver.RunSqlAsync(
+                var type = await receiver.ScalarAsync<string?>(
                     "SELECT format_type(t.oid, $2) FROM pg_type t WHERE t.oid = to_regtype($1) AND t.typtype <> 'p'",
-                    [column.Type, source[i].TypeModifier], ResultShape.OneOne, cancellationToken) as string;
+                    [column.Type, source[i].TypeModifier], cancellationToken);
                 if (type is null || type != column.Type)
                 {
                     throw new InvalidObjectSpecException(objectId,

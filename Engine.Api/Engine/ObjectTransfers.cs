@@ -194,7 +194,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         else
         {
             // The table was created in this transaction, so its row count is exact and cheap (no other writer).
-            var rows = (long)(await target.RunSqlAsync($"SELECT count(*) FROM {table}", null, ResultShape.OneOne, cancellationToken))!;
+            var rows = await target.ScalarAsync<long>($"SELECT count(*) FROM {table}", null, cancellationToken);
             arrived = new ObjectHasher.ContentHash(id, entry.ContentHash, rows);
         }
 
@@ -235,7 +235,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
 
     private static async Task<Dictionary<string, CatalogueEntry>> ReadCatalogueAsync(SqlEngine engine, List<string> ids, CancellationToken cancellationToken)
     {
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+        var rows = await engine.QueryAsync(
             $"""
             SELECT o.object_id, o.schema_spec::text, o.content_hash, o.row_count,
                    pg_relation_size(r.oid) / current_setting('block_size')::bigint,
@@ -246,11 +246,13 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
             CROSS JOIN LATERAL (SELECT format('%I.%I', '{ObjectEngine.MetaSchema}', o.object_id)::regclass::oid AS oid) r
             WHERE o.object_id = ANY($1)
             """,
-            [ids.ToArray()], ResultShape.ManyMany, cancellationToken))!;
-        var found = rows.ToDictionary(r => (string)r[0]!, r => new CatalogueEntry(
-            ReadSpec((string)r[0]!, (string)r[1]!), (string)r[2]!, (long)r[3]!, (long)r[4]!,
-            ((string[])r[5]!).Zip((int[])r[6]!, (name, typmod) => new ObjectSpecResolver.SourceColumn(name, typmod)).ToList(),
-            new DateTimeOffset(DateTime.SpecifyKind((DateTime)r[7]!, DateTimeKind.Utc)), (long)r[8]!));
+            [ids.ToArray()],
+            r => (Id: r.GetString(0), Entry: new CatalogueEntry(
+                ReadSpec(r.GetString(0), r.GetString(1)), r.GetString(2), r.GetInt64(3), r.GetInt64(4),
+                r.GetFieldValue<string[]>(5).Zip(r.GetFieldValue<int[]>(6), (name, typmod) => new ObjectSpecResolver.SourceColumn(name, typmod)).ToList(),
+                new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(7), DateTimeKind.Utc)), r.GetInt64(8))),
+            cancellationToken);
+        var found = rows.ToDictionary(r => r.Id, r => r.Entry);
         // Keep the caller's order.
         return ids.Where(found.ContainsKey).ToDictionary(id => id, id => found[id]);
     }

@@ -1,3 +1,5 @@
+using SplitgraphAspire.Contracts;
+
 namespace Engine.Api.Engine;
 
 /// <summary>A column of a user table as the catalogue describes it.</summary>
@@ -17,7 +19,7 @@ public static class TableCatalog
     {
         Identifiers.Validate(schema, "schema name");
         Identifiers.Validate(table, "table name");
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+        var rows = await engine.QueryAsync(
             """
             SELECT a.attnum::int, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
                    (t.typcategory IN ('N', 'S', 'D', 'B', 'I', 'T', 'E') OR t.typname = 'uuid'),
@@ -28,16 +30,39 @@ public static class TableCatalog
             LEFT JOIN pg_type t ON t.oid = a.atttypid
             WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')
             ORDER BY a.attnum
-            """, [schema, table], ResultShape.ManyMany, cancellationToken))!;
+            """, [schema, table],
+            // A table without columns still gives one row (the LEFT JOIN's NULLs): it exists, with no columns.
+            r => r.IsDBNull(0) ? null : new TableColumn(r.GetInt32(0), r.GetString(1), r.GetString(2), r.GetBoolean(3), r.GetBoolean(4), r.GetBoolean(5), r.GetBoolean(6), r.GetBoolean(7)),
+            cancellationToken);
         if (rows.Count == 0)
         {
             return null;
         }
 
-        return rows.Where(r => r[0] is not null)
-            .Select(r => new TableColumn((int)r[0]!, (string)r[1]!, (string)r[2]!, (bool)r[3]!, (bool)r[4]!, (bool)r[5]!, (bool)r[6]!, (bool)r[7]!))
-            .ToList();
+        return rows.OfType<TableColumn>().ToList();
     }
+
+    /// <summary>User tables (of <paramref name="schema"/>, or all) with primary key, tracked flag and row estimate.</summary>
+    public static Task<List<TableInfo>> ListTablesAsync(SqlEngine engine, string? schema, CancellationToken cancellationToken) =>
+        engine.QueryAsync(
+            $"""
+            SELECT n.nspname, c.relname,
+                   coalesce((SELECT array_agg(a.attname ORDER BY k.position)
+                             FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
+                             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                             WHERE i.indrelid = c.oid AND i.indisprimary), ARRAY[]::name[]),
+                   EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = '{ChangeEngine.RowTrigger}'),
+                   -- Live rows as the statistics collector counts them (kept by every insert and delete, no ANALYZE
+                   -- needed); reltuples is -1 until the first ANALYZE, so a freshly loaded table would show 0.
+                   coalesce(s.n_live_tup, greatest(c.reltuples, 0)::bigint)
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+            WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+              AND {UserTables.SqlCondition("n.nspname")}
+              AND ($1::text IS NULL OR n.nspname = $1)
+            ORDER BY 1, 2
+            """, [(object?)schema ?? DBNull.Value],
+            r => new TableInfo(r.GetString(0), r.GetString(1), r.GetFieldValue<string[]>(2), r.GetBoolean(3), r.GetInt64(4)), cancellationToken);
 
     /// <summary>Columns, or a 404 when the table does not exist.</summary>
     public static async Task<IReadOnlyList<TableColumn>> RequireColumnsAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken) =>

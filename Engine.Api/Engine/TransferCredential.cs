@@ -38,8 +38,8 @@ public sealed class TransferCredential : IAsyncDisposable
     public static async Task<TransferCredential> CreateAsync(EngineEndpoint remote, IReadOnlyCollection<string> objectIds, CancellationToken cancellationToken)
     {
         await using var engine = new SqlEngine(remote);
-        var mayCreateRoles = (bool)(await engine.RunSqlAsync(
-            "SELECT rolcreaterole OR rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", null, ResultShape.OneOne, cancellationToken))!;
+        var mayCreateRoles = await engine.ScalarAsync<bool>(
+            "SELECT rolcreaterole OR rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", null, cancellationToken);
         if (!mayCreateRoles)
         {
             return new TransferCredential(remote, remote.Username, remote.Password ?? string.Empty, temporary: false, []);
@@ -48,9 +48,9 @@ public sealed class TransferCredential : IAsyncDisposable
         var role = RolePrefix + Guid.NewGuid().ToString("N");
         var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
         // Utility statements take no parameters: the server quotes the values (format %I/%L), nothing is spliced here.
-        var create = (string)(await engine.RunSqlAsync(
+        var create = await engine.ScalarAsync<string>(
             "SELECT pg_catalog.format('CREATE ROLE %I LOGIN NOINHERIT PASSWORD %L VALID UNTIL %L', $1::text, $2::text, (pg_catalog.now() + interval '1 hour')::text)",
-            [role, secret], ResultShape.OneOne, cancellationToken))!;
+            [role, secret], cancellationToken);
         // Concurrent downloads grant and revoke on the same tables, whose ACL rows PostgreSQL updates without waiting
         // ("tuple concurrently updated"): one at a time per remote, until each transaction ends.
         await engine.RunSqlAsync(GrantLock, null, ResultShape.None, cancellationToken);
@@ -77,10 +77,9 @@ public sealed class TransferCredential : IAsyncDisposable
             await using var engine = new SqlEngine(_remote);
             await engine.RunSqlAsync(GrantLock, null, ResultShape.None);
             // Revoke what was granted (as its grantor; DROP OWNED would need membership in the role), on the tables still there.
-            var tables = ((List<object?>)(await engine.RunSqlAsync(
-                "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2)",
-                [ObjectEngine.MetaSchema, _objectIds], ResultShape.ManyOne))!).Cast<string>()
-                .Select(id => Identifiers.Qualify(ObjectEngine.MetaSchema, id)).ToList();
+            var tables = (await engine.QueryAsync(
+                "SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2)",
+                [ObjectEngine.MetaSchema, _objectIds], r => Identifiers.Qualify(ObjectEngine.MetaSchema, r.GetString(0)))).ToList();
             var role = Identifiers.Quote(Username);
             await engine.RunSqlAsync(
                 (tables.Count > 0 ? $"REVOKE ALL ON {string.Join(", ", tables)} FROM {role}; " : string.Empty) +

@@ -39,6 +39,8 @@ public sealed class DumpGate(IConfiguration configuration, EngineRegistry regist
     /// Streams <paramref name="write"/> on <paramref name="engine"/> (already checked, its connection open) inside a
     /// slot, or a 429 problem if none is free. The engine and the slot are released when the response ends.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000:Dispose objects before losing scope",
+        Justification = "The slot and the engine are disposed here on failure; on success GatedStreamResult owns them and releases both when the response ends.")]
     public async Task<IResult> StreamAsync(string engineName, Func<SqlEngine, CancellationToken, Task> check,
         Func<SqlEngine, TextWriter, Task> write, string contentType, string? fileDownloadName, CancellationToken cancellationToken)
     {

@@ -10,7 +10,7 @@ public static class SchemaCheck
 {
     public static async Task RequireAsync(SqlEngine engine, string schema, CancellationToken cancellationToken)
     {
-        if (await engine.RunSqlAsync("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema], ResultShape.OneOne, cancellationToken) is null)
+        if (await engine.ScalarAsync<int?>("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema], cancellationToken) is null)
         {
             throw new SchemaNotFoundException(Identifiers.Printable(schema));
         }

@@ -9,6 +9,28 @@ public sealed class SqlEngineTests(DatabaseFixture fixture) : IClassFixture<Data
     private TestDatabase Db => fixture.Db;
 
     [Fact]
+    public async Task Typed_access_maps_rows_reads_scalars_and_names_a_missing_value()
+    {
+        await using var engine = Db.Engine();
+        const string sql = "SELECT v, v * 10, CASE WHEN v > 1 THEN 'x' || v END FROM generate_series(1, $1) v";
+
+        var rows = await engine.QueryAsync(sql, [3], r => (r.GetInt32(0), r.GetInt32(1), r.IsDBNull(2) ? null : r.GetString(2)));
+        Assert.Equal([(1, 10, null), (2, 20, "x2"), (3, 30, "x3")], rows);
+        Assert.Equal((2, 20, "x2"), await engine.QueryFirstOrDefaultAsync("SELECT 2, 20, 'x2'", null, r => Tuple.Create(r.GetInt32(0), r.GetInt32(1), r.GetString(2))) is { } t ? (t.Item1, t.Item2, t.Item3) : default);
+        Assert.Null(await engine.QueryFirstOrDefaultAsync(sql, [0], r => r.GetString(2)));
+
+        Assert.Equal(6L, await engine.ScalarAsync<long>("SELECT sum(v) FROM generate_series(1, $1) v", [3]));
+        Assert.Null(await engine.ScalarAsync<long?>("SELECT NULL::bigint"));
+        Assert.Null(await engine.ScalarAsync<string?>("SELECT 'x' WHERE false"));
+        var missing = await Assert.ThrowsAsync<InvalidOperationException>(() => engine.ScalarAsync<long>("SELECT NULL::bigint"));
+        Assert.Contains("Int64", missing.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidCastException>(() => engine.ScalarAsync<int>("SELECT 'text'"));
+
+        var schema = await Db.NewSchemaAsync();
+        Assert.Equal(3, await engine.ExecuteAsync($"CREATE TABLE {schema}.t AS SELECT generate_series(1, 3) v; UPDATE {schema}.t SET v = v + 1"));
+    }
+
+    [Fact]
     public async Task RunSql_returns_each_result_shape()
     {
         await using var engine = Db.Engine();

@@ -33,5 +33,8 @@ public static class DumpTable
     public static void Map(IEndpointRouteBuilder engine) =>
         engine.MapGet("/schemas/{schema}/tables/{table}/dump", (string engine, string schema, string table, IMediator mediator, CancellationToken ct) =>
                 mediator.Send(new DumpTableQuery(engine, schema, table), ct))
+              .Produces<string>(StatusCodes.Status200OK, "application/sql")
+              // Beyond the engine's dump slots, with Retry-After.
+              .ProducesProblem(StatusCodes.Status429TooManyRequests)
               .WithSummary("The table as SQL: CREATE TABLE IF NOT EXISTS (columns, primary key) then INSERT statements (application/sql, streamed).");
 }

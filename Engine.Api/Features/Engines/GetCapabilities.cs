@@ -23,7 +23,7 @@ public sealed class GetCapabilitiesHandler(EngineRegistry registry, IConfigurati
         try
         {
             return new EngineVersion(endpoint.Name,
-                (string?)await engine.RunSqlAsync("SELECT current_setting('server_version')", null, ResultShape.OneOne, cancellationToken));
+                await engine.ScalarAsync<string?>("SELECT current_setting('server_version')", null, cancellationToken));
         }
         catch (EngineException)
         {

@@ -1,18 +1,19 @@
 using Engine.Api.Infrastructure;
 using MediatR;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Engine.Api.Features.Engines;
 
 /// <summary><c>POST …/initialize</c>: create the database and install the audit and object schemas (idempotent).</summary>
-public sealed record InitializeEngineCommand(string Engine) : IRequest<IResult>, IEngineRequest;
+public sealed record InitializeEngineCommand(string Engine) : IRequest<NoContent>, IEngineRequest;
 
-public sealed class InitializeEngineHandler(EngineSessions sessions, EngineStatus status) : IRequestHandler<InitializeEngineCommand, IResult>
+public sealed class InitializeEngineHandler(EngineSessions sessions, EngineStatus status) : IRequestHandler<InitializeEngineCommand, NoContent>
 {
-    public async Task<IResult> Handle(InitializeEngineCommand request, CancellationToken cancellationToken)
+    public async Task<NoContent> Handle(InitializeEngineCommand request, CancellationToken cancellationToken)
     {
         await sessions.Open(request.Engine).InitializeAsync(cancellationToken);
         status.Initialized(request.Engine);
-        return Results.NoContent();
+        return TypedResults.NoContent();
     }
 }
 

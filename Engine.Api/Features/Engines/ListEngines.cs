@@ -22,26 +22,16 @@ public sealed class ListEnginesHandler(EngineRegistry registry, EngineProbe prob
         await using var engine = new SqlEngine(endpoint);
         try
         {
-            var basics = (object?[])(await engine.RunSqlAsync(
-                """
-                SELECT current_setting('server_version'), current_database(),
-                       to_regclass('splitgraph_audit.pending_counts') IS NOT NULL AND to_regclass('splitgraph_meta.objects') IS NOT NULL
-                """, null, ResultShape.OneMany, cancellationToken))!;
-            var (version, database, initialized) = ((string)basics[0]!, (string)basics[1]!, (bool)basics[2]!);
-            if (!initialized)
+            var basics = await EngineOverview.ReadBasicsAsync(engine, cancellationToken);
+            if (!basics.Initialized)
             {
-                return new EngineInfo(endpoint.Name, true, version, database, 0, 0, 0, 0, status.InitializationError(endpoint.Name) ?? "Not initialised yet.");
+                return new EngineInfo(endpoint.Name, true, basics.ServerVersion, basics.Database, 0, 0, 0, 0,
+                    status.InitializationError(endpoint.Name) ?? "Not initialised yet.");
             }
 
-            var counts = (object?[])(await engine.RunSqlAsync(
-                $"""
-                SELECT (SELECT count(DISTINCT tgrelid) FROM pg_trigger WHERE tgname = '{ChangeEngine.RowTrigger}')::int,
-                       (SELECT coalesce(sum(inserted + deleted), 0)::bigint FROM splitgraph_audit.pending_counts)
-                         + (SELECT count(*) FROM splitgraph_audit.logged_actions WHERE action = 'U'),
-                       (SELECT count(*) FROM splitgraph_meta.objects)::int,
-                       (SELECT coalesce(sum(size_bytes), 0)::bigint FROM splitgraph_meta.objects)
-                """, null, ResultShape.OneMany, cancellationToken))!;
-            return new EngineInfo(endpoint.Name, true, version, database, (int)counts[0]!, (long)counts[1]!, (int)counts[2]!, (long)counts[3]!, null);
+            var counts = await EngineOverview.ReadCountsAsync(engine, cancellationToken);
+            return new EngineInfo(endpoint.Name, true, basics.ServerVersion, basics.Database, counts.TrackedTables, counts.PendingChanges,
+                counts.ObjectCount, counts.ObjectBytes, null);
         }
         catch (EngineException ex)
         {

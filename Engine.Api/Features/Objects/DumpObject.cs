@@ -24,5 +24,8 @@ public static class DumpObject
 {
     public static void Map(IEndpointRouteBuilder engine) =>
         engine.MapGet("/objects/{id}/dump", (string engine, string id, IMediator mediator, CancellationToken ct) => mediator.Send(new DumpObjectQuery(engine, id), ct))
+              .Produces<string>(StatusCodes.Status200OK, "application/sql")
+              // Beyond the engine's dump slots, with Retry-After.
+              .ProducesProblem(StatusCodes.Status429TooManyRequests)
               .WithSummary("SQL that recreates the object on an initialised engine (application/sql, streamed).");
 }

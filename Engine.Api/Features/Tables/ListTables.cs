@@ -27,25 +27,7 @@ public sealed class ListTablesHandler(EngineSessions sessions) : IRequestHandler
             await SchemaCheck.RequireAsync(engine, request.Schema, cancellationToken);
         }
 
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
-            $"""
-            SELECT n.nspname, c.relname,
-                   coalesce((SELECT array_agg(a.attname ORDER BY k.position)
-                             FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
-                             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                             WHERE i.indrelid = c.oid AND i.indisprimary), ARRAY[]::name[]),
-                   EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = '{ChangeEngine.RowTrigger}'),
-                   -- Live rows as the statistics collector counts them (kept by every insert and delete, no ANALYZE
-                   -- needed); reltuples is -1 until the first ANALYZE, so a freshly loaded table would show 0.
-                   coalesce(s.n_live_tup, greatest(c.reltuples, 0)::bigint)
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
-            WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-              AND {UserTables.SqlCondition("n.nspname")}
-              AND ($1::text IS NULL OR n.nspname = $1)
-            ORDER BY 1, 2
-            """, [(object?)request.Schema ?? DBNull.Value], ResultShape.ManyMany, cancellationToken))!;
-        return rows.Select(r => new TableInfo((string)r[0]!, (string)r[1]!, (string[])r[2]!, (bool)r[3]!, (long)r[4]!)).ToList();
+        return await TableCatalog.ListTablesAsync(engine, request.Schema, cancellationToken);
     }
 }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Http.HttpResults;
 using SplitgraphAspire.Contracts;
 
 namespace Engine.Api.Features.Transfers;
@@ -62,10 +63,10 @@ public static class TransferStatusRoutes
     public static void Map(IEndpointRouteBuilder api)
     {
         api.MapGet("/transfers", (TransferMonitor monitor) => monitor.All()).WithSummary("Running and recently finished transfers.");
-        api.MapGet("/transfers/{id:guid}", (Guid id, TransferMonitor monitor) =>
+        api.MapGet("/transfers/{id:guid}", Results<Ok<TransferStatus>, ProblemHttpResult> (Guid id, TransferMonitor monitor) =>
                 monitor.Get(id) is { } status
-                    ? Results.Ok(status)
-                    : Results.Problem(statusCode: 404, title: "Unknown transfer", detail: $"No transfer {id}."))
+                    ? TypedResults.Ok(status)
+                    : TypedResults.Problem(statusCode: 404, title: "Unknown transfer", detail: $"No transfer {id}."))
            .WithSummary("Progress of one transfer.");
     }
 }
