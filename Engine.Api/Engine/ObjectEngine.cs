@@ -143,7 +143,7 @@ public sealed class ObjectEngine(SqlEngine engine)
         var ids = objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToList();
         // An object an image uses stays: deleting it would leave the image unable to check out.
         var used = (List<object?[]>)(await engine.RunSqlAsync(
-            $"SELECT t.repository, t.image_hash, u FROM {MetaSchema}.tables t, pg_catalog.unnest(t.object_ids) u WHERE t.object_ids && $1 AND u = ANY($1) LIMIT 5",
+            $"SELECT t.repository, t.image_hash, u FROM {MetaSchema}.tables t, pg_catalog.unnest(t.object_ids) u WHERE t.object_ids OPERATOR(pg_catalog.&&) $1 AND u = ANY($1) LIMIT 5",
             [ids.ToArray()], ResultShape.ManyMany, cancellationToken))!;
         if (used.Count > 0)
         {

@@ -270,4 +270,55 @@ public sealed class TriggerTrustTests(DatabaseFixture fixture) : IClassFixture<D
             Assert.Equal(0L, await localDb.ScalarAsync<long>("SELECT count(*) FROM pg_foreign_server"));
         }
     }
+
+    [Fact]
+    public async Task Writer_shadowing_array_built_ins_in_public_does_not_become_superuser_through_versions_operations()
+    {
+        var (writer, password) = await CreateRoleAsync(Db, "vshadow");
+        // A database of its own: the other shadowing test creates some of the same functions in public.
+        await using var db = await TestDatabase.CreateAsync("vtrust");
+        var schema = await db.NewSchemaAsync("vtrust");
+        await db.ExecAsync(
+            $"""
+            CREATE TABLE {schema}.t (id int PRIMARY KEY, name text); INSERT INTO {schema}.t VALUES (1, 'one'), (2, 'two');
+            CREATE TABLE {schema}.bag (v text); INSERT INTO {schema}.bag VALUES ('x'), ('x');
+            GRANT USAGE ON SCHEMA {schema} TO {writer};
+            GRANT INSERT, UPDATE, DELETE, SELECT ON {schema}.t, {schema}.bag TO {writer};
+            GRANT USAGE, CREATE ON SCHEMA public TO {writer};
+            """);
+        // The versions code's array and jsonb built-ins with exact argument types (which beat pg_catalog's polymorphic
+        // ones when unqualified), each granting superuser to the writer when a superuser runs it.
+        var escalate = $"EXECUTE 'ALTER ROLE {writer} SUPERUSER'";
+        var asWriter = ConnectionStringAs(db, db.Name, writer, password);
+        await ExecAsAsync(asWriter,
+            $$"""
+            CREATE FUNCTION public.unnest(text[]) RETURNS SETOF text LANGUAGE plpgsql AS $f$ BEGIN {{escalate}}; RETURN QUERY SELECT pg_catalog.unnest($1); END $f$;
+            CREATE FUNCTION public.evil_contains(text[], text[]) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {{escalate}}; RETURN $1 OPERATOR(pg_catalog.@>) $2; END $f$;
+            CREATE OPERATOR public.@> (LEFTARG = text[], RIGHTARG = text[], FUNCTION = public.evil_contains);
+            CREATE FUNCTION public.evil_overlaps(text[], text[]) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {{escalate}}; RETURN $1 OPERATOR(pg_catalog.&&) $2; END $f$;
+            CREATE OPERATOR public.&& (LEFTARG = text[], RIGHTARG = text[], FUNCTION = public.evil_overlaps);
+            CREATE FUNCTION public.generate_series(integer, bigint) RETURNS SETOF bigint LANGUAGE plpgsql AS $f$ BEGIN {{escalate}}; RETURN QUERY SELECT pg_catalog.generate_series($1::bigint, $2); END $f$;
+            CREATE FUNCTION public.abs(bigint) RETURNS bigint LANGUAGE plpgsql AS $f$ BEGIN {{escalate}}; RETURN pg_catalog.abs($1); END $f$;
+            """);
+
+        // Another repository keeps images in the catalogue, so cleanup compares chains with the objects it releases.
+        var other = await db.NewSchemaAsync("vother");
+        await db.ExecAsync($"CREATE TABLE {other}.o (id int PRIMARY KEY); INSERT INTO {other}.o VALUES ({Random.Shared.Next()})");
+        await Versions.InitAsync(db, other);
+
+        var first = (await Versions.InitAsync(db, schema)).Head!;
+        await ExecAsAsync(asWriter, $"INSERT INTO {schema}.t VALUES (3, 'three'); UPDATE {schema}.t SET name = 'TWO' WHERE id = 2; INSERT INTO {schema}.bag VALUES ('y')");
+        var second = (await Versions.CommitAsync(db, schema, "writer's changes")).Image.ImageHash;
+        Assert.Equal(2, (await Versions.DiffRowsAsync(db, schema, "t", first, second)).Count);
+        Assert.Single(await Versions.DiffRowsAsync(db, schema, "bag", first, null));
+        await Versions.CheckoutAsync(db, schema, first);
+        await Versions.InTransactionAsync(db, e => new Engine.Api.Engine.Versions.RepositoryEngine(e).ProvenanceAsync(default));
+        var objects = (await Versions.TablesAsync(db, schema, second)).SelectMany(t => t.ObjectIds).ToList();
+        await Assert.ThrowsAsync<ConflictException>(() => Versions.InTransactionAsync(db, e => new ObjectEngine(e).DeleteObjectsAsync(objects, default)));
+        await Versions.InTransactionAsync(db, async e => { await new Engine.Api.Engine.Versions.RepositoryEngine(e).DeleteAsync(schema, default); return 0; });
+        var cleaned = await Versions.InTransactionAsync(db, e => new Engine.Api.Engine.Versions.RepositoryEngine(e).CleanupAsync(false, default));
+        Assert.NotEmpty(cleaned.Deleted);
+
+        Assert.False(await db.ScalarAsync<bool>("SELECT rolsuper FROM pg_roles WHERE rolname = $1", writer));
+    }
 }

@@ -248,14 +248,14 @@ public sealed class RepositoryEngine(SqlEngine engine)
             $"""
             SELECT o.object_id FROM {meta}.objects o
             WHERE ($1 OR EXISTS (SELECT 1 FROM {meta}.released_objects r WHERE r.object_id = o.object_id))
-              AND NOT EXISTS (SELECT 1 FROM {meta}.tables t WHERE t.object_ids @> ARRAY[o.object_id])
+              AND NOT EXISTS (SELECT 1 FROM {meta}.tables t WHERE t.object_ids OPERATOR(pg_catalog.@>) ARRAY[o.object_id])
             ORDER BY 1
             """, [loose], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToList();
         var unused = new List<string>();
         foreach (var id in candidates)
         {
             await engine.RunSqlAsync("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", [id], ResultShape.None, cancellationToken);
-            if (await engine.RunSqlAsync($"SELECT 1 FROM {meta}.tables WHERE object_ids @> ARRAY[$1::text] LIMIT 1", [id], ResultShape.OneOne, cancellationToken) is null)
+            if (await engine.RunSqlAsync($"SELECT 1 FROM {meta}.tables WHERE object_ids OPERATOR(pg_catalog.@>) ARRAY[$1::text] LIMIT 1", [id], ResultShape.OneOne, cancellationToken) is null)
             {
                 unused.Add(id);
             }

@@ -182,7 +182,7 @@ public sealed partial class VersionCatalog(SqlEngine engine)
         if (PrefixPattern().IsMatch(reference))
         {
             var matches = ((List<object?>)(await engine.RunSqlAsync(
-                $"SELECT image_hash FROM {Meta}.images WHERE repository = $1 AND starts_with(image_hash, $2) LIMIT 2",
+                $"SELECT image_hash FROM {Meta}.images WHERE repository = $1 AND pg_catalog.starts_with(image_hash, $2) LIMIT 2",
                 [schema, reference], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToList();
             if (matches.Count == 2)
             {
@@ -204,7 +204,7 @@ public sealed partial class VersionCatalog(SqlEngine engine)
         var tags = await StoredTagsAsync(schema, cancellationToken);
         var latest = (await ImagesAsync(schema, cancellationToken)).FirstOrDefault()?.ImageHash;
         var totals = ((List<object?[]>)(await engine.RunSqlAsync(
-            $"SELECT image_hash, count(*)::int, sum(upserted)::bigint, sum(deleted)::bigint FROM {Meta}.tables WHERE repository = $1 AND image_hash = ANY($2) GROUP BY image_hash",
+            $"SELECT image_hash, pg_catalog.count(*)::int, pg_catalog.sum(upserted)::bigint, pg_catalog.sum(deleted)::bigint FROM {Meta}.tables WHERE repository = $1 AND image_hash = ANY($2) GROUP BY image_hash",
             [schema, images.Select(i => i.ImageHash).ToArray()], ResultShape.ManyMany, cancellationToken))!)
             .ToDictionary(r => (string)r[0]!, r => ((int)r[1]!, (long)r[2]!, (long)r[3]!));
         return images.Select(i =>

@@ -40,7 +40,7 @@ public sealed class VersionDiffer(SqlEngine engine)
 
             var (sql, arguments) = DiffSql(a, b);
             var counts = (object?[])(await engine.RunSqlAsync(
-                sql + " SELECT count(*) FILTER (WHERE d.added), count(*) FILTER (WHERE d.removed), count(*) FILTER (WHERE d.updated) FROM d",
+                sql + " SELECT pg_catalog.count(*) FILTER (WHERE d.added), pg_catalog.count(*) FILTER (WHERE d.removed), pg_catalog.count(*) FILTER (WHERE d.updated) FROM d",
                 arguments, ResultShape.OneMany, cancellationToken))!;
             var (added, removed, updated) = ((long)counts[0]!, (long)counts[1]!, (long)counts[2]!);
             var state = !a.Present ? "added" : !b.Present ? "removed" : added + removed + updated > 0 || schemaChanged ? "modified" : "unchanged";

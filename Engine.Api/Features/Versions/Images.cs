@@ -81,6 +81,8 @@ public static class Images
                     ? Results.Created($"/api/engines/{engine}/repositories/{Uri.EscapeDataString(schema)}/images/{result.Image.ImageHash}", result)
                     : Results.Ok(result);
             })
+              .Produces<CommitImageResult>(StatusCodes.Status201Created)
+              .Produces<CommitImageResult>()
               .WithSummary("Commit every pending change of the repository as one image (201); 200 with the unchanged HEAD when nothing is pending.");
         engine.MapGet("/repositories/{schema}/log", (string engine, string schema, string? from, int? limit, IMediator mediator, CancellationToken ct) =>
                 mediator.Send(new GetLogQuery(engine, schema, from, limit ?? 100), ct))

@@ -92,6 +92,7 @@ public static class Repositories
               .WithSummary("Repositories of the engine (schemas under version control).");
         engine.MapPost("/repositories", async (string engine, InitRepositoryRequest body, IMediator mediator, CancellationToken ct) =>
                 Results.Created($"/api/engines/{engine}/repositories/{Uri.EscapeDataString(body.Schema)}", await mediator.Send(new InitRepositoryCommand(engine, body), ct)))
+              .Produces<RepositoryInfo>(StatusCodes.Status201Created)
               .WithSummary("Init: a schema becomes a repository; its tables are tracked and committed as the first image.");
         engine.MapGet("/repositories/{schema}", (string engine, string schema, IMediator mediator, CancellationToken ct) =>
                 mediator.Send(new GetRepositoryQuery(engine, schema), ct))
@@ -101,6 +102,7 @@ public static class Repositories
                 await mediator.Send(new DeleteRepositoryCommand(engine, schema), ct);
                 return Results.NoContent();
             })
+              .Produces(StatusCodes.Status204NoContent)
               .WithSummary("Delete a repository's images and tags (its tables stay); its objects become candidates for cleanup.");
         engine.MapGet("/repositories/{schema}/status", (string engine, string schema, IMediator mediator, CancellationToken ct) =>
                 mediator.Send(new GetRepositoryStatusQuery(engine, schema), ct))

@@ -81,6 +81,7 @@ public static class Tags
                 await mediator.Send(new DeleteTagCommand(engine, schema, tag), ct);
                 return Results.NoContent();
             })
+              .Produces(StatusCodes.Status204NoContent)
               .WithSummary("Delete a user tag.");
     }
 }
