@@ -141,6 +141,41 @@ public sealed class VersionTests(TwoDatabasesFixture fixture, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task Tables_added_dropped_and_altered_between_images_are_committed_diffed_and_checked_out()
+    {
+        var schema = "new_" + Guid.NewGuid().ToString("N")[..8];
+        var empty = (await Versions.InitAsync(Local, schema)).Head!;
+        Assert.Empty(await Versions.TablesAsync(Local, schema, empty));
+
+        await Local.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v text); INSERT INTO {schema}.t VALUES (1, 'a'), (2, 'b')");
+        Assert.Equal([new TableStatus("t", "added", 0, 0, 0)], (await Versions.StatusAsync(Local, schema)).Tables);
+        var withTable = (await Versions.CommitAsync(Local, schema, "table")).Image.ImageHash;
+        var v1 = await Local.RowsAsync($"{schema}.t");
+
+        // New columns: the commit stores a new snapshot (fragments of the old columns would not apply).
+        await Local.ExecAsync($"ALTER TABLE {schema}.t ADD COLUMN w int; UPDATE {schema}.t SET w = id * 10");
+        Assert.Equal("modified", (await Versions.StatusAsync(Local, schema)).Tables.Single().State);
+        var altered = (await Versions.CommitAsync(Local, schema, "column")).Image.ImageHash;
+        Assert.Single((await Versions.TablesAsync(Local, schema, altered)).Single().ObjectIds);
+        var v2 = await Local.RowsAsync($"{schema}.t");
+
+        var diff = await Versions.DiffAsync(Local, schema, empty, withTable);
+        Assert.Equal([new TableDiff("t", "added", 2, 0, 0, false)], diff.Tables);
+        Assert.Equal([new TableDiff("t", "removed", 0, 2, 0, false)], (await Versions.DiffAsync(Local, schema, withTable, empty)).Tables);
+        Assert.Equal([new TableDiff("t", "modified", 0, 0, 2, true)], (await Versions.DiffAsync(Local, schema, withTable, altered)).Tables);
+
+        var back = await Versions.CheckoutAsync(Local, schema, withTable);
+        Assert.Equal(["t"], back.CreatedTables); // its columns differ: dropped and created from the image
+        Assert.Equal(v1, await Local.RowsAsync($"{schema}.t"));
+        var gone = await Versions.CheckoutAsync(Local, schema, empty);
+        Assert.Equal(["t"], gone.DroppedTables);
+        Assert.Equal(0L, await Local.ScalarAsync<long>("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1", schema));
+        await Versions.CheckoutAsync(Local, schema, altered);
+        Assert.Equal(v2, await Local.RowsAsync($"{schema}.t"));
+        Assert.False((await Versions.StatusAsync(Local, schema)).HasPendingChanges);
+    }
+
+    [Fact]
     public async Task A_commit_stores_a_new_snapshot_when_the_fragments_would_outgrow_the_base()
     {
         var schema = await Local.NewSchemaAsync("repo");

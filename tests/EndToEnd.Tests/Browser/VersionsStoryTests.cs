@@ -108,6 +108,18 @@ public sealed class VersionsStoryTests(TopologyFixture topology, BrowserFixture 
         await Expect(page.Locator($".history-item[data-image='{first}']")).ToHaveAttributeAsync("data-head", "true");
         Assert.Equal(firstRows, await topology.RowsAsync("remote", string.Format(Rows, schema)));
 
+        // Its image page: the table's schema and object chain (a base, then the first commit's fragment), with sizes.
+        await page.Locator($".history-item[data-image='{first}'] a.history-image").ClickAsync();
+        await page.WaitForURLAsync($"**/images/{first}");
+        await Expect(page.Locator("#image-hash")).ToHaveAttributeAsync("data-image", first);
+        var imageTable = page.Locator(".image-table[data-table='items']");
+        await Expect(imageTable.Locator(".schema-column")).ToHaveCountAsync(3);
+        await Expect(imageTable.Locator("tr.image-object").First.Locator("td").First).ToHaveTextAsync("base");
+        Assert.True(long.Parse(await page.Locator("#image-size").GetAttributeAsync("data-bytes") ?? "0", System.Globalization.CultureInfo.InvariantCulture) > 0,
+            "The image page shows no size.");
+        await DashboardPage.ScreenshotAsync(page, "versions-image", output);
+        await DashboardPage.GotoInteractiveAsync(page, $"/engines/remote/repositories/{schema}");
+
         // Tag it there, then pull back on local: no new image, the tag arrives.
         await page.Locator($".tag-button[data-image='{first}']").ClickAsync();
         await Input(page, "tag-name").FillAsync("v1");
