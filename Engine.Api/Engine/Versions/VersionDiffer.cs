@@ -135,6 +135,26 @@ public sealed class VersionDiffer(SqlEngine engine)
 
         var columns = (a.Spec ?? []).Concat(b.Spec ?? []).Select(c => c.Name).Distinct().ToList();
         var nonKey = Param(columns.Except(key).ToArray());
+        string KeyOf(string row) => key.Count > 0 ? $"{row} - {nonKey}::text[]" : row;
+
+        // The flag goes from the row by name (a parameter); it is the object's last column, never a user column.
+        string Rows(Side side, int i) =>
+            $"SELECT {i} AS p, pg_catalog.to_jsonb(o) - {Param(side.Flags[i])}::text AS r, o.{Identifiers.Quote(side.Flags[i])} AS f " +
+            $"FROM {Identifiers.Qualify(ObjectEngine.MetaSchema, side.Chain!.ObjectIds[i])} o";
+
+        // Two chains of the same columns sharing a prefix (adjacent images): a key only the prefix mentions is the same
+        // on both sides, so each side reads only the keys that the objects after the prefix mention.
+        var shared = a.Chain is not null && b.Chain is not null && WorkingState.SameSpec(a.Spec!, b.Spec!)
+            ? a.Chain.ObjectIds.Zip(b.Chain.ObjectIds).TakeWhile(pair => pair.First == pair.Second).Count()
+            : 0;
+        string? candidates = null;
+        if (shared > 0)
+        {
+            var suffix = new[] { a, b }.SelectMany(side => Enumerable.Range(shared, side.Chain!.ObjectIds.Count - shared).Select(i => Rows(side, i))).ToList();
+            candidates = suffix.Count == 0
+                ? "cand AS (SELECT NULL::jsonb AS k WHERE false), "
+                : $"cand AS (SELECT DISTINCT {KeyOf("x.r")} AS k FROM ({string.Join(" UNION ALL ", suffix)}) x), ";
+        }
         string Version(Side side, string name)
         {
             if (!side.Present)
@@ -150,11 +170,12 @@ public sealed class VersionDiffer(SqlEngine engine)
                     : $"{name} AS (SELECT x.r AS k, x.r, pg_catalog.count(*) AS n FROM ({live}) x GROUP BY x.r)";
             }
 
-            // The flag goes from the row by name (a parameter); it is the object's last column, never a user column.
-            var parts = side.Chain.ObjectIds.Select((id, i) =>
-                $"SELECT {i} AS p, pg_catalog.to_jsonb(o) - {Param(side.Flags[i])}::text AS r, o.{Identifiers.Quote(side.Flags[i])} AS f " +
-                $"FROM {Identifiers.Qualify(ObjectEngine.MetaSchema, id)} o");
-            var all = string.Join(" UNION ALL ", parts);
+            var all = string.Join(" UNION ALL ", Enumerable.Range(0, side.Chain.ObjectIds.Count).Select(i => Rows(side, i)));
+            if (candidates is not null)
+            {
+                all = $"SELECT y.* FROM ({all}) y WHERE {KeyOf("y.r")} IN (SELECT c.k FROM cand c)";
+            }
+
             return key.Count > 0
                 ? $"{name} AS (SELECT z.k, z.r, 1::bigint AS n FROM (SELECT DISTINCT ON (x.r - {nonKey}::text[]) x.r - {nonKey}::text[] AS k, x.r, x.f FROM ({all}) x " +
                   $"ORDER BY x.r - {nonKey}::text[], x.p DESC) z WHERE z.f)"
@@ -163,13 +184,13 @@ public sealed class VersionDiffer(SqlEngine engine)
 
         var sql = key.Count > 0
             ? $"""
-              WITH {Version(a, "va")}, {Version(b, "vb")},
+              WITH {candidates}{Version(a, "va")}, {Version(b, "vb")},
               d AS (SELECT coalesce(va.k, vb.k) AS k, va.r AS old, vb.r AS new, va.k IS NULL AS added, vb.k IS NULL AS removed,
                            va.k IS NOT NULL AND vb.k IS NOT NULL AS updated, 1 AS copy
                     FROM va FULL JOIN vb ON va.k = vb.k WHERE va.r IS DISTINCT FROM vb.r)
               """
             : $"""
-              WITH {Version(a, "va")}, {Version(b, "vb")},
+              WITH {candidates}{Version(a, "va")}, {Version(b, "vb")},
               m AS (SELECT coalesce(va.k, vb.k) AS k, coalesce(va.n, 0) AS an, coalesce(vb.n, 0) AS bn FROM va FULL JOIN vb ON va.k = vb.k),
               d AS (SELECT m.k, CASE WHEN m.an > m.bn THEN m.k END AS old, CASE WHEN m.bn > m.an THEN m.k END AS new,
                            m.bn > m.an AS added, m.an > m.bn AS removed, false AS updated, c.copy
