@@ -266,9 +266,8 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
     }
 
     /// <summary>Primary-key columns in key definition order, with their types including typmods.</summary>
-    public async Task<IReadOnlyList<PrimaryKeyColumn>> GetPrimaryKeysAsync(string schema, string table, CancellationToken cancellationToken = default)
-    {
-        var rows = (List<object?[]>)(await RunSqlAsync(
+    public async Task<IReadOnlyList<PrimaryKeyColumn>> GetPrimaryKeysAsync(string schema, string table, CancellationToken cancellationToken = default) =>
+        await QueryAsync(
             """
             SELECT a.attname, format_type(a.atttypid, a.atttypmod)
             FROM pg_index i
@@ -278,9 +277,7 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
                 SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = $1 AND c.relname = $2)
             ORDER BY k.position
-            """, [schema, table], ResultShape.ManyMany, cancellationToken))!;
-        return rows.Select(r => new PrimaryKeyColumn((string)r[0]!, (string)r[1]!)).ToList();
-    }
+            """, [schema, table], r => new PrimaryKeyColumn(r.GetString(0), r.GetString(1)), cancellationToken);
 
     /// <summary>Takes an exclusive lock on the table until the transaction ends (seed API; the engine does not call it).</summary>
     public Task LockTableAsync(string schema, string table, CancellationToken cancellationToken = default) =>
