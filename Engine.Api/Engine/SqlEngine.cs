@@ -281,7 +281,7 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
 
     /// <summary>Takes an exclusive lock on the table until the transaction ends (seed API; the engine does not call it).</summary>
     public Task LockTableAsync(string schema, string table, CancellationToken cancellationToken = default) =>
-        RunSqlAsync($"LOCK TABLE {Identifiers.Qualify(schema, table)} IN EXCLUSIVE MODE", null, ResultShape.None, cancellationToken);
+        ExecuteAsync($"LOCK TABLE {Identifiers.Qualify(schema, table)} IN EXCLUSIVE MODE", null, cancellationToken);
 
     /// <summary>
     /// Writes a user table's rows as SQL that recreates them (see <see cref="TableDumper"/>); system and engine
@@ -316,7 +316,7 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
     public async Task<IReadOnlyList<string>> InitializeAsync(CancellationToken cancellationToken = default)
     {
         await EnsureDatabaseAsync(cancellationToken);
-        await RunSqlAsync(EmbeddedSql.Initialize, null, ResultShape.None, cancellationToken);
+        await ExecuteAsync(EmbeddedSql.Initialize, null, cancellationToken);
         var repaired = await CrashRepair.RepairAsync(this, cancellationToken);
         await CommitAsync(cancellationToken);
         return repaired;
