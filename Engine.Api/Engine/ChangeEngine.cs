@@ -29,13 +29,13 @@ public sealed class ChangeEngine(SqlEngine engine)
             var name = Identifiers.Qualify(table.Schema, table.Table);
             // Trigger arguments (splitgraph_audit.trigger_args): 'rows' without a primary key (each row's exact text is
             // logged too), 'json' with a json column (rows logged through row_jsonb). Only these two words are spliced.
-            var arguments = (string[])(await engine.RunSqlAsync(
+            var arguments = await engine.ScalarAsync<string[]>(
                 "SELECT splitgraph_audit.trigger_args(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass)",
-                [table.Schema, table.Table], ResultShape.OneOne, cancellationToken))!;
+                [table.Schema, table.Table], cancellationToken);
             var mode = string.Join(", ", arguments.Where(a => a is "rows" or "json").Select(a => $"'{a}'"));
             // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens;
             // before each statement, its ID (entries of one statement are read as one step).
-            await engine.RunSqlAsync(
+            await engine.ExecuteAsync(
                 $"""
                 CREATE OR REPLACE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON {name}
                     FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_statement();
@@ -47,13 +47,13 @@ public sealed class ChangeEngine(SqlEngine engine)
                     FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update({mode});
                 CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON {name}
                     FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate({mode});
-                """, null, ResultShape.None, cancellationToken);
-            await engine.RunSqlAsync(
+                """, null, cancellationToken);
+            await engine.ExecuteAsync(
                 """
                 INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name, column_types)
                 SELECT x.r, $1, $2, splitgraph_audit.column_types(x.r) FROM (SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid AS r) x
                 ON CONFLICT (relid) DO UPDATE SET schema_name = excluded.schema_name, table_name = excluded.table_name, column_types = excluded.column_types
-                """, [table.Schema, table.Table], ResultShape.None, cancellationToken);
+                """, [table.Schema, table.Table], cancellationToken);
         }
     }
 
@@ -63,12 +63,12 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// </summary>
     public async Task SyncTriggerModeAsync(string schema, string table, CancellationToken cancellationToken = default)
     {
-        var stale = await engine.RunSqlAsync(
+        var stale = await engine.ScalarAsync<bool?>(
             """
             SELECT t.tgargs IS DISTINCT FROM coalesce(pg_catalog.decode((SELECT pg_catalog.string_agg(a OPERATOR(pg_catalog.||) '\000', '') FROM pg_catalog.unnest(splitgraph_audit.trigger_args(t.tgrelid)) AS a), 'escape'), ''::bytea)
             FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = $1 AND n.nspname = $2 AND c.relname = $3
-            """, [RowTrigger, schema, table], ResultShape.OneOne, cancellationToken);
+            """, [RowTrigger, schema, table], cancellationToken);
         if (stale is true)
         {
             await TrackTablesAsync([new TableRef(schema, table)], cancellationToken);
@@ -87,16 +87,16 @@ public sealed class ChangeEngine(SqlEngine engine)
         Identifiers.Validate(table.Table, "table name");
         var quoted = $"\"{table.Schema}\".\"{table.Table}\"";
 
-        if (await engine.RunSqlAsync(
+        if (await engine.QueryFirstOrDefaultAsync(
                 """
                 SELECT c.relkind::text, c.relpersistence::text FROM pg_catalog.pg_class c
                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2
-                """, [table.Schema, table.Table], ResultShape.OneMany, cancellationToken) is not object?[] relation)
+                """, [table.Schema, table.Table], r => new Relation(r.GetString(0), r.GetString(1)), cancellationToken) is not { } relation)
         {
             return;
         }
 
-        var kind = (string)relation[0]! switch
+        var kind = relation.Kind switch
         {
             "v" => "a view",
             "m" => "a materialized view",
@@ -111,7 +111,7 @@ public sealed class ChangeEngine(SqlEngine engine)
             throw new InvalidInputException("Table cannot be tracked", $"{quoted} is {kind}, not a table; only tables can be tracked.");
         }
 
-        if ((string)relation[1]! == "t")
+        if (relation.Persistence == "t")
         {
             throw new InvalidInputException("Table cannot be tracked",
                 $"{quoted} is a temporary table; its rows and changes would vanish with its session, so it cannot be tracked.");
@@ -119,7 +119,7 @@ public sealed class ChangeEngine(SqlEngine engine)
 
         // Partitions and inheritance are refused, not half-tracked: statement triggers on a parent do not see rows
         // written through a partition or child, and an update that moves a row between partitions logs nothing.
-        var family = (string?)await engine.RunSqlAsync(
+        var family = await engine.ScalarAsync<string?>(
             """
             SELECT CASE WHEN c.relkind = 'p' THEN 'a partitioned table'
                         WHEN c.relispartition THEN pg_catalog.format('a partition of %s', i.inhparent::regclass)
@@ -130,7 +130,7 @@ public sealed class ChangeEngine(SqlEngine engine)
             LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid
             WHERE n.nspname = $1 AND c.relname = $2
             LIMIT 1
-            """, [table.Schema, table.Table], ResultShape.OneOne, cancellationToken);
+            """, [table.Schema, table.Table], cancellationToken);
         if (family is not null)
         {
             throw new InvalidInputException("Table cannot be tracked",
@@ -146,56 +146,49 @@ public sealed class ChangeEngine(SqlEngine engine)
         {
             await TableCatalog.RequireUserColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
             var name = Identifiers.Qualify(table.Schema, table.Table);
-            await engine.RunSqlAsync(
+            await engine.ExecuteAsync(
                 $"""
                 DROP TRIGGER IF EXISTS audit_trigger_statement ON {name};
                 DROP TRIGGER IF EXISTS audit_trigger_stm ON {name};
                 DROP TRIGGER IF EXISTS audit_trigger_stm_delete ON {name};
                 DROP TRIGGER IF EXISTS {RowTrigger} ON {name};
                 DROP TRIGGER IF EXISTS audit_trigger_truncate ON {name};
-                """, null, ResultShape.None, cancellationToken);
-            await engine.RunSqlAsync("DELETE FROM splitgraph_audit.tracked_tables WHERE relid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid",
-                [table.Schema, table.Table], ResultShape.None, cancellationToken);
+                """, null, cancellationToken);
+            await engine.ExecuteAsync("DELETE FROM splitgraph_audit.tracked_tables WHERE relid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid",
+                [table.Schema, table.Table], cancellationToken);
             await DiscardPendingChangesAsync(table.Schema, table.Table, cancellationToken);
         }
     }
 
     /// <summary>Every table that has the audit trigger, ordered by schema and name.</summary>
-    public async Task<IReadOnlyList<TableRef>> GetTrackedTablesAsync(CancellationToken cancellationToken = default)
-    {
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+    public async Task<IReadOnlyList<TableRef>> GetTrackedTablesAsync(CancellationToken cancellationToken = default) =>
+        await engine.QueryAsync(
             """
             SELECT n.nspname, c.relname FROM pg_trigger t
             JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE t.tgname = $1 ORDER BY 1, 2
-            """, [RowTrigger], ResultShape.ManyMany, cancellationToken))!;
-        return rows.Select(r => new TableRef((string)r[0]!, (string)r[1]!)).ToList();
-    }
+            """, [RowTrigger], r => new TableRef(r.GetString(0), r.GetString(1)), cancellationToken);
 
-    public async Task<bool> IsTrackedAsync(string schema, string table, CancellationToken cancellationToken = default)
-    {
-        var found = await engine.RunSqlAsync(
+    public async Task<bool> IsTrackedAsync(string schema, string table, CancellationToken cancellationToken = default) =>
+        await engine.ScalarAsync<int?>(
             """
             SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE t.tgname = $1 AND n.nspname = $2 AND c.relname = $3
-            """, [RowTrigger, schema, table], ResultShape.OneOne, cancellationToken);
-        return found is not null;
-    }
+            """, [RowTrigger, schema, table], cancellationToken) is not null;
 
     /// <summary>True if the log has any change for the schema.</summary>
     public async Task<bool> HasPendingChangesAsync(string schema, CancellationToken cancellationToken = default) =>
-        await ReconcileAsync(cancellationToken) && await engine.RunSqlAsync(
+        await ReconcileAsync(cancellationToken) && await engine.ScalarAsync<int?>(
             "SELECT 1 FROM splitgraph_audit.changed_tables($1) LIMIT 1",
-            [schema], ResultShape.OneOne, cancellationToken) is not null;
+            [schema], cancellationToken) is not null;
 
     /// <summary>Tables of the schema with pending changes (from the counters, not a scan of the log).</summary>
     public async Task<IReadOnlyList<string>> GetChangedTablesAsync(string schema, CancellationToken cancellationToken = default)
     {
         await ReconcileAsync(cancellationToken);
-        var rows = (List<object?>)(await engine.RunSqlAsync(
+        return await engine.QueryAsync(
             "SELECT t FROM splitgraph_audit.changed_tables($1) AS t ORDER BY 1",
-            [schema], ResultShape.ManyOne, cancellationToken))!;
-        return rows.Cast<string>().ToList();
+            [schema], r => r.GetString(0), cancellationToken);
     }
 
     /// <summary>
@@ -205,19 +198,18 @@ public sealed class ChangeEngine(SqlEngine engine)
     public async Task<AggregateChanges> GetAggregateChangesAsync(string schema, string table, CancellationToken cancellationToken = default)
     {
         await ReconcileAsync(cancellationToken);
-        var row = (object?[])(await engine.RunSqlAsync(
+        return await engine.QueryFirstOrDefaultAsync(
             "SELECT inserted, deleted, updated FROM splitgraph_audit.count_changes($1, $2)",
-            [schema, table], ResultShape.OneMany, cancellationToken))!;
-        return new AggregateChanges((long)row[0]!, (long)row[1]!, (long)row[2]!);
+            [schema, table], r => new AggregateChanges(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)), cancellationToken)
+            ?? throw new InvalidOperationException("splitgraph_audit.count_changes returned no row.");
     }
 
     /// <summary>
     /// <see cref="GetAggregateChangesAsync"/> for every tracked table at once: one query over the counters and the
     /// updates' partial index, however many tables are tracked.
     /// </summary>
-    public async Task<IReadOnlyList<TablePendingCounts>> GetPendingCountsAsync(CancellationToken cancellationToken = default)
-    {
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+    public async Task<IReadOnlyList<TablePendingCounts>> GetPendingCountsAsync(CancellationToken cancellationToken = default) =>
+        await engine.QueryAsync(
             """
             SELECT n.nspname, c.relname, coalesce(p.inserted, 0), coalesce(p.deleted, 0), coalesce(u.updated, 0)
             FROM pg_trigger t
@@ -229,9 +221,7 @@ public sealed class ChangeEngine(SqlEngine engine)
                        FROM splitgraph_audit.logged_actions WHERE action = 'U' GROUP BY 1, 2) u
                    ON u.schema_name = n.nspname AND u.table_name = c.relname
             WHERE t.tgname = $1 ORDER BY 1, 2
-            """, [RowTrigger], ResultShape.ManyMany, cancellationToken))!;
-        return rows.Select(r => new TablePendingCounts((string)r[0]!, (string)r[1]!, (long)r[2]!, (long)r[3]!, (long)r[4]!)).ToList();
-    }
+            """, [RowTrigger], r => new TablePendingCounts(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4)), cancellationToken);
 
     /// <summary>
     /// One entry per change in log order, from the position <paramref name="after"/> (exclusive, a page's
@@ -277,32 +267,36 @@ public sealed class ChangeEngine(SqlEngine engine)
         await ReconcileAsync(cancellationToken);
         await RequireLoggedColumnsAsync(schema, table, columns, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
-        List<object?[]> rows;
+        List<(long Position, ChangeEntry Entry)> rows;
         if (key.IsPrimaryKey)
         {
-            rows = (List<object?[]>)(await engine.RunSqlAsync(
+            rows = await engine.QueryAsync(
                 NetChangesSql.Page(Identifiers.Qualify(schema, table), key),
-                [schema, table, KeyArray(key), after, limit], ResultShape.ManyMany, cancellationToken))!;
+                [schema, table, KeyArray(key), after, limit], ReadNetEntry, cancellationToken);
         }
         else
         {
             // No primary key: one entry per copy of a row added or removed (a multiset), the row as its key.
             await using (await LogSettings.FixAsync(engine, cancellationToken))
             {
-                rows = (List<object?[]>)(await engine.RunSqlAsync(
+                rows = await engine.QueryAsync(
                     MultisetChangesSql.Page(Identifiers.Qualify(schema, table)),
-                    [schema, table, after, limit], ResultShape.ManyMany, cancellationToken))!;
+                    [schema, table, after, limit], ReadNetEntry, cancellationToken);
             }
         }
 
-        var entries = rows.Select(r => new ChangeEntry(
-            (long)r[1]!,
-            JsonDocument.Parse((string)r[2]!).RootElement,
-            (bool)r[3]!,
-            r[4] is string old ? JsonDocument.Parse(old).RootElement : null,
-            r[5] is string @new ? JsonDocument.Parse(@new).RootElement : null)).ToList();
-        return new ChangePage(entries, rows.Count == limit ? (long)rows[^1][0]! : null);
+        return new ChangePage(rows.Select(r => r.Entry).ToList(), rows.Count == limit ? rows[^1].Position : null);
     }
+
+    /// <summary>One row of a net-changes page: (position, event ID, key, upsert, old row, new row), JSON as text.</summary>
+    private static (long Position, ChangeEntry Entry) ReadNetEntry(Npgsql.NpgsqlDataReader r) => (
+        r.GetInt64(0),
+        new ChangeEntry(
+            r.GetInt64(1),
+            JsonDocument.Parse(r.GetString(2)).RootElement,
+            r.GetBoolean(3),
+            r.IsDBNull(4) ? null : JsonDocument.Parse(r.GetString(4)).RootElement,
+            r.IsDBNull(5) ? null : JsonDocument.Parse(r.GetString(5)).RootElement));
 
     /// <summary>
     /// A page of the net view (see the overload above) with the view's total and the page's offset. The view is
@@ -326,10 +320,9 @@ public sealed class ChangeEngine(SqlEngine engine)
     public async Task<long> DiscardPendingChangesAsync(string schema, string? table = null, CancellationToken cancellationToken = default)
     {
         await ReconcileAsync(cancellationToken);
-        var deleted = await engine.RunSqlAsync(
+        return await engine.ScalarAsync<long>(
             "SELECT splitgraph_audit.discard_changes($1, $2)",
-            [schema, (object?)table ?? DBNull.Value], ResultShape.OneOne, cancellationToken);
-        return (long)deleted!;
+            [schema, (object?)table ?? DBNull.Value], cancellationToken);
     }
 
     /// <summary>
@@ -338,7 +331,7 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// </summary>
     public async Task<bool> ReconcileAsync(CancellationToken cancellationToken = default)
     {
-        await engine.RunSqlAsync("SELECT splitgraph_audit.reconcile()", null, ResultShape.None, cancellationToken);
+        await engine.ExecuteAsync("SELECT splitgraph_audit.reconcile()", null, cancellationToken);
         return true;
     }
 
@@ -349,13 +342,13 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// </summary>
     public async Task RequireLoggedColumnsAsync(string schema, string table, IReadOnlyList<TableColumn> columns, CancellationToken cancellationToken = default)
     {
-        var logged = await engine.RunSqlAsync(
+        var logged = await engine.ScalarAsync<string?>(
             $"""
             SELECT (SELECT pg_catalog.string_agg(k, ', ' ORDER BY k COLLATE "C") FROM pg_catalog.jsonb_object_keys(l.row_data) AS k)
             FROM splitgraph_audit.logged_actions l
             WHERE l.schema_name = $1 AND l.table_name = $2 AND NOT {LogPosition.IsBulk("l.action", "l.changed_fields")}
             ORDER BY l.event_id LIMIT 1
-            """, [schema, table], ResultShape.OneOne, cancellationToken) as string;
+            """, [schema, table], cancellationToken);
         var current = string.Join(", ", columns.Select(c => c.Name).Order(StringComparer.Ordinal));
         if (logged is not null && logged != current)
         {
@@ -365,8 +358,9 @@ public sealed class ChangeEngine(SqlEngine engine)
                 "or discard them (DELETE …/changes?table=), then commit.");
         }
 
-        if (await engine.RunSqlAsync("SELECT logged_types, current_types FROM splitgraph_audit.retyped_columns($1, $2)", [schema, table], ResultShape.OneMany, cancellationToken)
-            is object?[] { Length: 2 } retyped && retyped[0] is string before && retyped[1] is string after)
+        if (await engine.QueryFirstOrDefaultAsync("SELECT logged_types, current_types FROM splitgraph_audit.retyped_columns($1, $2)", [schema, table],
+                r => new ColumnTypes(r.IsDBNull(0) ? null : r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1)), cancellationToken)
+            is { Logged: { } before, Current: { } after })
         {
             throw new ConflictException("Column types changed while changes were pending",
                 $"Pending changes of \"{schema}\".\"{table}\" were logged with the column types ({before}) but the table now has ({after}): " +
@@ -374,6 +368,12 @@ public sealed class ChangeEngine(SqlEngine engine)
                 "or discard them (DELETE …/changes?table=), then commit.");
         }
     }
+
+    /// <summary>A relation's pg_class relkind and relpersistence.</summary>
+    private sealed record Relation(string Kind, string Persistence);
+
+    /// <summary>Column types as logged and as the table has them now (splitgraph_audit.retyped_columns).</summary>
+    private sealed record ColumnTypes(string? Logged, string? Current);
 
     /// <summary>The change key as a text[] parameter for the net-changes SQL.</summary>
     internal static Npgsql.NpgsqlParameter KeyArray(ChangeKey key) => ArrayParameter(key.Names.ToArray(), NpgsqlDbType.Text);

@@ -18,7 +18,7 @@ public static class CrashRepair
             $"SELECT object_id FROM {meta}.objects WHERE to_regclass(format('%I.%I', '{meta}', object_id)) IS NULL", cancellationToken);
         if (orphanRows.Count > 0)
         {
-            await engine.RunSqlAsync($"DELETE FROM {meta}.objects WHERE object_id = ANY($1)", [orphanRows.ToArray()], ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"DELETE FROM {meta}.objects WHERE object_id = ANY($1)", [orphanRows.ToArray()], cancellationToken);
             repaired.AddRange(orphanRows.Select(id => $"catalogue row of object {id} removed: its table is missing"));
         }
 
@@ -34,21 +34,21 @@ public static class CrashRepair
             cancellationToken);
         foreach (var (table, why) in orphanTables.Select(t => (t, "object table without a catalogue row")).Concat(staging.Select(t => (t, "staging table"))))
         {
-            await engine.RunSqlAsync($"DROP TABLE {Identifiers.Qualify(meta, table)}", null, ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"DROP TABLE {Identifiers.Qualify(meta, table)}", null, cancellationToken);
             repaired.Add($"{why} {meta}.{table} dropped");
         }
 
         var schemas = await ListAsync(engine, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sg\\_fdw\\_%'", cancellationToken);
         foreach (var schema in schemas)
         {
-            await engine.RunSqlAsync($"DROP SCHEMA {Identifiers.Quote(schema)} CASCADE", null, ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"DROP SCHEMA {Identifiers.Quote(schema)} CASCADE", null, cancellationToken);
             repaired.Add($"foreign schema {schema} of an unfinished transfer dropped");
         }
 
         var servers = await ListAsync(engine, "SELECT srvname FROM pg_foreign_server WHERE srvname LIKE 'sg\\_fdw\\_server\\_%'", cancellationToken);
         foreach (var server in servers)
         {
-            await engine.RunSqlAsync($"DROP SERVER {Identifiers.Quote(server)} CASCADE", null, ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"DROP SERVER {Identifiers.Quote(server)} CASCADE", null, cancellationToken);
             repaired.Add($"foreign server {server} of an unfinished transfer dropped");
         }
 

@@ -14,6 +14,9 @@ internal sealed class LogPageReader(SqlEngine engine, string schema, string tabl
 {
     private sealed record Slot(long Position, ChangeEntry? Entry);
 
+    /// <summary>One log row: a bulk entry's key count, or a per-row entry's action, row and changed fields as text.</summary>
+    private sealed record LogRow(long EventId, string Action, int? BulkKeys, string? RowData, string? ChangedFields);
+
     /// <summary>Narrows <see cref="NetChangesSql.BulkKeys"/> to the positions of the page ($4…$6 arrays).</summary>
     private const string WantedSubs =
         """
@@ -26,23 +29,26 @@ internal sealed class LogPageReader(SqlEngine engine, string schema, string tabl
         var afterEvent = LogPosition.Split(after).EventId;
         // Every log row gives at least one entry and only the cursor's own row can be partly read: limit + 1 rows do.
         // A bulk entry's key arrays (up to ~100 kB) stay on the server: only the keys of the page are read, below.
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+        var rows = await engine.QueryAsync(
             $"""
             SELECT event_id, action, bulk_keys,
                    CASE WHEN bulk_keys IS NULL THEN row_data::text END, CASE WHEN bulk_keys IS NULL THEN changed_fields::text END
             FROM (SELECT l.*, CASE WHEN {LogPosition.IsBulk("action", "changed_fields")} THEN (changed_fields ->> 'sg_bulk')::int END AS bulk_keys
                   FROM splitgraph_audit.logged_actions l
                   WHERE schema_name = $1 AND table_name = $2 AND event_id >= $3 ORDER BY event_id LIMIT $4) l
-            """, [schema, table, afterEvent, limit + 1], ResultShape.ManyMany, cancellationToken))!;
+            """, [schema, table, afterEvent, limit + 1],
+            r => new LogRow(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetInt32(2),
+                r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4)),
+            cancellationToken);
 
         var slots = new List<Slot>(Math.Min(limit, 1024));
         var more = rows.Count > limit;
         foreach (var row in rows)
         {
-            var eventId = (long)row[0]!;
-            var candidates = row[2] is int keys
+            var eventId = row.EventId;
+            var candidates = row.BulkKeys is { } keys
                 ? Enumerable.Range(1, keys).Select(sub => new Slot(LogPosition.Of(eventId, sub), null))
-                : LogEntryExpander.Expand(eventId, ((string)row[1]!)[0], (string)row[3]!, row[4] as string, key.Names)
+                : LogEntryExpander.Expand(eventId, row.Action[0], row.RowData!, row.ChangedFields, key.Names)
                     .Select((entry, sub) => new Slot(LogPosition.Of(eventId, sub), entry));
             foreach (var slot in candidates.Where(s => s.Position > after))
             {
@@ -78,7 +84,7 @@ internal sealed class LogPageReader(SqlEngine engine, string schema, string tabl
         var ranges = positions.Select(LogPosition.Split).GroupBy(p => p.EventId)
             .Select(g => (EventId: g.Key, First: g.Min(p => p.Sub), Last: g.Max(p => p.Sub))).ToList();
         var source = Identifiers.Qualify(schema, table);
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+        var rows = await engine.QueryAsync(
             $"""
             WITH wanted AS (
                 SELECT * FROM unnest($4::bigint[], $5::int[], $6::int[]) AS w(event_id, first_sub, last_sub)
@@ -102,15 +108,16 @@ internal sealed class LogPageReader(SqlEngine engine, string schema, string tabl
                 ChangeEngine.ArrayParameter(ranges.Select(r => r.First).ToArray(), NpgsqlDbType.Integer),
                 ChangeEngine.ArrayParameter(ranges.Select(r => r.Last).ToArray(), NpgsqlDbType.Integer),
                 ranges.Min(r => r.EventId),
-            ], ResultShape.ManyMany, cancellationToken))!;
+            ],
+            r => (EventId: r.GetInt64(0), Sub: r.GetInt32(1), Key: r.GetString(2), Row: r.IsDBNull(3) ? null : r.GetString(3)),
+            cancellationToken);
 
         foreach (var row in rows)
         {
-            var eventId = (long)row[0]!;
-            var primaryKey = JsonDocument.Parse((string)row[2]!).RootElement;
+            var primaryKey = JsonDocument.Parse(row.Key).RootElement;
             // No later change and no live row would mean the row changed while untracked: show what is known, its key.
-            var inserted = row[3] is string text ? JsonDocument.Parse(text).RootElement : primaryKey;
-            found[LogPosition.Of(eventId, (int)row[1]!)] = new ChangeEntry(eventId, primaryKey, true, null, inserted);
+            var inserted = row.Row is { } text ? JsonDocument.Parse(text).RootElement : primaryKey;
+            found[LogPosition.Of(row.EventId, row.Sub)] = new ChangeEntry(row.EventId, primaryKey, true, null, inserted);
         }
 
         return found;

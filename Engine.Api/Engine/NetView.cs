@@ -156,8 +156,8 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
     /// <summary>The table's log fingerprint (see <see cref="NetChangesSql.LogFingerprint"/>).</summary>
     internal static async Task<string> FingerprintAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken)
     {
-        var row = (object?[])(await engine.RunSqlAsync(NetChangesSql.LogFingerprint, [schema, table], ResultShape.OneMany, cancellationToken))!;
-        return $"{row[0]}:{row[1]}:{row[2]}";
+        return (await engine.QueryAsync(NetChangesSql.LogFingerprint, [schema, table],
+            r => $"{r.GetInt64(0)}:{r.GetString(1)}:{r.GetInt64(2)}", cancellationToken)).Single();
     }
 
     private async Task<NetView> ViewAsync(CancellationToken cancellationToken)
@@ -187,19 +187,22 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
     {
         if (key.IsPrimaryKey)
         {
-            var rows = (List<object?[]>)(await engine.RunSqlAsync(NetChangesSql.Index(Source, key),
-                [schema, table, ChangeEngine.KeyArray(key)], ResultShape.ManyMany, cancellationToken))!;
-            return new NetView(fingerprint, rows.Select(r => new NetViewEntry(
-                (long)r[0]!, (long)r[1]!, (string)r[2]!, (bool)r[3]!, r[4] as long?, (bool)r[5]!)).ToList(), false);
+            var entries = await engine.QueryAsync(NetChangesSql.Index(Source, key),
+                [schema, table, ChangeEngine.KeyArray(key)],
+                r => new NetViewEntry(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetBoolean(3), r.IsDBNull(4) ? null : r.GetInt64(4), r.GetBoolean(5)),
+                cancellationToken);
+            return new NetView(fingerprint, entries, false);
         }
 
         // No primary key: one entry per copy of a row added or removed (a multiset), the row as its key, kept whole.
         await using (await LogSettings.FixAsync(engine, cancellationToken))
         {
-            var rows = (List<object?[]>)(await engine.RunSqlAsync(MultisetChangesSql.Page(Source),
-                [schema, table, 0L, (long)int.MaxValue], ResultShape.ManyMany, cancellationToken))!;
-            return new NetView(fingerprint, rows.Select(r => new NetViewEntry(
-                (long)r[0]!, (long)r[1]!, (string)r[2]!, (bool)r[3]!, null, false, r[4] as string, r[5] as string)).ToList(), true);
+            var entries = await engine.QueryAsync(MultisetChangesSql.Page(Source),
+                [schema, table, 0L, (long)int.MaxValue],
+                r => new NetViewEntry(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetBoolean(3), null, false,
+                    r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5)),
+                cancellationToken);
+            return new NetView(fingerprint, entries, true);
         }
     }
 
@@ -211,7 +214,7 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
             return slice.Select(e => Entry(e, e.OldRow, e.NewRow)).ToList();
         }
 
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(NetChangesSql.RowsOf(Source, key),
+        var rows = await engine.QueryAsync(NetChangesSql.RowsOf(Source, key),
             [
                 schema, table, ChangeEngine.KeyArray(key),
                 ChangeEngine.ArrayParameter(slice.Select(e => e.OldEvent).ToArray(), NpgsqlDbType.Bigint),
@@ -219,13 +222,15 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
                 ChangeEngine.ArrayParameter(slice.Select(e => e.Upserted).ToArray(), NpgsqlDbType.Boolean),
                 ChangeEngine.ArrayParameter(slice.Select(e => e.Live).ToArray(), NpgsqlDbType.Boolean),
                 ChangeEngine.ArrayParameter(slice.Select(e => e.RowKey).ToArray(), NpgsqlDbType.Jsonb),
-            ], ResultShape.ManyMany, cancellationToken))!;
-        if (rows.Any(r => r[3] is false))
+            ],
+            r => (Old: r.IsDBNull(1) ? null : r.GetString(1), New: r.IsDBNull(2) ? null : r.GetString(2), Missing: !r.IsDBNull(3) && !r.GetBoolean(3)),
+            cancellationToken);
+        if (rows.Any(r => r.Missing))
         {
             return null;
         }
 
-        return slice.Select((e, i) => Entry(e, rows[i][1] as string, rows[i][2] as string)).ToList();
+        return slice.Select((e, i) => Entry(e, rows[i].Old, rows[i].New)).ToList();
     }
 
     private static ChangeEntry Entry(NetViewEntry entry, string? oldRow, string? newRow) => new(
@@ -271,8 +276,8 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
         }
 
         // jsonb's own text form, as the view's keys are written.
-        var canonical = ((List<object?>)(await engine.RunSqlAsync("SELECT x::jsonb::text FROM pg_catalog.unnest($1::text[]) AS x",
-            [ChangeEngine.ArrayParameter(candidates.ToArray(), NpgsqlDbType.Text)], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToHashSet();
+        var canonical = (await engine.QueryAsync("SELECT x::jsonb::text FROM pg_catalog.unnest($1::text[]) AS x",
+            [ChangeEngine.ArrayParameter(candidates.ToArray(), NpgsqlDbType.Text)], r => r.GetString(0), cancellationToken)).ToHashSet();
         for (var i = 0; i < view.Entries.Count; i++)
         {
             if (canonical.Contains(view.Entries[i].RowKey))

@@ -54,16 +54,16 @@ public sealed class ObjectEngine(SqlEngine engine)
         var all = string.Join(", ", columns.Select(c => Identifiers.Quote(c.Name)));
         var keys = string.Join(", ", key.Columns.Select(c => Identifiers.Quote(c.Name)));
         var flag = Identifiers.Quote(FlagFor(columns.Select(c => c.Name)));
-        await engine.RunSqlAsync(
+        await engine.ExecuteAsync(
             $"""
             INSERT INTO {target} ({all}, {flag})
             SELECT {string.Join(", ", columns.Select(c => "s." + Identifiers.Quote(c.Name)))}, true
             FROM {source} s WHERE EXISTS (
                 SELECT 1 FROM jsonb_populate_recordset(NULL::{source}, $1) k WHERE {KeyMatch.Sql(key, "s", "k")})
-            """, [Json(inserted)], ResultShape.None, cancellationToken);
-        await engine.RunSqlAsync(
+            """, [Json(inserted)], cancellationToken);
+        await engine.ExecuteAsync(
             $"INSERT INTO {target} ({keys}, {flag}) SELECT {keys}, false FROM jsonb_populate_recordset(NULL::{source}, $1)",
-            [Json(deleted)], ResultShape.None, cancellationToken);
+            [Json(deleted)], cancellationToken);
     }
 
     /// <summary>
@@ -88,20 +88,20 @@ public sealed class ObjectEngine(SqlEngine engine)
         // Two stores of the same content race on this lock, not on the catalogue's primary key. The loser then finds
         // the winner's table through the catalogue, which is always current: a repeatable-read commit's snapshot,
         // taken before the lock, would not show it the winner's catalogue row.
-        await engine.RunSqlAsync("SELECT pg_advisory_xact_lock(hashtext($1))", [id], ResultShape.None, cancellationToken);
+        await engine.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext($1))", [id], cancellationToken);
         if (await ExistsAsync(id, cancellationToken) || await TableExistsAsync(id, cancellationToken))
         {
-            await engine.RunSqlAsync($"DROP TABLE {source}", null, ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"DROP TABLE {source}", null, cancellationToken);
             return (id, false);
         }
 
         if (sourceSchema != MetaSchema)
         {
-            await engine.RunSqlAsync($"ALTER TABLE {source} SET SCHEMA {MetaSchema}", null, ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"ALTER TABLE {source} SET SCHEMA {MetaSchema}", null, cancellationToken);
         }
 
-        await engine.RunSqlAsync($"ALTER TABLE {Identifiers.Qualify(MetaSchema, sourceTable)} RENAME TO {Identifiers.Quote(id)}",
-            null, ResultShape.None, cancellationToken);
+        await engine.ExecuteAsync($"ALTER TABLE {Identifiers.Qualify(MetaSchema, sourceTable)} RENAME TO {Identifiers.Quote(id)}",
+            null, cancellationToken);
         await RenameKeyIndexAsync(id, cancellationToken);
         await RegisterAsync(id, spec, hash, cancellationToken);
         return (id, true);
@@ -119,7 +119,7 @@ public sealed class ObjectEngine(SqlEngine engine)
         var name = "k" + objectId[1..];
         if (index is not null && index != name)
         {
-            await engine.RunSqlAsync($"ALTER INDEX {Identifiers.Qualify(MetaSchema, index)} RENAME TO {Identifiers.Quote(name)}", null, ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"ALTER INDEX {Identifiers.Qualify(MetaSchema, index)} RENAME TO {Identifiers.Quote(name)}", null, cancellationToken);
         }
     }
 
@@ -129,35 +129,35 @@ public sealed class ObjectEngine(SqlEngine engine)
     /// </summary>
     internal Task RegisterAsync(string objectId, IReadOnlyList<ObjectColumn> spec, ObjectHasher.ContentHash hash, CancellationToken cancellationToken,
         DateTimeOffset? committedAt = null) =>
-        engine.RunSqlAsync(
+        engine.ExecuteAsync(
             $"""
             INSERT INTO {MetaSchema}.objects (object_id, format, row_count, size_bytes, schema_spec, has_primary_key, content_hash, created_at)
             VALUES ($1, 'FRAG', $2, pg_total_relation_size(format('%I.%I', '{MetaSchema}', $1::text)::regclass), $3::jsonb, $4, $5, coalesce($6, now()))
             """,
             [objectId, hash.RowCount, JsonSerializer.Serialize(spec), spec.Any(c => c.IsPrimaryKey), hash.Hash, committedAt?.UtcDateTime],
-            ResultShape.None, cancellationToken);
+            cancellationToken);
 
     /// <summary>Drops objects and their catalogue rows in one transaction; unknown IDs are reported, not fatal.</summary>
     public async Task<DeleteObjectsResult> DeleteObjectsAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
     {
         var ids = objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToList();
         // An object an image uses stays: deleting it would leave the image unable to check out.
-        var used = (List<object?[]>)(await engine.RunSqlAsync(
+        var used = await engine.QueryAsync(
             $"SELECT t.repository, t.image_hash, u FROM {MetaSchema}.tables t, pg_catalog.unnest(t.object_ids) u WHERE t.object_ids OPERATOR(pg_catalog.&&) $1 AND u = ANY($1) LIMIT 5",
-            [ids.ToArray()], ResultShape.ManyMany, cancellationToken))!;
+            [ids.ToArray()], r => (Repository: r.GetString(0), Image: r.GetString(1), ObjectId: r.GetString(2)), cancellationToken);
         if (used.Count > 0)
         {
             throw new ConflictException("Object in use",
-                $"Objects are used by images: {string.Join(", ", used.Select(r => $"{r[2]} by image {((string)r[1]!)[..12]} of repository \"{r[0]}\""))}. " +
+                $"Objects are used by images: {string.Join(", ", used.Select(r => $"{r.ObjectId} by image {r.Image[..12]} of repository \"{r.Repository}\""))}. " +
                 "Delete the repository (DELETE …/repositories/{schema}) and run POST …/cleanup instead.");
         }
 
-        var deleted = ((List<object?>)(await engine.RunSqlAsync(
+        var deleted = await engine.QueryAsync(
             $"DELETE FROM {MetaSchema}.objects WHERE object_id = ANY($1) RETURNING object_id",
-            [ids.ToArray()], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToList();
+            [ids.ToArray()], r => r.GetString(0), cancellationToken);
         foreach (var id in deleted)
         {
-            await engine.RunSqlAsync($"DROP TABLE IF EXISTS {Identifiers.Qualify(MetaSchema, id)}", null, ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"DROP TABLE IF EXISTS {Identifiers.Qualify(MetaSchema, id)}", null, cancellationToken);
         }
 
         return new DeleteObjectsResult(deleted.Order().ToList(), ids.Except(deleted).Order().ToList());
@@ -263,7 +263,7 @@ public sealed class ObjectEngine(SqlEngine engine)
     {
         var spec = columns.Select(c => new ObjectColumn(c.Ordinal, c.Name, c.Type, key.IsPrimaryKey && key.Columns.Contains(c)))
             .Append(new ObjectColumn(columns.Count + 1, FlagFor(columns.Select(c => c.Name)), "boolean", false)).ToList();
-        await engine.RunSqlAsync($"CREATE TABLE {Identifiers.Qualify(schema, table)} ({ColumnDefinitions(spec)})", null, ResultShape.None, cancellationToken);
+        await engine.ExecuteAsync($"CREATE TABLE {Identifiers.Qualify(schema, table)} ({ColumnDefinitions(spec)})", null, cancellationToken);
     }
 
     /// <summary>

@@ -45,7 +45,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
             }
 
             var table = Identifiers.Qualify(ObjectEngine.MetaSchema, id);
-            await target.RunSqlAsync($"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec, withKey: false)})", null, ResultShape.None, cancellationToken);
+            await target.ExecuteAsync($"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec, withKey: false)})", null, cancellationToken);
             var targetConnection = await target.ConnectionAsync(cancellationToken);
             await using (var sourceConnection = await local.DataSource.OpenConnectionAsync(cancellationToken))
             {
@@ -108,9 +108,9 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
             {
                 var server = $"sg_fdw_server_{unique}_{part}";
                 var foreignSchema = $"sg_fdw_{unique}_{part}";
-                await target.RunSqlAsync("SELECT splitgraph_meta.ensure_foreign_server($1, $2, $3, $4, $5, $6)",
+                await target.ExecuteAsync("SELECT splitgraph_meta.ensure_foreign_server($1, $2, $3, $4, $5, $6)",
                     [server, remote.FdwHost, remote.FdwPort, remote.Database, credential.Username, credential.Password],
-                    ResultShape.None, cancellationToken);
+                    cancellationToken);
                 sql.Append($"CREATE SCHEMA {Identifiers.Quote(foreignSchema)}; ")
                    .Append($"IMPORT FOREIGN SCHEMA {ObjectEngine.MetaSchema} LIMIT TO ({Identifiers.Quote(id)}) FROM SERVER {Identifiers.Quote(server)} INTO {Identifiers.Quote(foreignSchema)}; ");
                 selects.Add($"SELECT * FROM {Identifiers.Qualify(foreignSchema, id)}{parts[part]}");
@@ -122,7 +122,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
             sql.Append($"CREATE TABLE {table} ({ObjectEngine.ColumnDefinitions(entry.Spec, withKey: false)}); ")
                .Append($"INSERT INTO {table} {string.Join(" UNION ALL ", selects)}; ")
                .Append(drops);
-            await target.RunSqlAsync(sql.ToString(), null, ResultShape.None, cancellationToken);
+            await target.ExecuteAsync(sql.ToString(), null, cancellationToken);
             await CheckAndRegisterAsync(target, id, entry, cancellationToken);
             await target.CommitAsync(cancellationToken);
             result.Transferred.Add(id);
@@ -170,7 +170,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
     private static async Task<bool> LockAbsentAsync(SqlEngine target, string id, CancellationToken cancellationToken)
     {
         // Two transfers of one object serialise here; the second then finds it present and skips.
-        await target.RunSqlAsync("SELECT pg_advisory_xact_lock(hashtext($1))", [id], ResultShape.None, cancellationToken);
+        await target.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext($1))", [id], cancellationToken);
         return !await new ObjectEngine(target).ExistsAsync(id, cancellationToken);
     }
 
@@ -183,7 +183,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         var table = Identifiers.Qualify(ObjectEngine.MetaSchema, id);
         if (ObjectEngine.AddKeySql(table, entry.Spec) is { Length: > 0 } addKey)
         {
-            await target.RunSqlAsync(addKey, null, ResultShape.None, cancellationToken);
+            await target.ExecuteAsync(addKey, null, cancellationToken);
         }
 
         ObjectHasher.ContentHash arrived;

@@ -61,7 +61,7 @@ internal sealed class RawLogPager(SqlEngine engine, string schema, string table,
 
         cache.CountComputation();
         // Key changes as the raw reader (LogEntryExpander) sees them: a key column's new value differs from its old one.
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+        var rows = await engine.QueryAsync(
             $"""
             SELECT event_id, {LogPosition.IsBulk("action", "changed_fields")},
                    CASE WHEN {LogPosition.IsBulk("action", "changed_fields")} THEN (changed_fields ->> 'sg_bulk')::bigint
@@ -69,13 +69,13 @@ internal sealed class RawLogPager(SqlEngine engine, string schema, string table,
                                                       WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) THEN 2
                         ELSE 1 END
             FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND table_name = $2 ORDER BY event_id
-            """, [schema, table, ChangeEngine.KeyArray(key)], ResultShape.ManyMany, cancellationToken))!;
+            """, [schema, table, ChangeEngine.KeyArray(key)], r => (EventId: r.GetInt64(0), Bulk: r.GetBoolean(1), Entries: r.GetInt64(2)), cancellationToken);
         var (events, before, bulk) = (new long[rows.Count], new long[rows.Count], new bool[rows.Count]);
         long total = 0;
         for (var i = 0; i < rows.Count; i++)
         {
-            (events[i], bulk[i], before[i]) = ((long)rows[i][0]!, (bool)rows[i][1]!, total);
-            total += (long)rows[i][2]!;
+            (events[i], bulk[i], before[i]) = (rows[i].EventId, rows[i].Bulk, total);
+            total += rows[i].Entries;
         }
 
         var index = new RawLogIndex(fingerprint, events, before, bulk, total);

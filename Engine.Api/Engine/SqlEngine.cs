@@ -266,9 +266,8 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
     }
 
     /// <summary>Primary-key columns in key definition order, with their types including typmods.</summary>
-    public async Task<IReadOnlyList<PrimaryKeyColumn>> GetPrimaryKeysAsync(string schema, string table, CancellationToken cancellationToken = default)
-    {
-        var rows = (List<object?[]>)(await RunSqlAsync(
+    public async Task<IReadOnlyList<PrimaryKeyColumn>> GetPrimaryKeysAsync(string schema, string table, CancellationToken cancellationToken = default) =>
+        await QueryAsync(
             """
             SELECT a.attname, format_type(a.atttypid, a.atttypmod)
             FROM pg_index i
@@ -278,13 +277,11 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
                 SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = $1 AND c.relname = $2)
             ORDER BY k.position
-            """, [schema, table], ResultShape.ManyMany, cancellationToken))!;
-        return rows.Select(r => new PrimaryKeyColumn((string)r[0]!, (string)r[1]!)).ToList();
-    }
+            """, [schema, table], r => new PrimaryKeyColumn(r.GetString(0), r.GetString(1)), cancellationToken);
 
     /// <summary>Takes an exclusive lock on the table until the transaction ends (seed API; the engine does not call it).</summary>
     public Task LockTableAsync(string schema, string table, CancellationToken cancellationToken = default) =>
-        RunSqlAsync($"LOCK TABLE {Identifiers.Qualify(schema, table)} IN EXCLUSIVE MODE", null, ResultShape.None, cancellationToken);
+        ExecuteAsync($"LOCK TABLE {Identifiers.Qualify(schema, table)} IN EXCLUSIVE MODE", null, cancellationToken);
 
     /// <summary>
     /// Writes a user table's rows as SQL that recreates them (see <see cref="TableDumper"/>); system and engine
@@ -319,7 +316,7 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
     public async Task<IReadOnlyList<string>> InitializeAsync(CancellationToken cancellationToken = default)
     {
         await EnsureDatabaseAsync(cancellationToken);
-        await RunSqlAsync(EmbeddedSql.Initialize, null, ResultShape.None, cancellationToken);
+        await ExecuteAsync(EmbeddedSql.Initialize, null, cancellationToken);
         var repaired = await CrashRepair.RepairAsync(this, cancellationToken);
         await CommitAsync(cancellationToken);
         return repaired;

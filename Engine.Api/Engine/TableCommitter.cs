@@ -40,7 +40,7 @@ public sealed class TableCommitter(SqlEngine engine)
         var flag = Identifiers.Quote(ObjectEngine.FlagFor(columns.Select(c => c.Name)));
         if (snapshot)
         {
-            await engine.RunSqlAsync($"INSERT INTO {target} SELECT s.*, true FROM {source} s", null, ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"INSERT INTO {target} SELECT s.*, true FROM {source} s", null, cancellationToken);
         }
         else if (!key.IsPrimaryKey)
         {
@@ -49,13 +49,13 @@ public sealed class TableCommitter(SqlEngine engine)
             await changes.SyncTriggerModeAsync(schema, table, cancellationToken);
             await using (await LogSettings.FixAsync(engine, cancellationToken))
             {
-                await engine.RunSqlAsync(
+                await engine.ExecuteAsync(
                     MultisetChangesSql.Copies(source) +
                     $"""
                     INSERT INTO {target} ({names}, {flag})
                     SELECT {string.Join(", ", columns.Select(c => "(x.r)." + Identifiers.Quote(c.Name)))}, c.added
                     FROM copies c, LATERAL (SELECT CAST(c.image AS {source}) AS r) x
-                    """, [schema, table], ResultShape.None, cancellationToken);
+                    """, [schema, table], cancellationToken);
             }
         }
         else
@@ -73,26 +73,25 @@ public sealed class TableCommitter(SqlEngine engine)
                 : domains.Contains(c)
                     ? $"CASE WHEN s.ctid IS NULL THEN k.{Identifiers.Quote(c.Name)}::{c.Type} ELSE s.{Identifiers.Quote(c.Name)} END"
                     : $"s.{Identifiers.Quote(c.Name)}"));
-            await engine.RunSqlAsync(
+            await engine.ExecuteAsync(
                 NetChangesSql.Net(source, key) +
                 $"""
                 , net_keys AS (SELECT k.* FROM net n, LATERAL {KeyMatch.KeyRecord("coalesce(n.old_row, n.row_key)", key, "k", domains)})
                 INSERT INTO {target} ({names}, {flag})
                 SELECT {values}, s.ctid IS NOT NULL
                 FROM net_keys k LEFT JOIN {source} s ON {KeyMatch.Sql(key, "s", "k")}
-                """, [schema, table, ChangeEngine.KeyArray(key)], ResultShape.None, cancellationToken);
+                """, [schema, table, ChangeEngine.KeyArray(key)], cancellationToken);
         }
 
-        var counts = (object?[])(await engine.RunSqlAsync(
+        var (upserts, deletes) = (await engine.QueryAsync(
             $"SELECT count(*) FILTER (WHERE {flag}), count(*) FILTER (WHERE NOT {flag}) FROM {target}",
-            null, ResultShape.OneMany, cancellationToken))!;
-        var (upserts, deletes) = ((long)counts[0]!, (long)counts[1]!);
+            null, r => (Upserts: r.GetInt64(0), Deletes: r.GetInt64(1)), cancellationToken)).Single();
 
         string? objectId = null;
         var created = false;
         if (upserts + deletes == 0 && !snapshot)
         {
-            await engine.RunSqlAsync($"DROP TABLE {target}", null, ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"DROP TABLE {target}", null, cancellationToken);
         }
         else
         {

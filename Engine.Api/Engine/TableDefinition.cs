@@ -27,7 +27,7 @@ public static class TableDefinition
     /// </summary>
     private static async Task<Dictionary<string, string>> GenerationClausesAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken)
     {
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+        var rows = await engine.QueryAsync(
             """
             SELECT a.attname,
                    CASE WHEN a.attgenerated = 's' THEN ' GENERATED ALWAYS AS (' || pg_get_expr(d.adbin, d.adrelid) || ') STORED'
@@ -36,8 +36,8 @@ public static class TableDefinition
             FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
             WHERE a.attrelid = format('%I.%I', $1::text, $2::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped
               AND (a.attgenerated = 's' OR a.attidentity IN ('a', 'd'))
-            """, [schema, table], ResultShape.ManyMany, cancellationToken))!;
-        return rows.ToDictionary(r => (string)r[0]!, r => (string)r[1]!);
+            """, [schema, table], r => (Name: r.GetString(0), Clause: r.GetString(1)), cancellationToken);
+        return rows.ToDictionary(r => r.Name, r => r.Clause);
     }
 
     /// <summary>
@@ -55,25 +55,26 @@ public static class TableDefinition
         // The object's own table on this engine gives the types; the catalogue's spec says which columns form the key
         // and which is the fragment's flag (its last column, not always called sg_ud_flag).
         var (objectColumns, flag) = ObjectEngine.SplitFlag(await new ObjectEngine(engine).GetObjectSchemaAsync(objectId, cancellationToken));
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+        var rows = await engine.QueryAsync(
             $"""
             SELECT a.attname, format_type(a.atttypid, a.atttypmod), to_regtype(format_type(a.atttypid, NULL)) = a.atttypid
             FROM pg_attribute a
             WHERE a.attrelid = format('%I.%I', '{ObjectEngine.MetaSchema}', $1::text)::regclass AND a.attnum > 0 AND NOT a.attisdropped
               AND a.attname <> $2
             ORDER BY a.attnum
-            """, [Identifiers.ValidateObjectId(objectId), flag], ResultShape.ManyMany, cancellationToken))!;
-        var unresolved = rows.Where(r => r[2] is not true).Select(r => (string)r[0]!).ToList();
+            """, [Identifiers.ValidateObjectId(objectId), flag],
+            r => (Name: r.GetString(0), Type: r.GetString(1), Resolvable: !r.IsDBNull(2) && r.GetBoolean(2)), cancellationToken);
+        var unresolved = rows.Where(r => !r.Resolvable).Select(r => r.Name).ToList();
         if (rows.Count == 0 || unresolved.Count > 0)
         {
             throw new ConflictException("Type not resolvable",
                 $"Object {objectId} has columns whose types this engine cannot name safely ({string.Join(", ", unresolved.Select(Identifiers.Printable))}); create the table by hand.");
         }
 
-        var columns = rows.Select(r => ((string)r[0]!, (string)r[1]!, false)).ToList();
+        var columns = rows.Select(r => (r.Name, r.Type, false)).ToList();
         var key = objectColumns.Where(c => c.IsPrimaryKey).Select(c => c.Name).Where(name => columns.Any(c => c.Item1 == name)).ToList();
-        await engine.RunSqlAsync($"CREATE SCHEMA IF NOT EXISTS {Identifiers.Quote(schema)}; {Sql(schema, table, columns, key, ifNotExists: false)}",
-            null, ResultShape.None, cancellationToken);
+        await engine.ExecuteAsync($"CREATE SCHEMA IF NOT EXISTS {Identifiers.Quote(schema)}; {Sql(schema, table, columns, key, ifNotExists: false)}",
+            null, cancellationToken);
         return true;
     }
 

@@ -68,10 +68,10 @@ internal static class TableDumper
 /// <summary>Fixed output settings for the current transaction, so text forms of values do not depend on the session.</summary>
 internal static class CanonicalOutput
 {
-    public static Task ApplyAsync(SqlEngine engine, CancellationToken cancellationToken) => engine.RunSqlAsync(
+    public static Task ApplyAsync(SqlEngine engine, CancellationToken cancellationToken) => engine.ExecuteAsync(
         """
         SELECT set_config('DateStyle', 'ISO, YMD', true), set_config('IntervalStyle', 'postgres', true),
                set_config('TimeZone', 'UTC', true), set_config('bytea_output', 'hex', true),
                set_config('extra_float_digits', '1', true)
-        """, null, ResultShape.None, cancellationToken);
+        """, null, cancellationToken);
 }

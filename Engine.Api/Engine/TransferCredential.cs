@@ -53,13 +53,13 @@ public sealed class TransferCredential : IAsyncDisposable
             [role, secret], cancellationToken);
         // Concurrent downloads grant and revoke on the same tables, whose ACL rows PostgreSQL updates without waiting
         // ("tuple concurrently updated"): one at a time per remote, until each transaction ends.
-        await engine.RunSqlAsync(GrantLock, null, ResultShape.None, cancellationToken);
-        await engine.RunSqlAsync(create, null, ResultShape.None, cancellationToken);
+        await engine.ExecuteAsync(GrantLock, null, cancellationToken);
+        await engine.ExecuteAsync(create, null, cancellationToken);
         var tables = string.Join(", ", objectIds.Select(id => Identifiers.Qualify(ObjectEngine.MetaSchema, Identifiers.ValidateObjectId(id))));
-        await engine.RunSqlAsync(
+        await engine.ExecuteAsync(
             $"GRANT USAGE ON SCHEMA {Identifiers.Quote(ObjectEngine.MetaSchema)} TO {Identifiers.Quote(role)}; " +
             (tables.Length > 0 ? $"GRANT SELECT ON {tables} TO {Identifiers.Quote(role)};" : string.Empty),
-            null, ResultShape.None, cancellationToken);
+            null, cancellationToken);
         await engine.CommitAsync(cancellationToken);
         return new TransferCredential(remote, role, secret, temporary: true, [.. objectIds]);
     }
@@ -75,16 +75,15 @@ public sealed class TransferCredential : IAsyncDisposable
         try
         {
             await using var engine = new SqlEngine(_remote);
-            await engine.RunSqlAsync(GrantLock, null, ResultShape.None);
+            await engine.ExecuteAsync(GrantLock);
             // Revoke what was granted (as its grantor; DROP OWNED would need membership in the role), on the tables still there.
             var tables = (await engine.QueryAsync(
                 "SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2)",
                 [ObjectEngine.MetaSchema, _objectIds], r => Identifiers.Qualify(ObjectEngine.MetaSchema, r.GetString(0)))).ToList();
             var role = Identifiers.Quote(Username);
-            await engine.RunSqlAsync(
+            await engine.ExecuteAsync(
                 (tables.Count > 0 ? $"REVOKE ALL ON {string.Join(", ", tables)} FROM {role}; " : string.Empty) +
-                $"REVOKE ALL ON SCHEMA {Identifiers.Quote(ObjectEngine.MetaSchema)} FROM {role}; DROP ROLE {role}",
-                null, ResultShape.None);
+                $"REVOKE ALL ON SCHEMA {Identifiers.Quote(ObjectEngine.MetaSchema)} FROM {role}; DROP ROLE {role}");
             await engine.CommitAsync();
         }
         catch (Exception ex) when (ex is EngineException or Npgsql.NpgsqlException)

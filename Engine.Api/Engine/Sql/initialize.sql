@@ -686,9 +686,10 @@ CREATE TABLE IF NOT EXISTS splitgraph_meta.released_objects (
 
 CREATE EXTENSION IF NOT EXISTS postgres_fdw;
 
--- Creates (or refreshes) the foreign server and user mapping for another engine. Downloads give each object its own
--- server name and drop it in the same transaction, so nothing is left behind by a crash. Values arrive as parameters
--- and are quoted here with %L, so a password never has to be spliced into SQL text by the caller.
+-- Creates the foreign server and user mapping for another engine. Downloads give each object part a fresh server name
+-- and drop it in the same transaction, so nothing is left behind by a crash; the ALTER/re-map branch only makes a
+-- repeated name idempotent (the engine never passes one). Values arrive as parameters and are quoted here with %L, so
+-- a password never has to be spliced into SQL text by the caller.
 CREATE OR REPLACE FUNCTION splitgraph_meta.ensure_foreign_server(
     server_name text, host text, port int, dbname text, username text, password text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

@@ -55,7 +55,7 @@ public sealed class Checkout(SqlEngine engine)
                 {
                     // Untracked first: the emptying and the chain's rows are not changes to log.
                     await changes.UntrackTablesAsync([new TableRef(schema, table.Table)], cancellationToken);
-                    await engine.RunSqlAsync($"TRUNCATE {Identifiers.Qualify(schema, table.Table)}", null, ResultShape.None, cancellationToken);
+                    await engine.ExecuteAsync($"TRUNCATE {Identifiers.Qualify(schema, table.Table)}", null, cancellationToken);
                 }
                 else
                 {
@@ -86,7 +86,7 @@ public sealed class Checkout(SqlEngine engine)
             await changes.UntrackTablesAsync([new TableRef(schema, table)], cancellationToken);
         }
 
-        await engine.RunSqlAsync($"DROP TABLE {Identifiers.Qualify(schema, table)}", null, ResultShape.None, cancellationToken);
+        await engine.ExecuteAsync($"DROP TABLE {Identifiers.Qualify(schema, table)}", null, cancellationToken);
     }
 }
 

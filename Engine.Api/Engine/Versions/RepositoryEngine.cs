@@ -24,7 +24,7 @@ public sealed class RepositoryEngine(SqlEngine engine)
             throw new ConflictException("Repository exists", $"Schema \"{schema}\" is already a repository on engine '{engine.Name}'.");
         }
 
-        await engine.RunSqlAsync($"CREATE SCHEMA IF NOT EXISTS {Identifiers.Quote(schema)}", null, ResultShape.None, cancellationToken);
+        await engine.ExecuteAsync($"CREATE SCHEMA IF NOT EXISTS {Identifiers.Quote(schema)}", null, cancellationToken);
         var tables = await _working.TablesAsync(schema, cancellationToken);
         await new ChangeEngine(engine).TrackTablesAsync(tables.Select(t => new TableRef(schema, t)).ToList(), cancellationToken);
         var rows = new List<TableRow>();
@@ -102,9 +102,9 @@ public sealed class RepositoryEngine(SqlEngine engine)
     /// <summary>Row counts of a chain: the base's and the fragments' total.</summary>
     private async Task<(long BaseRows, long FragmentRows, int Length)> ChainRowsAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken)
     {
-        var counts = ((List<object?[]>)(await engine.RunSqlAsync(
+        var counts = (await engine.QueryAsync(
             $"SELECT object_id, row_count FROM {ObjectEngine.MetaSchema}.objects WHERE object_id = ANY($1)",
-            [objectIds.ToArray()], ResultShape.ManyMany, cancellationToken))!).ToDictionary(r => (string)r[0]!, r => (long)r[1]!);
+            [objectIds.ToArray()], r => (ObjectId: r.GetString(0), Rows: r.GetInt64(1)), cancellationToken)).ToDictionary(r => r.ObjectId, r => r.Rows);
         return (counts.GetValueOrDefault(objectIds[0]), objectIds.Skip(1).Sum(counts.GetValueOrDefault), objectIds.Count);
     }
 
@@ -225,14 +225,14 @@ public sealed class RepositoryEngine(SqlEngine engine)
         await _catalog.LockRepositoryAsync(schema, cancellationToken);
         await _catalog.RequireRepositoryAsync(schema, cancellationToken);
         const string meta = ObjectEngine.MetaSchema;
-        await engine.RunSqlAsync(
+        await engine.ExecuteAsync(
             $"""
             INSERT INTO {meta}.released_objects (object_id)
             SELECT DISTINCT pg_catalog.unnest(object_ids) FROM {meta}.tables WHERE repository = $1 ON CONFLICT DO NOTHING
-            """, [schema], ResultShape.None, cancellationToken);
+            """, [schema], cancellationToken);
         foreach (var table in new[] { "tags", "tables", "images" })
         {
-            await engine.RunSqlAsync($"DELETE FROM {meta}.{table} WHERE repository = $1", [schema], ResultShape.None, cancellationToken);
+            await engine.ExecuteAsync($"DELETE FROM {meta}.{table} WHERE repository = $1", [schema], cancellationToken);
         }
     }
 
@@ -244,40 +244,37 @@ public sealed class RepositoryEngine(SqlEngine engine)
     public async Task<CleanupResult> CleanupAsync(bool loose, CancellationToken cancellationToken)
     {
         const string meta = ObjectEngine.MetaSchema;
-        var candidates = ((List<object?>)(await engine.RunSqlAsync(
+        var candidates = await engine.QueryAsync(
             $"""
             SELECT o.object_id FROM {meta}.objects o
             WHERE ($1 OR EXISTS (SELECT 1 FROM {meta}.released_objects r WHERE r.object_id = o.object_id))
               AND NOT EXISTS (SELECT 1 FROM {meta}.tables t WHERE t.object_ids OPERATOR(pg_catalog.@>) ARRAY[o.object_id])
             ORDER BY 1
-            """, [loose], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToList();
+            """, [loose], r => r.GetString(0), cancellationToken);
         var unused = new List<string>();
         foreach (var id in candidates)
         {
-            await engine.RunSqlAsync("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", [id], ResultShape.None, cancellationToken);
-            if (await engine.RunSqlAsync($"SELECT 1 FROM {meta}.tables WHERE object_ids OPERATOR(pg_catalog.@>) ARRAY[$1::text] LIMIT 1", [id], ResultShape.OneOne, cancellationToken) is null)
+            await engine.ExecuteAsync("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", [id], cancellationToken);
+            if (await engine.ScalarAsync<int?>($"SELECT 1 FROM {meta}.tables WHERE object_ids OPERATOR(pg_catalog.@>) ARRAY[$1::text] LIMIT 1", [id], cancellationToken) is null)
             {
                 unused.Add(id);
             }
         }
 
         var deleted = unused.Count == 0 ? [] : (await new ObjectEngine(engine).DeleteObjectsAsync(unused, cancellationToken)).Deleted;
-        await engine.RunSqlAsync(
+        await engine.ExecuteAsync(
             $"DELETE FROM {meta}.released_objects r WHERE NOT EXISTS (SELECT 1 FROM {meta}.objects o WHERE o.object_id = r.object_id)",
-            null, ResultShape.None, cancellationToken);
+            null, cancellationToken);
         return new CleanupResult(deleted);
     }
 
-    public async Task<IReadOnlyList<ObjectProvenance>> ProvenanceAsync(CancellationToken cancellationToken)
-    {
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+    public async Task<IReadOnlyList<ObjectProvenance>> ProvenanceAsync(CancellationToken cancellationToken) =>
+        await engine.QueryAsync(
             $"""
             SELECT u.object_id, t.repository, t.table_name, t.image_hash, (u.ord - 1)::int
             FROM {ObjectEngine.MetaSchema}.tables t, pg_catalog.unnest(t.object_ids) WITH ORDINALITY AS u(object_id, ord)
             ORDER BY 1, 2, 3, 4, 5
-            """, null, ResultShape.ManyMany, cancellationToken))!;
-        return rows.Select(r => new ObjectProvenance((string)r[0]!, (string)r[1]!, (string)r[2]!, (string)r[3]!, (int)r[4]!)).ToList();
-    }
+            """, null, r => new ObjectProvenance(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt32(4)), cancellationToken);
 }
 
 public sealed class TagNotFoundException(string schema, string tag)

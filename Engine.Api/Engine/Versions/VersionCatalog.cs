@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Npgsql;
 using SplitgraphAspire.Contracts;
 
 namespace Engine.Api.Engine.Versions;
@@ -51,13 +52,13 @@ public sealed partial class VersionCatalog(SqlEngine engine)
 
     /// <summary>Serialises catalogue changes of one repository (commit, checkout, tags, push/pull metadata) until the transaction ends.</summary>
     public Task LockRepositoryAsync(string schema, CancellationToken cancellationToken) =>
-        engine.RunSqlAsync("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", [LockKey(schema)], ResultShape.None, cancellationToken);
+        engine.ExecuteAsync("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", [LockKey(schema)], cancellationToken);
 
     /// <summary>The advisory-lock key of a repository (tests hold it to stop an operation at its metadata step).</summary>
     public static string LockKey(string schema) => "splitgraph.repository." + schema;
 
     public async Task<bool> ExistsAsync(string schema, CancellationToken cancellationToken) =>
-        await engine.RunSqlAsync($"SELECT 1 FROM {Meta}.images WHERE repository = $1 LIMIT 1", [schema], ResultShape.OneOne, cancellationToken) is not null;
+        await engine.ScalarAsync<int?>($"SELECT 1 FROM {Meta}.images WHERE repository = $1 LIMIT 1", [schema], cancellationToken) is not null;
 
     public async Task RequireRepositoryAsync(string schema, CancellationToken cancellationToken)
     {
@@ -69,73 +70,69 @@ public sealed partial class VersionCatalog(SqlEngine engine)
 
     /// <summary>Schemas that are repositories, by name.</summary>
     public async Task<IReadOnlyList<string>> RepositoriesAsync(CancellationToken cancellationToken) =>
-        ((List<object?>)(await engine.RunSqlAsync($"SELECT DISTINCT repository FROM {Meta}.images ORDER BY 1", null, ResultShape.ManyOne, cancellationToken))!)
-            .Cast<string>().ToList();
+        await engine.QueryAsync($"SELECT DISTINCT repository FROM {Meta}.images ORDER BY 1", null, r => r.GetString(0), cancellationToken);
 
     /// <summary>Every image of the repository, newest first.</summary>
-    public async Task<IReadOnlyList<ImageRow>> ImagesAsync(string schema, CancellationToken cancellationToken)
-    {
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+    public async Task<IReadOnlyList<ImageRow>> ImagesAsync(string schema, CancellationToken cancellationToken) =>
+        await engine.QueryAsync(
             $"SELECT namespace, image_hash, parent_id, created, comment, author FROM {Meta}.images WHERE repository = $1 ORDER BY created DESC, image_hash",
-            [schema], ResultShape.ManyMany, cancellationToken))!;
-        return rows.Select(r => new ImageRow((string)r[0]!, (string)r[1]!, (string?)r[2],
-            new DateTimeOffset(DateTime.SpecifyKind((DateTime)r[3]!, DateTimeKind.Utc)), (string?)r[4], (string?)r[5])).ToList();
-    }
+            [schema], r => new ImageRow(r.GetString(0), r.GetString(1), NullableString(r, 2),
+                new DateTimeOffset(DateTime.SpecifyKind(r.GetDateTime(3), DateTimeKind.Utc)), NullableString(r, 4), NullableString(r, 5)), cancellationToken);
+
+    private static string? NullableString(NpgsqlDataReader r, int ordinal) => r.IsDBNull(ordinal) ? null : r.GetString(ordinal);
 
     /// <summary>Tables of every image of the repository, by image hash.</summary>
     public async Task<Dictionary<string, List<TableRow>>> AllTablesAsync(string schema, CancellationToken cancellationToken)
     {
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+        var rows = await engine.QueryAsync(
             $"SELECT image_hash, table_name, table_schema::text, object_ids, upserted, deleted FROM {Meta}.tables WHERE repository = $1 ORDER BY image_hash, table_name",
-            [schema], ResultShape.ManyMany, cancellationToken))!;
-        return rows.GroupBy(r => (string)r[0]!).ToDictionary(g => g.Key, g => g.Select(ReadTable).ToList());
+            [schema], r => (ImageHash: r.GetString(0), Table: ReadTable(r)), cancellationToken);
+        return rows.GroupBy(r => r.ImageHash).ToDictionary(g => g.Key, g => g.Select(r => r.Table).ToList());
     }
 
-    public async Task<List<TableRow>> TablesAsync(string schema, string imageHash, CancellationToken cancellationToken)
-    {
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+    public Task<List<TableRow>> TablesAsync(string schema, string imageHash, CancellationToken cancellationToken) =>
+        engine.QueryAsync(
             $"SELECT image_hash, table_name, table_schema::text, object_ids, upserted, deleted FROM {Meta}.tables WHERE repository = $1 AND image_hash = $2 ORDER BY table_name",
-            [schema, imageHash], ResultShape.ManyMany, cancellationToken))!;
-        return rows.Select(ReadTable).ToList();
-    }
+            [schema, imageHash], ReadTable, cancellationToken);
 
-    private static TableRow ReadTable(object?[] r) => new(
-        Identifiers.Validate((string)r[1]!, "table name"),
-        JsonSerializer.Deserialize<List<ObjectColumn>>((string)r[2]!, JsonSerializerOptions.Web)!,
-        ((string[])r[3]!).Select(Identifiers.ValidateObjectId).ToList(), (long)r[4]!, (long)r[5]!);
+    /// <summary>A row of the tables catalogue (image_hash, table_name, table_schema as text, object_ids, upserted, deleted).</summary>
+    private static TableRow ReadTable(NpgsqlDataReader r) => new(
+        Identifiers.Validate(r.GetString(1), "table name"),
+        JsonSerializer.Deserialize<List<ObjectColumn>>(r.GetString(2), JsonSerializerOptions.Web)!,
+        r.GetFieldValue<string[]>(3).Select(Identifiers.ValidateObjectId).ToList(), r.GetInt64(4), r.GetInt64(5));
 
     /// <summary>Stored tags (HEAD and user tags), by tag name.</summary>
     public async Task<Dictionary<string, string>> StoredTagsAsync(string schema, CancellationToken cancellationToken)
     {
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
-            $"SELECT tag, image_hash FROM {Meta}.tags WHERE repository = $1 ORDER BY tag", [schema], ResultShape.ManyMany, cancellationToken))!;
-        return rows.ToDictionary(r => (string)r[0]!, r => (string)r[1]!, StringComparer.Ordinal);
+        var rows = await engine.QueryAsync(
+            $"SELECT tag, image_hash FROM {Meta}.tags WHERE repository = $1 ORDER BY tag", [schema], r => (Tag: r.GetString(0), ImageHash: r.GetString(1)), cancellationToken);
+        return rows.ToDictionary(r => r.Tag, r => r.ImageHash, StringComparer.Ordinal);
     }
 
     public async Task<string?> HeadAsync(string schema, CancellationToken cancellationToken) =>
-        await engine.RunSqlAsync($"SELECT image_hash FROM {Meta}.tags WHERE repository = $1 AND tag = $2", [schema, Head], ResultShape.OneOne, cancellationToken) as string;
+        await engine.ScalarAsync<string?>($"SELECT image_hash FROM {Meta}.tags WHERE repository = $1 AND tag = $2", [schema, Head], cancellationToken);
 
     public Task SetTagAsync(string schema, string tag, string imageHash, CancellationToken cancellationToken) =>
-        engine.RunSqlAsync(
+        engine.ExecuteAsync(
             $"""
             INSERT INTO {Meta}.tags (namespace, repository, image_hash, tag)
             SELECT namespace, repository, image_hash, $3 FROM {Meta}.images WHERE repository = $1 AND image_hash = $2
             ON CONFLICT (repository, tag) DO UPDATE SET image_hash = excluded.image_hash
-            """, [schema, imageHash, tag], ResultShape.None, cancellationToken);
+            """, [schema, imageHash, tag], cancellationToken);
 
     public async Task<bool> DeleteTagAsync(string schema, string tag, CancellationToken cancellationToken) =>
-        await engine.RunSqlAsync($"DELETE FROM {Meta}.tags WHERE repository = $1 AND tag = $2 RETURNING 1", [schema, tag], ResultShape.OneOne, cancellationToken) is not null;
+        await engine.ScalarAsync<int?>($"DELETE FROM {Meta}.tags WHERE repository = $1 AND tag = $2 RETURNING 1", [schema, tag], cancellationToken) is not null;
 
     /// <summary>Writes an image and its tables unless the repository has it already (content-addressed); true when written.</summary>
     public async Task<bool> InsertImageAsync(string schema, ImageRow image, IReadOnlyList<TableRow> tables, CancellationToken cancellationToken)
     {
-        var inserted = await engine.RunSqlAsync(
+        var inserted = await engine.ScalarAsync<int?>(
             $"""
             INSERT INTO {Meta}.images (namespace, repository, image_hash, parent_id, created, comment, author)
             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (repository, image_hash) DO NOTHING RETURNING 1
             """,
             [image.Namespace, schema, image.ImageHash, image.ParentId, image.Created.UtcDateTime, image.Comment, image.Author],
-            ResultShape.OneOne, cancellationToken);
+            cancellationToken);
         if (inserted is null)
         {
             return false;
@@ -143,14 +140,14 @@ public sealed partial class VersionCatalog(SqlEngine engine)
 
         foreach (var table in tables)
         {
-            await engine.RunSqlAsync(
+            await engine.ExecuteAsync(
                 $"""
                 INSERT INTO {Meta}.tables (namespace, repository, image_hash, table_name, table_schema, object_ids, upserted, deleted)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 """,
                 [image.Namespace, schema, image.ImageHash, table.Table, Jsonb.Parameter(JsonSerializer.Serialize(table.Schema, JsonSerializerOptions.Web)),
                  table.ObjectIds.ToArray(), table.Upserted, table.Deleted],
-                ResultShape.None, cancellationToken);
+                cancellationToken);
         }
 
         return true;
@@ -181,9 +178,9 @@ public sealed partial class VersionCatalog(SqlEngine engine)
 
         if (PrefixPattern().IsMatch(reference))
         {
-            var matches = ((List<object?>)(await engine.RunSqlAsync(
+            var matches = await engine.QueryAsync(
                 $"SELECT image_hash FROM {Meta}.images WHERE repository = $1 AND pg_catalog.starts_with(image_hash, $2) LIMIT 2",
-                [schema, reference], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToList();
+                [schema, reference], r => r.GetString(0), cancellationToken);
             if (matches.Count == 2)
             {
                 throw new ConflictException("Ambiguous image", $"More than one image of repository \"{schema}\" starts with '{reference}'; give more digits.");
@@ -203,10 +200,11 @@ public sealed partial class VersionCatalog(SqlEngine engine)
     {
         var tags = await StoredTagsAsync(schema, cancellationToken);
         var latest = (await ImagesAsync(schema, cancellationToken)).FirstOrDefault()?.ImageHash;
-        var totals = ((List<object?[]>)(await engine.RunSqlAsync(
+        var totals = (await engine.QueryAsync(
             $"SELECT image_hash, pg_catalog.count(*)::int, pg_catalog.sum(upserted)::bigint, pg_catalog.sum(deleted)::bigint FROM {Meta}.tables WHERE repository = $1 AND image_hash = ANY($2) GROUP BY image_hash",
-            [schema, images.Select(i => i.ImageHash).ToArray()], ResultShape.ManyMany, cancellationToken))!)
-            .ToDictionary(r => (string)r[0]!, r => ((int)r[1]!, (long)r[2]!, (long)r[3]!));
+            [schema, images.Select(i => i.ImageHash).ToArray()],
+            r => (ImageHash: r.GetString(0), Totals: (r.GetInt32(1), r.GetInt64(2), r.GetInt64(3))), cancellationToken))
+            .ToDictionary(r => r.ImageHash, r => r.Totals);
         return images.Select(i =>
         {
             var names = tags.Where(t => t.Value == i.ImageHash).Select(t => t.Key).ToList();

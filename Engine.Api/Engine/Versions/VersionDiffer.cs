@@ -39,10 +39,9 @@ public sealed class VersionDiffer(SqlEngine engine)
             }
 
             var (sql, arguments) = DiffSql(a, b);
-            var counts = (object?[])(await engine.RunSqlAsync(
+            var (added, removed, updated) = (await engine.QueryAsync(
                 sql + " SELECT pg_catalog.count(*) FILTER (WHERE d.added), pg_catalog.count(*) FILTER (WHERE d.removed), pg_catalog.count(*) FILTER (WHERE d.updated) FROM d",
-                arguments, ResultShape.OneMany, cancellationToken))!;
-            var (added, removed, updated) = ((long)counts[0]!, (long)counts[1]!, (long)counts[2]!);
+                arguments, r => (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)), cancellationToken)).Single();
             var state = !a.Present ? "added" : !b.Present ? "removed" : added + removed + updated > 0 || schemaChanged ? "modified" : "unchanged";
             result.Add(new TableDiff(table, state, added, removed, updated, schemaChanged));
         }
@@ -64,13 +63,15 @@ public sealed class VersionDiffer(SqlEngine engine)
         }
 
         var (sql, arguments) = DiffSql(a, b);
-        var rows = (List<object?[]>)(await engine.RunSqlAsync(
+        var rows = await engine.QueryAsync(
             sql + $" SELECT d.k::text, d.old::text, d.new::text, d.added OR d.updated FROM d ORDER BY d.k, d.copy OFFSET ${arguments.Count + 1} LIMIT ${arguments.Count + 2}",
-            [.. arguments, after, limit], ResultShape.ManyMany, cancellationToken))!;
+            [.. arguments, after, limit],
+            r => (Key: r.GetString(0), Old: r.IsDBNull(1) ? null : r.GetString(1), New: r.IsDBNull(2) ? null : r.GetString(2), Upsert: r.GetBoolean(3)),
+            cancellationToken);
         var entries = rows.Select((r, i) => new ChangeEntry(after + i + 1,
-            JsonDocument.Parse((string)r[0]!).RootElement, (bool)r[3]!,
-            r[1] is string old ? JsonDocument.Parse(old).RootElement : null,
-            r[2] is string @new ? JsonDocument.Parse(@new).RootElement : null)).ToList();
+            JsonDocument.Parse(r.Key).RootElement, r.Upsert,
+            r.Old is { } old ? JsonDocument.Parse(old).RootElement : null,
+            r.New is { } @new ? JsonDocument.Parse(@new).RootElement : null)).ToList();
         return new ChangePage(entries, rows.Count == limit ? after + limit : null);
     }
 

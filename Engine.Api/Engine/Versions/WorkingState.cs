@@ -7,11 +7,11 @@ public sealed class WorkingState(SqlEngine engine)
 {
     /// <summary>Tables (and partitioned tables, which tracking refuses with a 400) of the schema, by name.</summary>
     public async Task<IReadOnlyList<string>> TablesAsync(string schema, CancellationToken cancellationToken) =>
-        ((List<object?>)(await engine.RunSqlAsync(
+        await engine.QueryAsync(
             """
             SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1
-            """, [schema], ResultShape.ManyOne, cancellationToken))!).Cast<string>().ToList();
+            """, [schema], r => r.GetString(0), cancellationToken);
 
     /// <summary>A live table's columns as an image records them (positions, names, types, primary-key flags).</summary>
     public async Task<IReadOnlyList<ObjectColumn>> SpecAsync(string schema, string table, CancellationToken cancellationToken)

@@ -7,7 +7,8 @@ namespace Engine.Api.Features.Changes;
 
 /// <summary>
 /// <c>GET …/schemas/{schema}/tables/{table}/changes</c>: aggregate counts (<c>aggregate=true</c>), the raw log
-/// (default) or net changes (<c>net=true</c>), paged by <c>after</c> (event ID) and <c>limit</c>.
+/// (default) or net changes (<c>net=true</c>), paged by <c>after</c> and <c>limit</c>. <c>after</c> is a page's
+/// <c>nextAfter</c> (0 for the first page): a log position, the event ID and the entry's place in it in one number.
 /// </summary>
 /// <param name="Offset">The page at this index of the view (net or raw) instead of after a position; answers carry the view's total.</param>
 /// <param name="Key">Net view: the page (aligned to <paramref name="Limit"/>) that holds this key (JSON object, or a bare value for a one-column key).</param>
