@@ -102,12 +102,13 @@ public sealed class LiveLoadTests : DashboardTestBase
 
         // The reader asks: one read of page 1 of the net view, however many changes arrived, with its exact total;
         // then the raw log, one read more.
-        cut.Find("#new-changes-refresh").Click();
+        // Found and clicked on the renderer's thread: a poll's answer may still be re-rendering the banner.
+        await cut.InvokeAsync(() => cut.Find("#new-changes-refresh").Click());
         cut.WaitForAssertion(() => Assert.NotEmpty(cut.FindAll("tr.change-row")));
         Assert.Equal("true", cut.Find("#change-pager").GetAttribute("data-total-known"));
         Assert.Equal(2, GridReads());
         Assert.All(Api.Requests.Where(r => r.StartsWith(changes, StringComparison.Ordinal) && !r.Contains("aggregate=true")), r => Assert.Contains("net=true", r));
-        cut.Find("input#net-toggle, #net-toggle input").Change(false);
+        await cut.InvokeAsync(() => cut.Find("input#net-toggle, #net-toggle input").Change(false));
         cut.WaitForAssertion(() => Assert.Contains(Api.Requests, r => r.StartsWith(changes, StringComparison.Ordinal) && r.Contains("net=false")));
 
         await stop.CancelAsync();

@@ -56,7 +56,7 @@ public sealed class RepositoryTransferDialogTests : DashboardTestBase
 
         var (provider, dialog) = await ShowAsync(RepositoryTransferKind.Push);
         Assert.Empty(provider.FindAll("#vt-checkout"));
-        provider.Find("#vt-start").Click();
+        await provider.InvokeAsync(() => provider.Find("#vt-start").Click());
 
         await arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Time.Advance(PollInterval);
@@ -74,7 +74,7 @@ public sealed class RepositoryTransferDialogTests : DashboardTestBase
         Assert.Equal("2", provider.Find("#transfer-summary").GetAttribute("data-transferred"));
         Assert.Equal("1", provider.Find("#transfer-summary").GetAttribute("data-skipped"));
         Assert.Contains("2 images copied", provider.Find("#vt-result").TextContent);
-        provider.Find("#vt-close").Click();
+        await provider.InvokeAsync(() => provider.Find("#vt-close").Click());
         Assert.Equal([First, Second], ((await dialog.Result)!.Data as VersionTransferResult)!.Images);
     }
 
@@ -87,7 +87,7 @@ public sealed class RepositoryTransferDialogTests : DashboardTestBase
 
         var (provider, dialog) = await ShowAsync(RepositoryTransferKind.Pull);
         provider.Find("#vt-checkout input").Change(true);
-        provider.Find("#vt-start").Click();
+        await provider.InvokeAsync(() => provider.Find("#vt-start").Click());
 
         provider.WaitForAssertion(() =>
         {
@@ -96,7 +96,7 @@ public sealed class RepositoryTransferDialogTests : DashboardTestBase
         });
         Assert.Empty(provider.FindAll("#vt-result"));
         Assert.Contains(Api.Requests, r => r.StartsWith("POST /api/engines/local/repositories/shop/pull?transferId=", StringComparison.Ordinal));
-        provider.Find("#vt-cancel").Click();
+        await provider.InvokeAsync(() => provider.Find("#vt-cancel").Click());
         Assert.True((await dialog.Result)!.Canceled);
     }
 
@@ -119,7 +119,7 @@ public sealed class RepositoryTransferDialogTests : DashboardTestBase
         provider.Find("input#vt-remote-schema").Input("sales");
         provider.Find("#vt-checkout input").Change(true);
         provider.WaitForAssertion(() => Assert.False(provider.Find("#vt-start").HasAttribute("disabled")));
-        provider.Find("#vt-start").Click();
+        await provider.InvokeAsync(() => provider.Find("#vt-start").Click());
 
         provider.WaitForAssertion(() => Assert.Equal("1", provider.Find("#vt-result").GetAttribute("data-images")));
         Assert.Equal("/api/engines/local/repositories/sales/clone", path);
