@@ -404,6 +404,44 @@ public sealed class VersionTests(TwoDatabasesFixture fixture, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task An_object_delete_during_a_pulls_metadata_step_waits_and_then_refuses_the_objects_the_image_uses()
+    {
+        var schema = await FruitsRepositoryAsync(Remote);
+        // Content of its own, so that no other image here uses these objects already.
+        await Remote.ExecAsync($"INSERT INTO {schema}.fruits VALUES (99, $1)", Guid.NewGuid().ToString());
+        var head = (await Versions.InitAsync(Remote, schema)).Head!;
+        var objects = (await Versions.TablesAsync(Remote, schema, head)).SelectMany(t => t.ObjectIds).Distinct().ToList();
+
+        var transfers = new VersionTransfers(Local.Endpoint, Remote.Endpoint);
+        Task<VersionTransferResult> pull;
+        Task<DeleteObjectsResult> delete;
+        // The pull stops inside its metadata transaction, after checking its objects, at the insert into the tables list.
+        await using (await LockGate.TableAsync(Local, "splitgraph_meta.tables", "SHARE"))
+        {
+            pull = Task.Run(() => transfers.PullAsync(schema, schema, create: true, default));
+            var pulling = LockGate.WaitForWaiterAsync(Remote, Local.Name, "relation");
+            Assert.NotSame(pull, await Task.WhenAny(pulling, pull));
+            await pulling;
+
+            delete = Task.Run(() => Versions.InTransactionAsync(Local, e => new ObjectEngine(e).DeleteObjectsAsync(objects, default)));
+            var deleting = LockGate.WaitForWaiterAsync(Remote, Local.Name, "advisory");
+            Assert.NotSame(delete, await Task.WhenAny(deleting, delete));
+            await deleting;
+        }
+
+        Assert.Single((await pull).Images);
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => delete);
+        Assert.Equal("Object in use", refused.Title);
+        foreach (var id in objects)
+        {
+            Assert.Equal(1L, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_meta.objects WHERE object_id = $1", id));
+        }
+
+        await Versions.CheckoutAsync(Local, schema, head);
+        Assert.Equal(await ContentAsync(Remote, schema, "fruits", "notes"), await ContentAsync(Local, schema, "fruits", "notes"));
+    }
+
+    [Fact]
     public async Task Concurrent_commits_of_one_repository_keep_a_linear_history()
     {
         var schema = await FruitsRepositoryAsync(Local);

@@ -109,6 +109,9 @@ public sealed class VersionTransfers(EngineEndpoint local, EngineEndpoint remote
         var written = new List<string>();
         var skipped = new List<string>();
         var objects = new ObjectEngine(engine);
+        // The objects stay until commit: a cleanup or object delete waits for these locks and then sees them in use.
+        await objects.LockObjectsAsync(sender.Images.Where(i => !have.Contains(i.ImageHash))
+            .SelectMany(i => sender.Tables.GetValueOrDefault(i.ImageHash) ?? []).SelectMany(t => t.ObjectIds), cancellationToken);
         foreach (var image in ParentsFirst(sender.Images))
         {
             if (have.Contains(image.ImageHash))
