@@ -50,7 +50,8 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
         {
             var size = random.Next(1, 40);
             pageSizes.Add(size);
-            var byOffset = pageSizes.Count % 2 == 0;
+            // The first page by offset computes the view; cursor pages are slices of it once it is held.
+            var byOffset = pageSizes.Count % 2 == 1;
             var page = await changes.GetNetChangesAsync(schema, "t",
                 byOffset ? new NetPageRequest(0, size, pages.Count) : new NetPageRequest(after, size), null, cache, "e", default);
             Assert.Equal(whole.Entries.Count, page.Total);
@@ -125,7 +126,7 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
             return await new ChangeEngine(engine).GetNetChangesAsync(schema, "t", request, null, cache, "e", default);
         }
 
-        var first = await PageAsync(new NetPageRequest(0, 3));
+        var first = await PageAsync(new NetPageRequest(0, 3, Offset: 0));
         var second = await PageAsync(new NetPageRequest(first.NextAfter!.Value, 3));
         Assert.Equal((6L, 6L), (first.Total!.Value, second.Total!.Value));
         Assert.Null(second.NextAfter);
@@ -142,7 +143,7 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
 
         // A commit empties the log: the cached view is not served for it.
         await Objects.CommitAsync(Db, schema, "t");
-        var empty = await PageAsync(new NetPageRequest(0, 3));
+        var empty = await PageAsync(new NetPageRequest(0, 3, Offset: 0));
         Assert.Empty(empty.Entries);
         Assert.Equal(0, empty.Total);
     }
@@ -218,6 +219,46 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
             Assert.Contains(says, await response.Content.ReadAsStringAsync());
         }
+    }
+
+    [Fact]
+    public async Task A_view_past_the_budget_is_never_held_cursor_pages_are_read_by_sql_and_offset_pages_are_refused()
+    {
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v int); INSERT INTO {schema}.t SELECT g, 0 FROM generate_series(1, 30) g");
+        await Db.ExecAsync($"CREATE TABLE {schema}.m (v text); INSERT INTO {schema}.m SELECT 'r' || g FROM generate_series(1, 3) g");
+        await Objects.TrackAsync(Db, schema, "t");
+        await Objects.TrackAsync(Db, schema, "m");
+        await Db.ExecAsync($"UPDATE {schema}.t SET v = 1; INSERT INTO {schema}.m VALUES (repeat('x', 2000))");
+        await using var engine = Db.Engine();
+        var changes = new ChangeEngine(engine);
+
+        // 30 entries against a budget of 10: a cursor page is read by SQL (no total) and computes no view.
+        var small = new NetViewCache(maxEntries: 10);
+        var first = await changes.GetNetChangesAsync(schema, "t", new NetPageRequest(0, 7), null, small, "e");
+        Assert.Equal((7, (long?)null), (first.Entries.Count, first.Total));
+        var second = await changes.GetNetChangesAsync(schema, "t", new NetPageRequest(first.NextAfter!.Value, 7), null, small, "e");
+        Assert.Equal(8, second.Entries[0].PrimaryKey.GetProperty("id").GetInt32());
+        Assert.Equal(0, small.Computed);
+
+        // Offset and key pages need the whole view: refused, naming the way that works.
+        foreach (var request in new[] { new NetPageRequest(0, 7, Offset: 14), new NetPageRequest(0, 7, Key: "16") })
+        {
+            var refused = await Assert.ThrowsAsync<NetViewTooLargeException>(() => changes.GetNetChangesAsync(schema, "t", request, null, small, "e"));
+            Assert.Equal(422, refused.StatusCode);
+            Assert.Contains("page with after=", refused.Message);
+        }
+
+        // One kept row of 2,000 characters weighs more than 10 units: a view of 4 entries is too large as well.
+        await Assert.ThrowsAsync<NetViewTooLargeException>(() => changes.GetNetChangesAsync(schema, "m", new NetPageRequest(0, 2, Offset: 0), null, small, "e"));
+
+        // Within the budget: the offset page computes the view once, and cursor pages are slices of it with the total.
+        var large = new NetViewCache(maxEntries: 100);
+        var byOffset = await changes.GetNetChangesAsync(schema, "t", new NetPageRequest(0, 7, Offset: 14), null, large, "e");
+        Assert.Equal((30L, 15), (byOffset.Total!.Value, byOffset.Entries[0].PrimaryKey.GetProperty("id").GetInt32()));
+        var byCursor = await changes.GetNetChangesAsync(schema, "t", new NetPageRequest(byOffset.NextAfter!.Value, 7), null, large, "e");
+        Assert.Equal((30L, 21L, 22), (byCursor.Total!.Value, byCursor.Offset!.Value, byCursor.Entries[0].PrimaryKey.GetProperty("id").GetInt32()));
+        Assert.Equal(1, large.Computed);
     }
 
     [Fact]
