@@ -21,6 +21,25 @@ internal abstract record LogView(string Fingerprint)
     public abstract int Size { get; }
 }
 
+/// <summary>
+/// Which view of which table a cached view is: its kind (<c>net</c>, <c>raw</c>), the engine (scope), the table, the
+/// shape it was computed for (table OID, whether the key is the primary key, key and columns with their types) and
+/// the log fingerprint. Any difference is another view: after <c>ALTER TABLE … ADD PRIMARY KEY</c>, a type change or
+/// a table dropped and made again, the log may be the same but the view is not.
+/// </summary>
+internal sealed record LogViewKey(string Kind, string Scope, string Schema, string Table, string Shape, string Fingerprint)
+{
+    /// <summary>The shape part of a key; JSON, so no name can be mistaken for a separator.</summary>
+    public static string ShapeOf(ChangeKey key, IEnumerable<TableColumn>? columns) => JsonSerializer.Serialize(new
+    {
+        key.IsPrimaryKey,
+        Key = key.Columns.Select(c => new[] { c.Name, c.Type }),
+        Columns = columns?.Select(c => new[] { c.Name, c.Type }),
+    });
+
+    public bool SameTable(LogViewKey other) => (Kind, Scope, Schema, Table) == (other.Kind, other.Scope, other.Schema, other.Table);
+}
+
 /// <summary>A table's whole net view at one log fingerprint, in position order.</summary>
 internal sealed record NetView(string Fingerprint, IReadOnlyList<NetViewEntry> Entries, bool Materialised) : LogView(Fingerprint)
 {
@@ -64,7 +83,7 @@ public sealed class NetViewCache(int maxEntries = 2_000_000)
     /// <summary>The budget, in units (see <see cref="NetViewEntry.Units"/>).</summary>
     internal int Budget => maxEntries;
 
-    private readonly LinkedList<(string Key, LogView View)> _views = new();
+    private readonly LinkedList<(LogViewKey Key, LogView View)> _views = new();
     private readonly Lock _gate = new();
     private long _entries;
     private long _computed;
@@ -74,13 +93,13 @@ public sealed class NetViewCache(int maxEntries = 2_000_000)
 
     internal void CountComputation() => Interlocked.Increment(ref _computed);
 
-    internal LogView? Get(string key)
+    internal LogView? Get(LogViewKey key)
     {
         lock (_gate)
         {
             for (var node = _views.First; node is not null; node = node.Next)
             {
-                if (node.Value.Key == key)
+                if (node.Value.Key.Equals(key))
                 {
                     _views.Remove(node);
                     _views.AddFirst(node);
@@ -92,7 +111,7 @@ public sealed class NetViewCache(int maxEntries = 2_000_000)
         }
     }
 
-    internal void Put(string key, LogView view)
+    internal void Put(LogViewKey key, LogView view)
     {
         if (view.Size > maxEntries)
         {
@@ -111,15 +130,15 @@ public sealed class NetViewCache(int maxEntries = 2_000_000)
         }
     }
 
-    /// <summary>Drops every view of one table (any fingerprint): a superseded view is never read again.</summary>
-    internal void Forget(string tablePrefix)
+    /// <summary>Drops every view of <paramref name="key"/>'s kind and table (any shape or fingerprint): a superseded view is never read again.</summary>
+    internal void Forget(LogViewKey key)
     {
         lock (_gate)
         {
             for (var node = _views.First; node is not null;)
             {
                 var next = node.Next;
-                if (node.Value.Key.StartsWith(tablePrefix, StringComparison.Ordinal))
+                if (node.Value.Key.SameTable(key))
                 {
                     _entries -= node.Value.View.Size;
                     _views.Remove(node);
@@ -166,7 +185,7 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
             var entries = await RowsAsync(view, slice, cancellationToken);
             if (entries is null && attempt == 0)
             {
-                cache.Forget(TablePrefix);
+                cache.Forget(CacheKey(""));
                 continue;
             }
 
@@ -175,16 +194,16 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
         }
     }
 
-    private string TablePrefix => $"net\n{scope}\n{schema}\n{table}\n";
+    /// <summary>
+    /// The table's OID and log fingerprint (see <see cref="NetChangesSql.LogFingerprint"/>): a table dropped and made
+    /// again under its name is another table even if its log looks the same.
+    /// </summary>
+    internal static async Task<string> FingerprintAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken) =>
+        (await engine.QueryFirstOrDefaultAsync(
+            $"SELECT pg_catalog.concat_ws(':', pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid, f.n, f.s, f.m) FROM ({NetChangesSql.LogFingerprint}) f(n, s, m)",
+            [schema, table], r => r.GetString(0), cancellationToken))!;
 
-    /// <summary>The table's log fingerprint (see <see cref="NetChangesSql.LogFingerprint"/>).</summary>
-    internal static async Task<string> FingerprintAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken)
-    {
-        var row = (object?[])(await engine.RunSqlAsync(NetChangesSql.LogFingerprint, [schema, table], ResultShape.OneMany, cancellationToken))!;
-        return $"{row[0]}:{row[1]}:{row[2]}";
-    }
-
-    private string CacheKey(string fingerprint) => $"{TablePrefix}{string.Join(",", key.Names)}\n{string.Join(",", columns.Select(c => c.Name))}\n{fingerprint}";
+    private LogViewKey CacheKey(string fingerprint) => new("net", scope, schema, table, LogViewKey.ShapeOf(key, columns), fingerprint);
 
     /// <summary>The view of the log as it is if the cache holds it; never computes one.</summary>
     private async Task<NetView?> CachedViewAsync(CancellationToken cancellationToken) =>
@@ -210,7 +229,7 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
         // Kept only if the log did not move while it was computed (read committed: each statement sees the latest).
         if (await FingerprintAsync(cancellationToken) == fingerprint)
         {
-            cache.Forget(TablePrefix);
+            cache.Forget(cacheKey);
             cache.Put(cacheKey, view);
         }
 
