@@ -141,6 +141,35 @@ public sealed class VersionTests(TwoDatabasesFixture fixture, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task Checkout_refuses_to_empty_or_drop_a_table_with_inheritance_children_or_partitions_elsewhere()
+    {
+        var schema = await FruitsRepositoryAsync(Local);
+        var first = (await Versions.InitAsync(Local, schema)).Head!;
+        await Local.ExecAsync($"INSERT INTO {schema}.notes VALUES ('c')");
+        var second = (await Versions.CommitAsync(Local, schema)).Image.ImageHash;
+        var other = await Local.NewSchemaAsync("other");
+        await Local.ExecAsync($"CREATE TABLE {other}.kid () INHERITS ({schema}.notes); INSERT INTO {other}.kid VALUES ('kid')");
+
+        // Going back to the first image empties notes, and with it the child in another schema.
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => Versions.CheckoutAsync(Local, schema, first));
+        Assert.Contains($"\"{schema}\".\"notes\"", refused.Message);
+        Assert.Equal(["(kid)"], await Local.RowsAsync($"{other}.kid"));
+        Assert.Equal(second, (await Versions.StatusAsync(Local, schema)).Head!.ImageHash);
+        await Local.ExecAsync($"DROP TABLE {other}.kid");
+
+        // A partitioned table the image lacks would be dropped with its partitions, wherever they are.
+        await Local.ExecAsync($"CREATE TABLE {schema}.parted (id int) PARTITION BY RANGE (id); CREATE TABLE {other}.p1 PARTITION OF {schema}.parted FOR VALUES FROM (0) TO (100); INSERT INTO {schema}.parted VALUES (5)");
+        var partitioned = await Assert.ThrowsAsync<ConflictException>(() => Versions.CheckoutAsync(Local, schema, first, force: true));
+        Assert.Contains($"\"{schema}\".\"parted\"", partitioned.Message);
+        Assert.Equal(["(5)"], await Local.RowsAsync($"{other}.p1"));
+        await Local.ExecAsync($"DROP TABLE {schema}.parted");
+
+        var done = await Versions.CheckoutAsync(Local, schema, first);
+        Assert.Equal(first, done.Image.ImageHash);
+        Assert.Equal(3L, await Local.ScalarAsync<long>($"SELECT count(*) FROM {schema}.notes"));
+    }
+
+    [Fact]
     public async Task Tables_added_dropped_and_altered_between_images_are_committed_diffed_and_checked_out()
     {
         var schema = "new_" + Guid.NewGuid().ToString("N")[..8];
