@@ -471,6 +471,60 @@ public sealed class VersionTests(TwoDatabasesFixture fixture, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task A_pulled_catalogue_with_malformed_table_columns_is_refused_with_422_and_nothing_is_written()
+    {
+        var schema = await FruitsRepositoryAsync(Remote);
+        var head = (await Versions.InitAsync(Remote, schema)).Head!;
+        var transfers = new VersionTransfers(Local.Endpoint, Remote.Endpoint);
+        foreach (var shape in new[] { "null", "{}", "[]", "[null]", "[1]", "[{\"name\": null, \"type\": \"integer\"}]", "[{\"name\": \"x\"}]" })
+        {
+            await Remote.ExecAsync("UPDATE splitgraph_meta.tables SET table_schema = $3::jsonb WHERE repository = $1 AND image_hash = $2 AND table_name = 'notes'",
+                schema, head, shape);
+            var refused = await Assert.ThrowsAsync<InvalidCatalogueException>(() => transfers.PullAsync(schema, schema, create: true, default));
+            Assert.Equal(422, refused.StatusCode);
+            Assert.Contains("\"notes\"", refused.Message);
+            Assert.Equal(0L, await Versions.ImageCountAsync(Local, schema));
+        }
+    }
+
+    [Fact]
+    public async Task A_pulled_image_whose_columns_disagree_with_its_base_object_is_refused_with_409_even_when_its_hash_adds_up()
+    {
+        var schema = await FruitsRepositoryAsync(Remote);
+        await Remote.ExecAsync($"INSERT INTO {schema}.fruits VALUES (98, $1)", Guid.NewGuid().ToString());
+        var head = (await Versions.InitAsync(Remote, schema)).Head!;
+        await Versions.InTransactionAsync(Remote, e => new RepositoryEngine(e).SetTagAsync(schema, "v1", head, default));
+        // Someone who can write the remote's catalogue adds a child image that calls fruits.name an integer, with the same
+        // objects, and gives it the hash its content has: only the objects can tell it lies.
+        var placeholder = new string('0', 64);
+        await Remote.ExecAsync("INSERT INTO splitgraph_meta.images (repository, image_hash, parent_id) VALUES ($1, $2, $3)", schema, placeholder, head);
+        await Remote.ExecAsync(
+            """
+            INSERT INTO splitgraph_meta.tables (repository, image_hash, table_name, table_schema, object_ids)
+            SELECT repository, $3, table_name,
+                   CASE WHEN table_name = 'fruits' THEN pg_catalog.jsonb_set(table_schema, '{1,type}', '"integer"') ELSE table_schema END, object_ids
+            FROM splitgraph_meta.tables WHERE repository = $1 AND image_hash = $2
+            """, schema, head, placeholder);
+        var lying = VersionCatalog.ComputeHash(head, await Versions.TablesAsync(Remote, schema, placeholder));
+        await Remote.ExecAsync("INSERT INTO splitgraph_meta.images (repository, image_hash, parent_id) VALUES ($1, $2, $3)", schema, lying, head);
+        await Remote.ExecAsync("UPDATE splitgraph_meta.tables SET image_hash = $3 WHERE repository = $1 AND image_hash = $2", schema, placeholder, lying);
+        await Remote.ExecAsync("DELETE FROM splitgraph_meta.images WHERE repository = $1 AND image_hash = $2", schema, placeholder);
+
+        var transfers = new VersionTransfers(Local.Endpoint, Remote.Endpoint);
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => transfers.PullAsync(schema, schema, create: true, default));
+        Assert.Equal("Image does not match its objects", refused.Title);
+        Assert.Contains("\"fruits\"", refused.Message);
+        Assert.Equal(0L, await Versions.ImageCountAsync(Local, schema));
+
+        // Without the lying image, the pull goes through with its tag; a tag named latest (computed here) is left behind.
+        await Remote.ExecAsync("DELETE FROM splitgraph_meta.images WHERE repository = $1 AND image_hash = $2", schema, lying);
+        await Remote.ExecAsync("INSERT INTO splitgraph_meta.tags (repository, image_hash, tag) VALUES ($1, $2, 'latest')", schema, head);
+        var pulled = await transfers.PullAsync(schema, schema, create: true, default);
+        Assert.Equal([head], pulled.Images);
+        Assert.Equal(["v1"], pulled.Tags.Select(t => t.Tag));
+    }
+
+    [Fact]
     public async Task Concurrent_commits_of_one_repository_keep_a_linear_history()
     {
         var schema = await FruitsRepositoryAsync(Local);
