@@ -301,7 +301,9 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// <summary>
     /// A page of the net view (see the overload above) with the view's total and the page's offset. The view is
     /// computed once per log state and kept in <paramref name="cache"/> (under <paramref name="scope"/>, e.g. the engine's
-    /// name): later pages are slices of it, not recomputations of the whole table's net changes.
+    /// name): later pages are slices of it, not recomputations of the whole table's net changes. An <c>after</c> page
+    /// (no offset, no key) is a slice only when the view is cached already; else it is read by SQL, one page's worth,
+    /// without a total. A view past the cache's budget is never held: its offset and key pages answer 422.
     /// </summary>
     public async Task<ChangePage> GetNetChangesAsync(string schema, string table, NetPageRequest request,
         IReadOnlyList<TableColumn>? columns, NetViewCache? cache, string scope, CancellationToken cancellationToken = default)
@@ -310,7 +312,8 @@ public sealed class ChangeEngine(SqlEngine engine)
         await ReconcileAsync(cancellationToken);
         await RequireLoggedColumnsAsync(schema, table, columns, cancellationToken);
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
-        return await new NetViewReader(engine, schema, table, key, columns, cache ?? new NetViewCache(), scope).ReadAsync(request, cancellationToken);
+        return await new NetViewReader(engine, schema, table, key, columns, cache ?? new NetViewCache(), scope).ReadAsync(request, cancellationToken)
+            ?? await GetNetChangesAsync(schema, table, request.After, request.Limit, columns, cancellationToken);
     }
 
     /// <summary>

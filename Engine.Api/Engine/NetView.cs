@@ -9,7 +9,11 @@ namespace Engine.Api.Engine;
 /// <see cref="LastEvent"/>) and read the rows per page; without one the rows themselves are kept.
 /// </summary>
 internal sealed record NetViewEntry(long Position, long LastEvent, string RowKey, bool Upserted, long? OldEvent, bool Live,
-    string? OldRow = null, string? NewRow = null);
+    string? OldRow = null, string? NewRow = null)
+{
+    /// <summary>Budget units (~150 bytes each) the entry holds: one, plus its texts' length for kept rows and long keys.</summary>
+    public int Units => 1 + (RowKey.Length + (OldRow?.Length ?? 0) + (NewRow?.Length ?? 0)) / NetViewCache.UnitBytes;
+}
 
 /// <summary>Something computed from a table's whole log at one fingerprint; <see cref="Size"/> counts against the cache's budget.</summary>
 internal abstract record LogView(string Fingerprint)
@@ -17,10 +21,29 @@ internal abstract record LogView(string Fingerprint)
     public abstract int Size { get; }
 }
 
+/// <summary>
+/// Which view of which table a cached view is: its kind (<c>net</c>, <c>raw</c>), the engine (scope), the table, the
+/// shape it was computed for (table OID, whether the key is the primary key, key and columns with their types) and
+/// the log fingerprint. Any difference is another view: after <c>ALTER TABLE … ADD PRIMARY KEY</c>, a type change or
+/// a table dropped and made again, the log may be the same but the view is not.
+/// </summary>
+internal sealed record LogViewKey(string Kind, string Scope, string Schema, string Table, string Shape, string Fingerprint)
+{
+    /// <summary>The shape part of a key; JSON, so no name can be mistaken for a separator.</summary>
+    public static string ShapeOf(ChangeKey key, IEnumerable<TableColumn>? columns) => JsonSerializer.Serialize(new
+    {
+        key.IsPrimaryKey,
+        Key = key.Columns.Select(c => new[] { c.Name, c.Type }),
+        Columns = columns?.Select(c => new[] { c.Name, c.Type }),
+    });
+
+    public bool SameTable(LogViewKey other) => (Kind, Scope, Schema, Table) == (other.Kind, other.Scope, other.Schema, other.Table);
+}
+
 /// <summary>A table's whole net view at one log fingerprint, in position order.</summary>
 internal sealed record NetView(string Fingerprint, IReadOnlyList<NetViewEntry> Entries, bool Materialised) : LogView(Fingerprint)
 {
-    public override int Size => Entries.Count;
+    public override int Size { get; } = Entries.Sum(e => e.Units);
 
     /// <summary>The index of the first entry after <paramref name="position"/> (exclusive).</summary>
     public int IndexAfter(long position)
@@ -46,13 +69,21 @@ internal sealed record NetView(string Fingerprint, IReadOnlyList<NetViewEntry> E
 /// <summary>
 /// Net views by (engine, table, key, columns, log fingerprint): a page is a slice of the view computed once for the
 /// log as it is, not a recomputation of the whole table's net changes. A view holds while the fingerprint does; any
-/// new, committed or discarded change makes a new one. The least recently used views go past a budget of entries
-/// (an entry is a key's text and a few numbers, ~150 bytes: 2M entries ≈ 300 MB at most); a view larger than the
-/// whole budget is not kept, and its pages are computed as without a cache.
+/// new, committed or discarded change makes a new one. The least recently used views go past a budget of units of
+/// ~150 bytes (an entry of a keyed view — a key's text and a few numbers — is one; an entry that keeps its rows, as
+/// views without a primary key do, counts their text too: 2M units ≈ 300 MB at most). Computing a view stops once it
+/// passes the whole budget: such a view is not kept, its offset and key pages are refused (422, page with
+/// <c>after</c>), and <c>after</c> pages are read by SQL as without a cache.
 /// </summary>
 public sealed class NetViewCache(int maxEntries = 2_000_000)
 {
-    private readonly LinkedList<(string Key, LogView View)> _views = new();
+    /// <summary>The bytes one budget unit stands for.</summary>
+    internal const int UnitBytes = 150;
+
+    /// <summary>The budget, in units (see <see cref="NetViewEntry.Units"/>).</summary>
+    internal int Budget => maxEntries;
+
+    private readonly LinkedList<(LogViewKey Key, LogView View)> _views = new();
     private readonly Lock _gate = new();
     private long _entries;
     private long _computed;
@@ -62,13 +93,13 @@ public sealed class NetViewCache(int maxEntries = 2_000_000)
 
     internal void CountComputation() => Interlocked.Increment(ref _computed);
 
-    internal LogView? Get(string key)
+    internal LogView? Get(LogViewKey key)
     {
         lock (_gate)
         {
             for (var node = _views.First; node is not null; node = node.Next)
             {
-                if (node.Value.Key == key)
+                if (node.Value.Key.Equals(key))
                 {
                     _views.Remove(node);
                     _views.AddFirst(node);
@@ -80,7 +111,7 @@ public sealed class NetViewCache(int maxEntries = 2_000_000)
         }
     }
 
-    internal void Put(string key, LogView view)
+    internal void Put(LogViewKey key, LogView view)
     {
         if (view.Size > maxEntries)
         {
@@ -99,15 +130,15 @@ public sealed class NetViewCache(int maxEntries = 2_000_000)
         }
     }
 
-    /// <summary>Drops every view of one table (any fingerprint): a superseded view is never read again.</summary>
-    internal void Forget(string tablePrefix)
+    /// <summary>Drops every view of <paramref name="key"/>'s kind and table (any shape or fingerprint): a superseded view is never read again.</summary>
+    internal void Forget(LogViewKey key)
     {
         lock (_gate)
         {
             for (var node = _views.First; node is not null;)
             {
                 var next = node.Next;
-                if (node.Value.Key.StartsWith(tablePrefix, StringComparison.Ordinal))
+                if (node.Value.Key.SameTable(key))
                 {
                     _entries -= node.Value.View.Size;
                     _views.Remove(node);
@@ -129,12 +160,24 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
 {
     private string Source => Identifiers.Qualify(schema, table);
 
-    public async Task<ChangePage> ReadAsync(NetPageRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// The page, or null for an <c>after</c> page (no offset, no key) whose view is not cached: the caller reads that
+    /// one by SQL (<see cref="ChangeEngine.GetNetChangesAsync(string, string, long, int, IReadOnlyList{TableColumn}?, CancellationToken)"/>),
+    /// which costs one page, not the whole view in memory. 422 for an offset or key page of a view over the budget.
+    /// </summary>
+    public async Task<ChangePage?> ReadAsync(NetPageRequest request, CancellationToken cancellationToken)
     {
         // Two tries: a view whose log rows went (committed or discarded meanwhile) is computed again once.
         for (var attempt = 0; ; attempt++)
         {
-            var view = await ViewAsync(cancellationToken);
+            var byCursor = request.Key is null && request.Offset is null;
+            var view = byCursor ? await CachedViewAsync(cancellationToken) : await ViewAsync(cancellationToken)
+                ?? throw new NetViewTooLargeException(schema, table, cache.Budget);
+            if (view is null)
+            {
+                return null;
+            }
+
             var start = request.Key is { } wanted
                 ? await IndexOfKeyAsync(view, wanted, cancellationToken) / request.Limit * request.Limit
                 : request.Offset is { } offset ? (int)Math.Min(offset, view.Entries.Count) : view.IndexAfter(request.After);
@@ -142,7 +185,7 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
             var entries = await RowsAsync(view, slice, cancellationToken);
             if (entries is null && attempt == 0)
             {
-                cache.Forget(TablePrefix);
+                cache.Forget(CacheKey(""));
                 continue;
             }
 
@@ -151,19 +194,26 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
         }
     }
 
-    private string TablePrefix => $"net\n{scope}\n{schema}\n{table}\n";
+    /// <summary>
+    /// The table's OID and log fingerprint (see <see cref="NetChangesSql.LogFingerprint"/>): a table dropped and made
+    /// again under its name is another table even if its log looks the same.
+    /// </summary>
+    internal static async Task<string> FingerprintAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken) =>
+        (await engine.QueryFirstOrDefaultAsync(
+            $"SELECT pg_catalog.concat_ws(':', pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid, f.n, f.s, f.m) FROM ({NetChangesSql.LogFingerprint}) f(n, s, m)",
+            [schema, table], r => r.GetString(0), cancellationToken))!;
 
-    /// <summary>The table's log fingerprint (see <see cref="NetChangesSql.LogFingerprint"/>).</summary>
-    internal static async Task<string> FingerprintAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken)
-    {
-        return (await engine.QueryAsync(NetChangesSql.LogFingerprint, [schema, table],
-            r => $"{r.GetInt64(0)}:{r.GetString(1)}:{r.GetInt64(2)}", cancellationToken)).Single();
-    }
+    private LogViewKey CacheKey(string fingerprint) => new("net", scope, schema, table, LogViewKey.ShapeOf(key, columns), fingerprint);
 
-    private async Task<NetView> ViewAsync(CancellationToken cancellationToken)
+    /// <summary>The view of the log as it is if the cache holds it; never computes one.</summary>
+    private async Task<NetView?> CachedViewAsync(CancellationToken cancellationToken) =>
+        cache.Get(CacheKey(await FingerprintAsync(cancellationToken))) as NetView;
+
+    /// <summary>The view of the log as it is, computed on a miss; null when it passes the cache's whole budget.</summary>
+    private async Task<NetView?> ViewAsync(CancellationToken cancellationToken)
     {
         var fingerprint = await FingerprintAsync(cancellationToken);
-        var cacheKey = $"{TablePrefix}{string.Join(",", key.Names)}\n{string.Join(",", columns.Select(c => c.Name))}\n{fingerprint}";
+        var cacheKey = CacheKey(fingerprint);
         if (cache.Get(cacheKey) is NetView cached)
         {
             return cached;
@@ -171,10 +221,15 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
 
         cache.CountComputation();
         var view = await ComputeAsync(fingerprint, cancellationToken);
+        if (view is null)
+        {
+            return null;
+        }
+
         // Kept only if the log did not move while it was computed (read committed: each statement sees the latest).
         if (await FingerprintAsync(cancellationToken) == fingerprint)
         {
-            cache.Forget(TablePrefix);
+            cache.Forget(cacheKey);
             cache.Put(cacheKey, view);
         }
 
@@ -183,28 +238,49 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
 
     private Task<string> FingerprintAsync(CancellationToken cancellationToken) => FingerprintAsync(engine, schema, table, cancellationToken);
 
-    private async Task<NetView> ComputeAsync(string fingerprint, CancellationToken cancellationToken)
+    /// <summary>The whole view, or null as soon as it passes the budget (reading stops there, at most budget + 1 rows).</summary>
+    private async Task<NetView?> ComputeAsync(string fingerprint, CancellationToken cancellationToken)
     {
-        if (key.IsPrimaryKey)
+        var budget = new UnitCount(cache.Budget);
+        try
         {
-            var entries = await engine.QueryAsync(NetChangesSql.Index(Source, key),
-                [schema, table, ChangeEngine.KeyArray(key)],
-                r => new NetViewEntry(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetBoolean(3), r.IsDBNull(4) ? null : r.GetInt64(4), r.GetBoolean(5)),
-                cancellationToken);
-            return new NetView(fingerprint, entries, false);
-        }
+            if (key.IsPrimaryKey)
+            {
+                var entries = await engine.QueryAsync($"SELECT * FROM ({NetChangesSql.Index(Source, key)}) i ORDER BY 1 LIMIT $4",
+                    [schema, table, ChangeEngine.KeyArray(key), (long)cache.Budget + 1],
+                    r => budget.Add(new NetViewEntry(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetBoolean(3),
+                        r.IsDBNull(4) ? null : r.GetInt64(4), r.GetBoolean(5))), cancellationToken);
+                return new NetView(fingerprint, entries, false);
+            }
 
-        // No primary key: one entry per copy of a row added or removed (a multiset), the row as its key, kept whole.
-        await using (await LogSettings.FixAsync(engine, cancellationToken))
+            // No primary key: one entry per copy of a row added or removed (a multiset), the row as its key, kept whole.
+            await using (await LogSettings.FixAsync(engine, cancellationToken))
+            {
+                var entries = await engine.QueryAsync(MultisetChangesSql.Page(Source), [schema, table, 0L, (long)cache.Budget + 1],
+                    r => budget.Add(new NetViewEntry(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetBoolean(3), null, false,
+                        r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5))), cancellationToken);
+                return new NetView(fingerprint, entries, true);
+            }
+        }
+        catch (OverBudgetException)
         {
-            var entries = await engine.QueryAsync(MultisetChangesSql.Page(Source),
-                [schema, table, 0L, (long)int.MaxValue],
-                r => new NetViewEntry(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetBoolean(3), null, false,
-                    r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5)),
-                cancellationToken);
-            return new NetView(fingerprint, entries, true);
+            return null;
         }
     }
+
+    /// <summary>Counts units as rows arrive and stops the read (by throwing) once they pass the budget.</summary>
+    private sealed class UnitCount(int budget)
+    {
+        private long _units;
+
+        public NetViewEntry Add(NetViewEntry entry)
+        {
+            _units += entry.Units;
+            return _units > budget ? throw new OverBudgetException() : entry;
+        }
+    }
+
+    private sealed class OverBudgetException : Exception;
 
     /// <summary>The page's entries with their rows, or null when a referenced log row is gone (the log moved on).</summary>
     private async Task<List<ChangeEntry>?> RowsAsync(NetView view, List<NetViewEntry> slice, CancellationToken cancellationToken)
@@ -289,6 +365,10 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
         throw new KeyNotPendingException(schema, table, wanted);
     }
 }
+
+public sealed class NetViewTooLargeException(string schema, string table, int budget)
+    : EngineException("Net view too large",
+        $"The net changes of \"{schema}\".\"{table}\" pass the API's net-view budget ({budget:N0} units of ~{NetViewCache.UnitBytes} bytes), too many to page by offset or key: page with after= (the previous page's nextAfter).", 422);
 
 public sealed class KeyNotPendingException(string schema, string table, string key)
     : EngineException("Key not among the changes", $"No net change of \"{schema}\".\"{table}\" has the key {key}.", 404);

@@ -141,6 +141,9 @@ public sealed class ObjectEngine(SqlEngine engine)
     public async Task<DeleteObjectsResult> DeleteObjectsAsync(IReadOnlyList<string> objectIds, CancellationToken cancellationToken = default)
     {
         var ids = objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToList();
+        // Under the objects' locks, so that an image being written with them (a transfer's metadata step, a commit
+        // storing them) either is committed and seen as a user below, or waits until they are gone and is refused.
+        await LockObjectsAsync(ids, cancellationToken);
         // An object an image uses stays: deleting it would leave the image unable to check out.
         var used = await engine.QueryAsync(
             $"SELECT t.repository, t.image_hash, u FROM {MetaSchema}.tables t, pg_catalog.unnest(t.object_ids) u WHERE t.object_ids OPERATOR(pg_catalog.&&) $1 AND u = ANY($1) LIMIT 5",
@@ -161,6 +164,18 @@ public sealed class ObjectEngine(SqlEngine engine)
         }
 
         return new DeleteObjectsResult(deleted.Order().ToList(), ids.Except(deleted).Order().ToList());
+    }
+
+    /// <summary>
+    /// Takes the per-object transaction locks (the ones a commit storing an object and a cleanup take), in ordinal ID
+    /// order so that two lockers of overlapping sets cannot deadlock.
+    /// </summary>
+    public async Task LockObjectsAsync(IEnumerable<string> objectIds, CancellationToken cancellationToken = default)
+    {
+        foreach (var id in objectIds.Distinct().Order(StringComparer.Ordinal))
+        {
+            await engine.ExecuteAsync("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", [id], cancellationToken);
+        }
     }
 
     /// <summary>Columns of the object, <c>sg_ud_flag</c> last.</summary>

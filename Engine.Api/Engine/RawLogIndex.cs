@@ -51,9 +51,8 @@ internal sealed class RawLogPager(SqlEngine engine, string schema, string table,
 
     private async Task<RawLogIndex> IndexAsync(CancellationToken cancellationToken)
     {
-        var prefix = $"raw\n{scope}\n{schema}\n{table}\n";
         var fingerprint = await NetViewReader.FingerprintAsync(engine, schema, table, cancellationToken);
-        var cacheKey = $"{prefix}{string.Join(",", key.Names)}\n{fingerprint}";
+        var cacheKey = new LogViewKey("raw", scope, schema, table, LogViewKey.ShapeOf(key, null), fingerprint);
         if (cache.Get(cacheKey) is RawLogIndex cached)
         {
             return cached;
@@ -81,7 +80,7 @@ internal sealed class RawLogPager(SqlEngine engine, string schema, string table,
         var index = new RawLogIndex(fingerprint, events, before, bulk, total);
         if (await NetViewReader.FingerprintAsync(engine, schema, table, cancellationToken) == fingerprint)
         {
-            cache.Forget(prefix);
+            cache.Forget(cacheKey);
             cache.Put(cacheKey, index);
         }
 

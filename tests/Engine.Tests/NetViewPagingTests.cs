@@ -50,7 +50,8 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
         {
             var size = random.Next(1, 40);
             pageSizes.Add(size);
-            var byOffset = pageSizes.Count % 2 == 0;
+            // The first page by offset computes the view; cursor pages are slices of it once it is held.
+            var byOffset = pageSizes.Count % 2 == 1;
             var page = await changes.GetNetChangesAsync(schema, "t",
                 byOffset ? new NetPageRequest(0, size, pages.Count) : new NetPageRequest(after, size), null, cache, "e", default);
             Assert.Equal(whole.Entries.Count, page.Total);
@@ -125,7 +126,7 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
             return await new ChangeEngine(engine).GetNetChangesAsync(schema, "t", request, null, cache, "e", default);
         }
 
-        var first = await PageAsync(new NetPageRequest(0, 3));
+        var first = await PageAsync(new NetPageRequest(0, 3, Offset: 0));
         var second = await PageAsync(new NetPageRequest(first.NextAfter!.Value, 3));
         Assert.Equal((6L, 6L), (first.Total!.Value, second.Total!.Value));
         Assert.Null(second.NextAfter);
@@ -142,7 +143,7 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
 
         // A commit empties the log: the cached view is not served for it.
         await Objects.CommitAsync(Db, schema, "t");
-        var empty = await PageAsync(new NetPageRequest(0, 3));
+        var empty = await PageAsync(new NetPageRequest(0, 3, Offset: 0));
         Assert.Empty(empty.Entries);
         Assert.Equal(0, empty.Total);
     }
@@ -221,26 +222,103 @@ public sealed class NetViewPagingTests(DatabaseFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task A_view_past_the_budget_is_never_held_cursor_pages_are_read_by_sql_and_offset_pages_are_refused()
+    {
+        var schema = await Db.NewSchemaAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v int); INSERT INTO {schema}.t SELECT g, 0 FROM generate_series(1, 30) g");
+        await Db.ExecAsync($"CREATE TABLE {schema}.m (v text); INSERT INTO {schema}.m SELECT 'r' || g FROM generate_series(1, 3) g");
+        await Objects.TrackAsync(Db, schema, "t");
+        await Objects.TrackAsync(Db, schema, "m");
+        await Db.ExecAsync($"UPDATE {schema}.t SET v = 1; INSERT INTO {schema}.m VALUES (repeat('x', 2000))");
+        await using var engine = Db.Engine();
+        var changes = new ChangeEngine(engine);
+
+        // 30 entries against a budget of 10: a cursor page is read by SQL (no total) and computes no view.
+        var small = new NetViewCache(maxEntries: 10);
+        var first = await changes.GetNetChangesAsync(schema, "t", new NetPageRequest(0, 7), null, small, "e");
+        Assert.Equal((7, (long?)null), (first.Entries.Count, first.Total));
+        var second = await changes.GetNetChangesAsync(schema, "t", new NetPageRequest(first.NextAfter!.Value, 7), null, small, "e");
+        Assert.Equal(8, second.Entries[0].PrimaryKey.GetProperty("id").GetInt32());
+        Assert.Equal(0, small.Computed);
+
+        // Offset and key pages need the whole view: refused, naming the way that works.
+        foreach (var request in new[] { new NetPageRequest(0, 7, Offset: 14), new NetPageRequest(0, 7, Key: "16") })
+        {
+            var refused = await Assert.ThrowsAsync<NetViewTooLargeException>(() => changes.GetNetChangesAsync(schema, "t", request, null, small, "e"));
+            Assert.Equal(422, refused.StatusCode);
+            Assert.Contains("page with after=", refused.Message);
+        }
+
+        // One kept row of 2,000 characters weighs more than 10 units: a view of 4 entries is too large as well.
+        await Assert.ThrowsAsync<NetViewTooLargeException>(() => changes.GetNetChangesAsync(schema, "m", new NetPageRequest(0, 2, Offset: 0), null, small, "e"));
+
+        // Within the budget: the offset page computes the view once, and cursor pages are slices of it with the total.
+        var large = new NetViewCache(maxEntries: 100);
+        var byOffset = await changes.GetNetChangesAsync(schema, "t", new NetPageRequest(0, 7, Offset: 14), null, large, "e");
+        Assert.Equal((30L, 15), (byOffset.Total!.Value, byOffset.Entries[0].PrimaryKey.GetProperty("id").GetInt32()));
+        var byCursor = await changes.GetNetChangesAsync(schema, "t", new NetPageRequest(byOffset.NextAfter!.Value, 7), null, large, "e");
+        Assert.Equal((30L, 21L, 22), (byCursor.Total!.Value, byCursor.Offset!.Value, byCursor.Entries[0].PrimaryKey.GetProperty("id").GetInt32()));
+        Assert.Equal(1, large.Computed);
+    }
+
+    [Fact]
     public void The_cache_keeps_the_most_recently_used_views_within_its_budget()
     {
         var cache = new NetViewCache(maxEntries: 5);
         static NetView View(int entries) =>
             new("fingerprint", Enumerable.Range(0, entries).Select(i => new NetViewEntry(i, i, "{}", true, null, false)).ToList(), false);
-        cache.Put("a", View(2));
-        cache.Put("b", View(2));
-        Assert.NotNull(cache.Get("a"));
+        static LogViewKey Key(string table) => new("net", "e", "s", table, "{}", "1:0:0");
+        cache.Put(Key("a"), View(2));
+        cache.Put(Key("b"), View(2));
+        Assert.NotNull(cache.Get(Key("a")));
 
         // 6 entries > 5: the least recently used view (b) goes.
-        cache.Put("c", View(2));
-        Assert.Null(cache.Get("b"));
-        Assert.NotNull(cache.Get("a"));
-        Assert.NotNull(cache.Get("c"));
+        cache.Put(Key("c"), View(2));
+        Assert.Null(cache.Get(Key("b")));
+        Assert.NotNull(cache.Get(Key("a")));
+        Assert.NotNull(cache.Get(Key("c")));
 
         // A view larger than the whole budget is not kept, and evicts nothing.
-        cache.Put("d", View(6));
-        Assert.Null(cache.Get("d"));
-        Assert.NotNull(cache.Get("a"));
-        Assert.NotNull(cache.Get("c"));
+        cache.Put(Key("d"), View(6));
+        Assert.Null(cache.Get(Key("d")));
+        Assert.NotNull(cache.Get(Key("a")));
+        Assert.NotNull(cache.Get(Key("c")));
+
+        // Forgetting a table's views leaves another table whose name starts the same way.
+        cache.Put(Key("t"), View(1));
+        cache.Put(Key("t\nx"), View(1));
+        cache.Forget(Key("t"));
+        Assert.Null(cache.Get(Key("t")));
+        Assert.NotNull(cache.Get(Key("t\nx")));
+    }
+
+    [Fact]
+    public async Task A_primary_key_added_without_a_log_change_makes_a_new_view()
+    {
+        var schema = await Db.NewSchemaAsync();
+        // json has no equality: without a primary key the change key is (id) alone, the same name as the key added below.
+        await Db.ExecAsync($"CREATE TABLE {schema}.t (id int, doc json); INSERT INTO {schema}.t SELECT g, '{{}}' FROM generate_series(1, 3) g");
+        await Objects.TrackAsync(Db, schema, "t");
+        await Db.ExecAsync($"UPDATE {schema}.t SET doc = '{{\"x\": 1}}' WHERE id = 1");
+        var cache = new NetViewCache();
+
+        async Task<ChangePage> PageAsync()
+        {
+            await using var engine = Db.Engine();
+            return await new ChangeEngine(engine).GetNetChangesAsync(schema, "t", new NetPageRequest(0, 10, Offset: 0), null, cache, "e", default);
+        }
+
+        // A multiset: the old row's copy removed, the new one added, each the whole row.
+        var multiset = await PageAsync();
+        Assert.Equal(2, multiset.Entries.Count);
+        Assert.All(multiset.Entries, e => Assert.True(e.PrimaryKey.TryGetProperty("doc", out _), e.PrimaryKey.GetRawText()));
+
+        await Db.ExecAsync($"ALTER TABLE {schema}.t ADD PRIMARY KEY (id)");
+        var keyed = await PageAsync();
+        var entry = Assert.Single(keyed.Entries);
+        Assert.Equal("{\"id\": 1}", entry.PrimaryKey.GetRawText());
+        Assert.True(entry.Upserted);
+        Assert.Equal(2, cache.Computed);
     }
 
     private static string Statement(Random random, string schema) => random.Next(8) switch

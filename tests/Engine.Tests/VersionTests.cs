@@ -141,6 +141,35 @@ public sealed class VersionTests(TwoDatabasesFixture fixture, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task Checkout_refuses_to_empty_or_drop_a_table_with_inheritance_children_or_partitions_elsewhere()
+    {
+        var schema = await FruitsRepositoryAsync(Local);
+        var first = (await Versions.InitAsync(Local, schema)).Head!;
+        await Local.ExecAsync($"INSERT INTO {schema}.notes VALUES ('c')");
+        var second = (await Versions.CommitAsync(Local, schema)).Image.ImageHash;
+        var other = await Local.NewSchemaAsync("other");
+        await Local.ExecAsync($"CREATE TABLE {other}.kid () INHERITS ({schema}.notes); INSERT INTO {other}.kid VALUES ('kid')");
+
+        // Going back to the first image empties notes, and with it the child in another schema.
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => Versions.CheckoutAsync(Local, schema, first));
+        Assert.Contains($"\"{schema}\".\"notes\"", refused.Message);
+        Assert.Equal(["(kid)"], await Local.RowsAsync($"{other}.kid"));
+        Assert.Equal(second, (await Versions.StatusAsync(Local, schema)).Head!.ImageHash);
+        await Local.ExecAsync($"DROP TABLE {other}.kid");
+
+        // A partitioned table the image lacks would be dropped with its partitions, wherever they are.
+        await Local.ExecAsync($"CREATE TABLE {schema}.parted (id int) PARTITION BY RANGE (id); CREATE TABLE {other}.p1 PARTITION OF {schema}.parted FOR VALUES FROM (0) TO (100); INSERT INTO {schema}.parted VALUES (5)");
+        var partitioned = await Assert.ThrowsAsync<ConflictException>(() => Versions.CheckoutAsync(Local, schema, first, force: true));
+        Assert.Contains($"\"{schema}\".\"parted\"", partitioned.Message);
+        Assert.Equal(["(5)"], await Local.RowsAsync($"{other}.p1"));
+        await Local.ExecAsync($"DROP TABLE {schema}.parted");
+
+        var done = await Versions.CheckoutAsync(Local, schema, first);
+        Assert.Equal(first, done.Image.ImageHash);
+        Assert.Equal(3L, await Local.ScalarAsync<long>($"SELECT count(*) FROM {schema}.notes"));
+    }
+
+    [Fact]
     public async Task Tables_added_dropped_and_altered_between_images_are_committed_diffed_and_checked_out()
     {
         var schema = "new_" + Guid.NewGuid().ToString("N")[..8];
@@ -401,6 +430,98 @@ public sealed class VersionTests(TwoDatabasesFixture fixture, ITestOutputHelper 
         Assert.Equal("Image does not verify", refused.Title);
         // The valid first image went in the same transaction as the refused one: neither is there.
         Assert.Equal(0L, await Versions.ImageCountAsync(Local, schema));
+    }
+
+    [Fact]
+    public async Task An_object_delete_during_a_pulls_metadata_step_waits_and_then_refuses_the_objects_the_image_uses()
+    {
+        var schema = await FruitsRepositoryAsync(Remote);
+        // Content of its own, so that no other image here uses these objects already.
+        await Remote.ExecAsync($"INSERT INTO {schema}.fruits VALUES (99, $1)", Guid.NewGuid().ToString());
+        var head = (await Versions.InitAsync(Remote, schema)).Head!;
+        var objects = (await Versions.TablesAsync(Remote, schema, head)).SelectMany(t => t.ObjectIds).Distinct().ToList();
+
+        var transfers = new VersionTransfers(Local.Endpoint, Remote.Endpoint);
+        Task<VersionTransferResult> pull;
+        Task<DeleteObjectsResult> delete;
+        // The pull stops inside its metadata transaction, after checking its objects, at the insert into the tables list.
+        await using (await LockGate.TableAsync(Local, "splitgraph_meta.tables", "SHARE"))
+        {
+            pull = Task.Run(() => transfers.PullAsync(schema, schema, create: true, default));
+            var pulling = LockGate.WaitForWaiterAsync(Remote, Local.Name, "relation");
+            Assert.NotSame(pull, await Task.WhenAny(pulling, pull));
+            await pulling;
+
+            delete = Task.Run(() => Versions.InTransactionAsync(Local, e => new ObjectEngine(e).DeleteObjectsAsync(objects, default)));
+            var deleting = LockGate.WaitForWaiterAsync(Remote, Local.Name, "advisory");
+            Assert.NotSame(delete, await Task.WhenAny(deleting, delete));
+            await deleting;
+        }
+
+        Assert.Single((await pull).Images);
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => delete);
+        Assert.Equal("Object in use", refused.Title);
+        foreach (var id in objects)
+        {
+            Assert.Equal(1L, await Local.ScalarAsync<long>("SELECT count(*) FROM splitgraph_meta.objects WHERE object_id = $1", id));
+        }
+
+        await Versions.CheckoutAsync(Local, schema, head);
+        Assert.Equal(await ContentAsync(Remote, schema, "fruits", "notes"), await ContentAsync(Local, schema, "fruits", "notes"));
+    }
+
+    [Fact]
+    public async Task A_pulled_catalogue_with_malformed_table_columns_is_refused_with_422_and_nothing_is_written()
+    {
+        var schema = await FruitsRepositoryAsync(Remote);
+        var head = (await Versions.InitAsync(Remote, schema)).Head!;
+        var transfers = new VersionTransfers(Local.Endpoint, Remote.Endpoint);
+        foreach (var shape in new[] { "null", "{}", "[]", "[null]", "[1]", "[{\"name\": null, \"type\": \"integer\"}]", "[{\"name\": \"x\"}]" })
+        {
+            await Remote.ExecAsync("UPDATE splitgraph_meta.tables SET table_schema = $3::jsonb WHERE repository = $1 AND image_hash = $2 AND table_name = 'notes'",
+                schema, head, shape);
+            var refused = await Assert.ThrowsAsync<InvalidCatalogueException>(() => transfers.PullAsync(schema, schema, create: true, default));
+            Assert.Equal(422, refused.StatusCode);
+            Assert.Contains("\"notes\"", refused.Message);
+            Assert.Equal(0L, await Versions.ImageCountAsync(Local, schema));
+        }
+    }
+
+    [Fact]
+    public async Task A_pulled_image_whose_columns_disagree_with_its_base_object_is_refused_with_409_even_when_its_hash_adds_up()
+    {
+        var schema = await FruitsRepositoryAsync(Remote);
+        await Remote.ExecAsync($"INSERT INTO {schema}.fruits VALUES (98, $1)", Guid.NewGuid().ToString());
+        var head = (await Versions.InitAsync(Remote, schema)).Head!;
+        await Versions.InTransactionAsync(Remote, e => new RepositoryEngine(e).SetTagAsync(schema, "v1", head, default));
+        // Someone who can write the remote's catalogue adds a child image that calls fruits.name an integer, with the same
+        // objects, and gives it the hash its content has: only the objects can tell it lies.
+        var placeholder = new string('0', 64);
+        await Remote.ExecAsync("INSERT INTO splitgraph_meta.images (repository, image_hash, parent_id) VALUES ($1, $2, $3)", schema, placeholder, head);
+        await Remote.ExecAsync(
+            """
+            INSERT INTO splitgraph_meta.tables (repository, image_hash, table_name, table_schema, object_ids)
+            SELECT repository, $3, table_name,
+                   CASE WHEN table_name = 'fruits' THEN pg_catalog.jsonb_set(table_schema, '{1,type}', '"integer"') ELSE table_schema END, object_ids
+            FROM splitgraph_meta.tables WHERE repository = $1 AND image_hash = $2
+            """, schema, head, placeholder);
+        var lying = VersionCatalog.ComputeHash(head, await Versions.TablesAsync(Remote, schema, placeholder));
+        await Remote.ExecAsync("INSERT INTO splitgraph_meta.images (repository, image_hash, parent_id) VALUES ($1, $2, $3)", schema, lying, head);
+        await Remote.ExecAsync("UPDATE splitgraph_meta.tables SET image_hash = $3 WHERE repository = $1 AND image_hash = $2", schema, placeholder, lying);
+        await Remote.ExecAsync("DELETE FROM splitgraph_meta.images WHERE repository = $1 AND image_hash = $2", schema, placeholder);
+
+        var transfers = new VersionTransfers(Local.Endpoint, Remote.Endpoint);
+        var refused = await Assert.ThrowsAsync<ConflictException>(() => transfers.PullAsync(schema, schema, create: true, default));
+        Assert.Equal("Image does not match its objects", refused.Title);
+        Assert.Contains("\"fruits\"", refused.Message);
+        Assert.Equal(0L, await Versions.ImageCountAsync(Local, schema));
+
+        // Without the lying image, the pull goes through with its tag; a tag named latest (computed here) is left behind.
+        await Remote.ExecAsync("DELETE FROM splitgraph_meta.images WHERE repository = $1 AND image_hash = $2", schema, lying);
+        await Remote.ExecAsync("INSERT INTO splitgraph_meta.tags (repository, image_hash, tag) VALUES ($1, $2, 'latest')", schema, head);
+        var pulled = await transfers.PullAsync(schema, schema, create: true, default);
+        Assert.Equal([head], pulled.Images);
+        Assert.Equal(["v1"], pulled.Tags.Select(t => t.Tag));
     }
 
     [Fact]

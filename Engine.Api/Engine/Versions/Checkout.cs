@@ -7,7 +7,9 @@ namespace Engine.Api.Engine.Versions;
 /// is recreated from its object chain applied in order (created from the base object's columns and key, without
 /// triggers, when missing or when its columns differ; emptied otherwise, keeping its own indexes and grants), then
 /// tracked again; tables the image lacks are dropped. A table whose chain and columns equal HEAD's and that has no
-/// pending change is left as it is. Pending changes refuse the checkout (409) unless forced, which discards them.
+/// pending change is left as it is. Pending changes refuse the checkout (409) unless forced, which discards them. A
+/// table to empty or drop that is partitioned or has inheritance children refuses it too (409): its partitions and
+/// children, in any schema, would be emptied or dropped with it.
 /// </summary>
 public sealed class Checkout(SqlEngine engine)
 {
@@ -32,19 +34,24 @@ public sealed class Checkout(SqlEngine engine)
         var discarded = pending.Sum(s => s.Added + s.Removed + s.Updated);
         var targetTables = await _catalog.TablesAsync(schema, target, cancellationToken);
         var live = (await _working.TablesAsync(schema, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var unchanged = status.Where(s => s.State == "unchanged").Select(s => s.Table).ToHashSet(StringComparer.Ordinal);
+        bool Kept(TableRow table) => unchanged.Contains(table.Table)
+            && headTables.FirstOrDefault(t => t.Table == table.Table) is { } inHead && inHead.ObjectIds.SequenceEqual(table.ObjectIds);
+        var toDrop = live.Except(targetTables.Select(t => t.Table)).Order(StringComparer.Ordinal).ToList();
+        await _working.RefuseSharedAsync(schema, toDrop.Concat(targetTables.Where(t => !Kept(t) && live.Contains(t.Table)).Select(t => t.Table)).ToList(),
+            cancellationToken);
+
         var dropped = new List<string>();
-        foreach (var table in live.Except(targetTables.Select(t => t.Table)).Order(StringComparer.Ordinal))
+        foreach (var table in toDrop)
         {
             await DropAsync(changes, schema, table, cancellationToken);
             dropped.Add(table);
         }
 
         var created = new List<string>();
-        var unchanged = status.Where(s => s.State == "unchanged").Select(s => s.Table).ToHashSet(StringComparer.Ordinal);
         foreach (var table in targetTables)
         {
-            var inHead = headTables.FirstOrDefault(t => t.Table == table.Table);
-            if (unchanged.Contains(table.Table) && inHead is not null && inHead.ObjectIds.SequenceEqual(table.ObjectIds))
+            if (Kept(table))
             {
                 continue;
             }
@@ -55,7 +62,7 @@ public sealed class Checkout(SqlEngine engine)
                 {
                     // Untracked first: the emptying and the chain's rows are not changes to log.
                     await changes.UntrackTablesAsync([new TableRef(schema, table.Table)], cancellationToken);
-                    await engine.ExecuteAsync($"TRUNCATE {Identifiers.Qualify(schema, table.Table)}", null, cancellationToken);
+                    await engine.ExecuteAsync($"TRUNCATE ONLY {Identifiers.Qualify(schema, table.Table)}", null, cancellationToken);
                 }
                 else
                 {

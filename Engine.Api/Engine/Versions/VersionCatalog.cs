@@ -96,10 +96,33 @@ public sealed partial class VersionCatalog(SqlEngine engine)
             [schema, imageHash], ReadTable, cancellationToken);
 
     /// <summary>A row of the tables catalogue (image_hash, table_name, table_schema as text, object_ids, upserted, deleted).</summary>
-    private static TableRow ReadTable(NpgsqlDataReader r) => new(
-        Identifiers.Validate(r.GetString(1), "table name"),
-        JsonSerializer.Deserialize<List<ObjectColumn>>(r.GetString(2), JsonSerializerOptions.Web)!,
-        r.GetFieldValue<string[]>(3).Select(Identifiers.ValidateObjectId).ToList(), r.GetInt64(4), r.GetInt64(5));
+    private static TableRow ReadTable(NpgsqlDataReader r)
+    {
+        var table = Identifiers.Validate(r.GetString(1), "table name");
+        return new(table, ReadSpec(table, r.IsDBNull(2) ? null : r.GetString(2)),
+            r.GetFieldValue<string[]>(3).Select(Identifiers.ValidateObjectId).ToList(), r.GetInt64(4), r.GetInt64(5));
+    }
+
+    /// <summary>A table's recorded columns; 422 for anything but an array of columns with names and types (a catalogue may come from another engine).</summary>
+    private static List<ObjectColumn> ReadSpec(string table, string? json)
+    {
+        List<ObjectColumn?>? spec;
+        try
+        {
+            spec = json is null ? null : JsonSerializer.Deserialize<List<ObjectColumn?>>(json, JsonSerializerOptions.Web);
+        }
+        catch (JsonException)
+        {
+            spec = null;
+        }
+
+        if (spec is not { Count: > 0 } || spec.Any(c => c is null || string.IsNullOrEmpty(c.Name) || string.IsNullOrEmpty(c.Type)))
+        {
+            throw new InvalidCatalogueException($"Table \"{Identifiers.Printable(table)}\" of an image records its columns as {Identifiers.Printable(json)}, not as a list of columns with names and types.");
+        }
+
+        return spec!;
+    }
 
     /// <summary>Stored tags (HEAD and user tags), by tag name.</summary>
     public async Task<Dictionary<string, string>> StoredTagsAsync(string schema, CancellationToken cancellationToken)
@@ -112,13 +135,14 @@ public sealed partial class VersionCatalog(SqlEngine engine)
     public async Task<string?> HeadAsync(string schema, CancellationToken cancellationToken) =>
         await engine.ScalarAsync<string?>($"SELECT image_hash FROM {Meta}.tags WHERE repository = $1 AND tag = $2", [schema, Head], cancellationToken);
 
-    public Task SetTagAsync(string schema, string tag, string imageHash, CancellationToken cancellationToken) =>
-        engine.ExecuteAsync(
+    /// <summary>Points the tag at the image; false (nothing written) when the repository has no such image.</summary>
+    public async Task<bool> SetTagAsync(string schema, string tag, string imageHash, CancellationToken cancellationToken) =>
+        await engine.ExecuteAsync(
             $"""
             INSERT INTO {Meta}.tags (namespace, repository, image_hash, tag)
             SELECT namespace, repository, image_hash, $3 FROM {Meta}.images WHERE repository = $1 AND image_hash = $2
             ON CONFLICT (repository, tag) DO UPDATE SET image_hash = excluded.image_hash
-            """, [schema, imageHash, tag], cancellationToken);
+            """, [schema, imageHash, tag], cancellationToken) > 0;
 
     public async Task<bool> DeleteTagAsync(string schema, string tag, CancellationToken cancellationToken) =>
         await engine.ScalarAsync<int?>($"DELETE FROM {Meta}.tags WHERE repository = $1 AND tag = $2 RETURNING 1", [schema, tag], cancellationToken) is not null;
@@ -231,3 +255,6 @@ public sealed class RepositoryNotFoundException(string engine, string schema)
 
 public sealed class ImageNotFoundException(string schema, string reference)
     : EngineException("Image not found", $"Repository \"{Identifiers.Printable(schema)}\" has no image or tag '{reference}'.", 404);
+
+public sealed class InvalidCatalogueException(string message)
+    : EngineException("Invalid catalogue", message, 422);

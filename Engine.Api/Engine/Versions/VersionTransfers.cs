@@ -109,6 +109,9 @@ public sealed class VersionTransfers(EngineEndpoint local, EngineEndpoint remote
         var written = new List<string>();
         var skipped = new List<string>();
         var objects = new ObjectEngine(engine);
+        // The objects stay until commit: a cleanup or object delete waits for these locks and then sees them in use.
+        await objects.LockObjectsAsync(sender.Images.Where(i => !have.Contains(i.ImageHash))
+            .SelectMany(i => sender.Tables.GetValueOrDefault(i.ImageHash) ?? []).SelectMany(t => t.ObjectIds), cancellationToken);
         foreach (var image in ParentsFirst(sender.Images))
         {
             if (have.Contains(image.ImageHash))
@@ -126,45 +129,77 @@ public sealed class VersionTransfers(EngineEndpoint local, EngineEndpoint remote
             }
 
             await objects.RequireAsync(tables.SelectMany(t => t.ObjectIds).Distinct().ToList() is { Count: > 0 } ids ? ids : [], cancellationToken);
+            await RequireBaseSpecsAsync(objects, image, tables, cancellationToken);
             await catalog.InsertImageAsync(schema, image, tables, cancellationToken);
             written.Add(image.ImageHash);
         }
 
         var tags = new List<TagInfo>();
-        foreach (var (tag, hash) in sender.Tags.Where(t => Identifiers.Validate(t.Key, "tag name") is not null).OrderBy(t => t.Key, StringComparer.Ordinal))
+        // A sender's tag that cannot be a tag here (latest is computed, names must be identifiers) is left behind, as is
+        // one whose image the receiver lacks; neither stops the transfer, and only tags written are reported.
+        foreach (var (tag, hash) in sender.Tags.Where(t => t.Key != VersionCatalog.Latest && IsTagName(t.Key)).OrderBy(t => t.Key, StringComparer.Ordinal))
         {
-            await catalog.SetTagAsync(schema, tag, hash, cancellationToken);
-            tags.Add(new TagInfo(tag, hash));
+            if (await catalog.SetTagAsync(schema, tag, hash, cancellationToken))
+            {
+                tags.Add(new TagInfo(tag, hash));
+            }
         }
 
         await engine.CommitAsync(cancellationToken);
         return (written, skipped, tags);
     }
 
-    /// <summary>Images ordered so that every parent comes before its children (the order foreign keys need).</summary>
+    private static bool IsTagName(string tag)
+    {
+        try
+        {
+            Identifiers.Validate(tag, "tag name");
+            return true;
+        }
+        catch (InvalidInputException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// 409 unless every table's recorded columns are its base object's (names, types, key, in order): an image whose
+    /// schema disagrees with its data would check out tables that do not hold their rows.
+    /// </summary>
+    private static async Task RequireBaseSpecsAsync(ObjectEngine objects, ImageRow image, IReadOnlyList<TableRow> tables, CancellationToken cancellationToken)
+    {
+        foreach (var table in tables)
+        {
+            var spec = (await objects.GetObjectSchemaAsync(table.ObjectIds[0], cancellationToken)).Where(c => c.Name != ObjectEngine.UpsertFlag).ToList();
+            if (!WorkingState.SameSpec(table.Schema, spec))
+            {
+                throw new ConflictException("Image does not match its objects",
+                    $"Table \"{Identifiers.Printable(table.Table)}\" of image {image.ImageHash[..12]} records columns that are not those of its base object {table.ObjectIds[0]}; nothing was written.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Images ordered so that every parent comes before its children (the order foreign keys need); iterative, so a
+    /// history of any length (or a cycle in a foreign catalogue) cannot exhaust the stack.
+    /// </summary>
     private static List<ImageRow> ParentsFirst(IReadOnlyList<ImageRow> images)
     {
-        var byHash = images.ToDictionary(i => i.ImageHash);
+        var byHash = images.GroupBy(i => i.ImageHash).ToDictionary(g => g.Key, g => g.First());
         var ordered = new List<ImageRow>();
         var seen = new HashSet<string>();
-        void Visit(ImageRow image)
+        foreach (var start in images.OrderBy(i => i.Created))
         {
-            if (!seen.Add(image.ImageHash))
+            // The chain of ancestors not yet placed, walked up, then placed oldest first.
+            var chain = new List<ImageRow>();
+            for (var image = start; image is not null && seen.Add(image.ImageHash);
+                 image = image.ParentId is not null ? byHash.GetValueOrDefault(image.ParentId) : null)
             {
-                return;
+                chain.Add(image);
             }
 
-            if (image.ParentId is not null && byHash.TryGetValue(image.ParentId, out var parent))
-            {
-                Visit(parent);
-            }
-
-            ordered.Add(image);
-        }
-
-        foreach (var image in images.OrderBy(i => i.Created))
-        {
-            Visit(image);
+            chain.Reverse();
+            ordered.AddRange(chain);
         }
 
         return ordered;

@@ -13,6 +13,27 @@ public sealed class WorkingState(SqlEngine engine)
             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1
             """, [schema], r => r.GetString(0), cancellationToken);
 
+    /// <summary>
+    /// 409 naming the tables of <paramref name="tables"/> that are partitioned or have inheritance children: emptying or
+    /// dropping one would empty or drop its partitions or children too, in whatever schema they are.
+    /// </summary>
+    public async Task RefuseSharedAsync(string schema, IReadOnlyList<string> tables, CancellationToken cancellationToken)
+    {
+        var shared = await engine.QueryAsync(
+            """
+            SELECT c.relname::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = $1 AND c.relname = ANY($2)
+              AND (c.relkind = 'p' OR EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid))
+            ORDER BY 1
+            """, [schema, tables.ToArray()], r => r.GetString(0), cancellationToken);
+        if (shared.Count > 0)
+        {
+            throw new ConflictException("Table has partitions or children",
+                $"Checkout would empty or drop {string.Join(", ", shared.Select(t => $"\"{Identifiers.Printable(schema)}\".\"{Identifiers.Printable(t)}\""))}, " +
+                "which is partitioned or has inheritance children (emptied or dropped with it, in any schema): detach them first.");
+        }
+    }
+
     /// <summary>A live table's columns as an image records them (positions, names, types, primary-key flags).</summary>
     public async Task<IReadOnlyList<ObjectColumn>> SpecAsync(string schema, string table, CancellationToken cancellationToken)
     {
