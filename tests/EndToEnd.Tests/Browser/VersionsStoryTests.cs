@@ -31,14 +31,14 @@ public sealed class VersionsStoryTests(TopologyFixture topology, BrowserFixture 
         // Repositories page (through the navigation): make the schema a repository.
         await DashboardPage.GotoInteractiveAsync(page, "/");
         await page.Locator("#nav-local-repositories").ClickAsync();
-        await page.WaitForURLAsync("**/engines/local/repositories");
+        await DashboardPage.WaitForPathAsync(page, "/engines/local/repositories");
         await page.Locator("#init-button").ClickAsync();
         await page.Locator("#init-schema-field .mud-select").First.ClickAsync();
         await page.Locator(".mud-popover-open .mud-list-item", new() { HasText = schema }).ClickAsync();
         await Expect(page.Locator("#init-schema-field")).ToHaveAttributeAsync("data-schema", schema);
         await DashboardPage.ScreenshotAsync(page, "versions-init", output);
         await page.Locator("#confirm-yes").ClickAsync();
-        await page.WaitForURLAsync($"**/engines/local/repositories/{schema}", new() { Timeout = 60_000 });
+        await DashboardPage.WaitForPathAsync(page, $"/engines/local/repositories/{schema}");
         await Expect(page.Locator(".history-item")).ToHaveCountAsync(1, new() { Timeout = 60_000 });
         await Expect(page.Locator("tr.status-row[data-table='items']")).ToHaveAttributeAsync("data-state", "unchanged");
         var initial = await page.Locator(".history-item").GetAttributeAsync("data-image");
@@ -67,7 +67,7 @@ public sealed class VersionsStoryTests(TopologyFixture topology, BrowserFixture 
 
         // Diff the two images: one of each kind in the summary, and the renamed cell old → new.
         await page.Locator($".diff-parent-button[data-image='{second}']").ClickAsync();
-        await page.WaitForURLAsync("**/diff?**");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex(@"/diff\?"));
         await DashboardPage.WaitInteractiveAsync(page);
         await Expect(page.Locator("#diff-from-field")).ToHaveAttributeAsync("data-image", first);
         await Expect(page.Locator("#diff-to-field")).ToHaveAttributeAsync("data-image", second);
@@ -110,7 +110,7 @@ public sealed class VersionsStoryTests(TopologyFixture topology, BrowserFixture 
 
         // Its image page: the table's schema and object chain (a base, then the first commit's fragment), with sizes.
         await page.Locator($".history-item[data-image='{first}'] a.history-image").ClickAsync();
-        await page.WaitForURLAsync($"**/images/{first}");
+        await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/images/" + first + "$"));
         await Expect(page.Locator("#image-hash")).ToHaveAttributeAsync("data-image", first);
         var imageTable = page.Locator(".image-table[data-table='items']");
         await Expect(imageTable.Locator(".schema-column")).ToHaveCountAsync(3);
