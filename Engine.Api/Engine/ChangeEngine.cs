@@ -271,8 +271,9 @@ public sealed class ChangeEngine(SqlEngine engine)
         if (key.IsPrimaryKey)
         {
             rows = await engine.QueryAsync(
-                NetChangesSql.Page(Identifiers.Qualify(schema, table), key),
-                [schema, table, KeyArray(key), after, limit], ReadNetEntry, cancellationToken);
+                ChangeLogSql.Build(ChangeLogSql.NetPage, new ChangeLogTable(schema, table, key), engine.Endpoint.Log),
+                [.. ChangeLogSql.KeyedArgs(schema, table, key), ChangeLogSql.Named("after", after), ChangeLogSql.Named("limit", limit)],
+                ReadNetEntry, cancellationToken);
         }
         else
         {
@@ -280,8 +281,9 @@ public sealed class ChangeEngine(SqlEngine engine)
             await using (await LogSettings.FixAsync(engine, cancellationToken))
             {
                 rows = await engine.QueryAsync(
-                    MultisetChangesSql.Page(Identifiers.Qualify(schema, table)),
-                    [schema, table, after, limit], ReadNetEntry, cancellationToken);
+                    ChangeLogSql.Build(ChangeLogSql.MultisetPage, new ChangeLogTable(schema, table, key), engine.Endpoint.Log),
+                    [.. ChangeLogSql.TableArgs(schema, table), ChangeLogSql.Named("after", after), ChangeLogSql.Named("limit", limit)],
+                    ReadNetEntry, cancellationToken);
             }
         }
 
@@ -345,13 +347,7 @@ public sealed class ChangeEngine(SqlEngine engine)
     /// </summary>
     public async Task RequireLoggedColumnsAsync(string schema, string table, IReadOnlyList<TableColumn> columns, CancellationToken cancellationToken = default)
     {
-        var logged = await engine.ScalarAsync<string?>(
-            $"""
-            SELECT (SELECT pg_catalog.string_agg(k, ', ' ORDER BY k COLLATE "C") FROM pg_catalog.jsonb_object_keys(l.row_data) AS k)
-            FROM splitgraph_audit.logged_actions l
-            WHERE l.schema_name = $1 AND l.table_name = $2 AND NOT {LogPosition.IsBulk("l.action", "l.changed_fields")}
-            ORDER BY l.event_id LIMIT 1
-            """, [schema, table], cancellationToken);
+        var logged = await engine.ScalarAsync<string?>(ChangeLogSql.LoggedColumns, ChangeLogSql.TableArgs(schema, table), cancellationToken);
         var current = string.Join(", ", columns.Select(c => c.Name).Order(StringComparer.Ordinal));
         if (logged is not null && logged != current)
         {
@@ -377,9 +373,6 @@ public sealed class ChangeEngine(SqlEngine engine)
 
     /// <summary>Column types as logged and as the table has them now (splitgraph_audit.retyped_columns).</summary>
     private sealed record ColumnTypes(string? Logged, string? Current);
-
-    /// <summary>The change key as a text[] parameter for the net-changes SQL.</summary>
-    internal static Npgsql.NpgsqlParameter KeyArray(ChangeKey key) => ArrayParameter(key.Names.ToArray(), NpgsqlDbType.Text);
 
     /// <summary>An array parameter of an explicit element type (so empty arrays type-check too).</summary>
     internal static Npgsql.NpgsqlParameter ArrayParameter<T>(T[] values, NpgsqlDbType elementType) =>

@@ -15,6 +15,9 @@ public sealed record EngineEndpoint(string Name, NpgsqlDataSource DataSource, st
 
     private NpgsqlConnectionStringBuilder Parsed => _parsed;
 
+    /// <summary>Where the engine's built SQL is logged (see <see cref="ChangeLogSql.Build"/>); silent unless set.</summary>
+    public ILogger Log { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     public string Database => Parsed.Database ?? "postgres";
 
     public string Username => Parsed.Username ?? "postgres";

@@ -55,7 +55,7 @@ public sealed class FragmentApplier(SqlEngine engine)
             batch.BatchCommands.Add(new NpgsqlBatchCommand(key.IsPrimaryKey
                 ? $"WITH d AS (DELETE FROM {target} t USING {fragment} f WHERE {KeyMatch.Sql(key, "t", "f")} RETURNING f.{Identifiers.Quote(flags[i])} AS upsert) " +
                   "SELECT pg_catalog.count(*) FILTER (WHERE NOT d.upsert) FROM d"
-                : $"WITH d AS ({MultisetChangesSql.DeleteCopies(target, fragment, Identifiers.Quote(flags[i]), specs[i].Select(c => Identifiers.Quote(c.Name)).ToList())} RETURNING 1) " +
+                : $"WITH d AS ({DeleteCopies(target, fragment, Identifiers.Quote(flags[i]), specs[i].Select(c => Identifiers.Quote(c.Name)).ToList())} RETURNING 1) " +
                   "SELECT pg_catalog.count(*) FROM d"));
 
             var arguments = new List<object?>();
@@ -115,5 +115,23 @@ public sealed class FragmentApplier(SqlEngine engine)
 
         var comparable = targetColumns.Where(c => c.Comparable).ToList();
         return new ChangeKey(comparable.Count > 0 ? comparable : targetColumns, IsPrimaryKey: false);
+    }
+
+    /// <summary>
+    /// Deletes exactly as many copies of each row as the fragment's delete rows hold (of every row text, the first n
+    /// copies found), as <c>ROW(…)::text</c> of the given columns on both sides.
+    /// </summary>
+    private static string DeleteCopies(string target, string fragment, string flag, IReadOnlyList<string> quotedColumns)
+    {
+        string Row(string alias) => $"ROW({string.Join(", ", quotedColumns.Select(c => $"{alias}.{c}"))})::text";
+        return $"""
+            DELETE FROM {target} t USING (
+                SELECT x.ctid FROM (
+                    SELECT s.ctid, {Row("s")} AS image, pg_catalog.row_number() OVER (PARTITION BY {Row("s")}) AS copy
+                    FROM {target} s WHERE {Row("s")} IN (SELECT {Row("f")} FROM {fragment} f WHERE NOT f.{flag})) x
+                JOIN (SELECT {Row("f")} AS image, pg_catalog.count(*) AS n FROM {fragment} f WHERE NOT f.{flag} GROUP BY 1) d
+                  ON d.image = x.image AND x.copy <= d.n) v
+            WHERE t.ctid = v.ctid
+            """;
     }
 }

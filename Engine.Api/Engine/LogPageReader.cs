@@ -17,26 +17,13 @@ internal sealed class LogPageReader(SqlEngine engine, string schema, string tabl
     /// <summary>One log row: a bulk entry's key count, or a per-row entry's action, row and changed fields as text.</summary>
     private sealed record LogRow(long EventId, string Action, int? BulkKeys, string? RowData, string? ChangedFields);
 
-    /// <summary>Narrows <see cref="NetChangesSql.BulkKeys"/> to the positions of the page ($4…$6 arrays).</summary>
-    private const string WantedSubs =
-        """
-        AND l.event_id = ANY ($4::bigint[])
-        AND EXISTS (SELECT 1 FROM wanted w WHERE w.event_id = l.event_id AND e.sub BETWEEN w.first_sub AND w.last_sub)
-        """;
-
     public async Task<ChangePage> ReadAsync(long after, int limit, CancellationToken cancellationToken)
     {
         var afterEvent = LogPosition.Split(after).EventId;
         // Every log row gives at least one entry and only the cursor's own row can be partly read: limit + 1 rows do.
         // A bulk entry's key arrays (up to ~100 kB) stay on the server: only the keys of the page are read, below.
-        var rows = await engine.QueryAsync(
-            $"""
-            SELECT event_id, action, bulk_keys,
-                   CASE WHEN bulk_keys IS NULL THEN row_data::text END, CASE WHEN bulk_keys IS NULL THEN changed_fields::text END
-            FROM (SELECT l.*, CASE WHEN {LogPosition.IsBulk("action", "changed_fields")} THEN (changed_fields ->> 'sg_bulk')::int END AS bulk_keys
-                  FROM splitgraph_audit.logged_actions l
-                  WHERE schema_name = $1 AND table_name = $2 AND event_id >= $3 ORDER BY event_id LIMIT $4) l
-            """, [schema, table, afterEvent, limit + 1],
+        var rows = await engine.QueryAsync(ChangeLogSql.RawLogPage,
+            [.. ChangeLogSql.TableArgs(schema, table), ChangeLogSql.Named("after_event", afterEvent), ChangeLogSql.Named("limit", limit + 1)],
             r => new LogRow(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetInt32(2),
                 r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? null : r.GetString(4)),
             cancellationToken);
@@ -83,31 +70,14 @@ internal sealed class LogPageReader(SqlEngine engine, string schema, string tabl
 
         var ranges = positions.Select(LogPosition.Split).GroupBy(p => p.EventId)
             .Select(g => (EventId: g.Key, First: g.Min(p => p.Sub), Last: g.Max(p => p.Sub))).ToList();
-        var source = Identifiers.Qualify(schema, table);
         var rows = await engine.QueryAsync(
-            $"""
-            WITH wanted AS (
-                SELECT * FROM unnest($4::bigint[], $5::int[], $6::int[]) AS w(event_id, first_sub, last_sub)
-            ),
-            page AS (
-                {NetChangesSql.BulkKeys(key, WantedSubs)}
-            ),
-            later AS (
-                SELECT DISTINCT ON (p.event_id, p.sub) p.event_id, p.sub, l.row_data
-                FROM page p JOIN splitgraph_audit.logged_actions l
-                  ON l.schema_name = $1 AND l.table_name = $2 AND l.event_id > $7 AND l.action <> 'I'
-                 AND l.event_id > p.event_id AND {NetChangesSql.KeyOf("l.row_data", key)} = p.row_key
-                ORDER BY p.event_id, p.sub, l.event_id
-            )
-            SELECT p.event_id, p.sub, p.row_key::text, coalesce(later.row_data, {NetChangesSql.LiveRow(source, key, "p.row_key")})::text
-            FROM page p LEFT JOIN later USING (event_id, sub)
-            """,
+            ChangeLogSql.Build(ChangeLogSql.RawBulkEntries, new ChangeLogTable(schema, table, key), engine.Endpoint.Log),
             [
-                schema, table, ChangeEngine.KeyArray(key),
-                ChangeEngine.ArrayParameter(ranges.Select(r => r.EventId).ToArray(), NpgsqlDbType.Bigint),
-                ChangeEngine.ArrayParameter(ranges.Select(r => r.First).ToArray(), NpgsqlDbType.Integer),
-                ChangeEngine.ArrayParameter(ranges.Select(r => r.Last).ToArray(), NpgsqlDbType.Integer),
-                ranges.Min(r => r.EventId),
+                .. ChangeLogSql.KeyedArgs(schema, table, key),
+                ChangeLogSql.Named("event_ids", ranges.Select(r => r.EventId).ToArray(), NpgsqlDbType.Bigint),
+                ChangeLogSql.Named("first_subs", ranges.Select(r => r.First).ToArray(), NpgsqlDbType.Integer),
+                ChangeLogSql.Named("last_subs", ranges.Select(r => r.Last).ToArray(), NpgsqlDbType.Integer),
+                ChangeLogSql.Named("first_event", ranges.Min(r => r.EventId)),
             ],
             r => (EventId: r.GetInt64(0), Sub: r.GetInt32(1), Key: r.GetString(2), Row: r.IsDBNull(3) ? null : r.GetString(3)),
             cancellationToken);

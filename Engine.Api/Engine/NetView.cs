@@ -158,7 +158,8 @@ public sealed record NetPageRequest(long After = 0, int Limit = 1000, long? Offs
 internal sealed class NetViewReader(SqlEngine engine, string schema, string table, ChangeKey key, IReadOnlyList<TableColumn> columns,
     NetViewCache cache, string scope)
 {
-    private string Source => Identifiers.Qualify(schema, table);
+    private string Sql(string template, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(template))] string name = "") =>
+        ChangeLogSql.Build(template, new ChangeLogTable(schema, table, key), engine.Endpoint.Log, name);
 
     /// <summary>
     /// The page, or null for an <c>after</c> page (no offset, no key) whose view is not cached: the caller reads that
@@ -194,14 +195,9 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
         }
     }
 
-    /// <summary>
-    /// The table's OID and log fingerprint (see <see cref="NetChangesSql.LogFingerprint"/>): a table dropped and made
-    /// again under its name is another table even if its log looks the same.
-    /// </summary>
+    /// <summary>The table's OID and log fingerprint (see <see cref="ChangeLogSql.Fingerprint"/>).</summary>
     internal static async Task<string> FingerprintAsync(SqlEngine engine, string schema, string table, CancellationToken cancellationToken) =>
-        (await engine.QueryFirstOrDefaultAsync(
-            $"SELECT pg_catalog.concat_ws(':', pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid, f.n, f.s, f.m) FROM ({NetChangesSql.LogFingerprint}) f(n, s, m)",
-            [schema, table], r => r.GetString(0), cancellationToken))!;
+        (await engine.QueryFirstOrDefaultAsync(ChangeLogSql.Fingerprint, ChangeLogSql.TableArgs(schema, table), r => r.GetString(0), cancellationToken))!;
 
     private LogViewKey CacheKey(string fingerprint) => new("net", scope, schema, table, LogViewKey.ShapeOf(key, columns), fingerprint);
 
@@ -246,8 +242,8 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
         {
             if (key.IsPrimaryKey)
             {
-                var entries = await engine.QueryAsync($"SELECT * FROM ({NetChangesSql.Index(Source, key)}) i ORDER BY 1 LIMIT $4",
-                    [schema, table, ChangeEngine.KeyArray(key), (long)cache.Budget + 1],
+                var entries = await engine.QueryAsync(Sql(ChangeLogSql.NetIndex),
+                    [.. ChangeLogSql.KeyedArgs(schema, table, key), ChangeLogSql.Named("limit", (long)cache.Budget + 1)],
                     r => budget.Add(new NetViewEntry(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetBoolean(3),
                         r.IsDBNull(4) ? null : r.GetInt64(4), r.GetBoolean(5))), cancellationToken);
                 return new NetView(fingerprint, entries, false);
@@ -256,7 +252,8 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
             // No primary key: one entry per copy of a row added or removed (a multiset), the row as its key, kept whole.
             await using (await LogSettings.FixAsync(engine, cancellationToken))
             {
-                var entries = await engine.QueryAsync(MultisetChangesSql.Page(Source), [schema, table, 0L, (long)cache.Budget + 1],
+                var entries = await engine.QueryAsync(Sql(ChangeLogSql.MultisetPage),
+                    [.. ChangeLogSql.TableArgs(schema, table), ChangeLogSql.Named("after", 0L), ChangeLogSql.Named("limit", (long)cache.Budget + 1)],
                     r => budget.Add(new NetViewEntry(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetBoolean(3), null, false,
                         r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetString(5))), cancellationToken);
                 return new NetView(fingerprint, entries, true);
@@ -290,14 +287,14 @@ internal sealed class NetViewReader(SqlEngine engine, string schema, string tabl
             return slice.Select(e => Entry(e, e.OldRow, e.NewRow)).ToList();
         }
 
-        var rows = await engine.QueryAsync(NetChangesSql.RowsOf(Source, key),
+        var rows = await engine.QueryAsync(Sql(ChangeLogSql.NetRowsOf),
             [
-                schema, table, ChangeEngine.KeyArray(key),
-                ChangeEngine.ArrayParameter(slice.Select(e => e.OldEvent).ToArray(), NpgsqlDbType.Bigint),
-                ChangeEngine.ArrayParameter(slice.Select(e => e.LastEvent).ToArray(), NpgsqlDbType.Bigint),
-                ChangeEngine.ArrayParameter(slice.Select(e => e.Upserted).ToArray(), NpgsqlDbType.Boolean),
-                ChangeEngine.ArrayParameter(slice.Select(e => e.Live).ToArray(), NpgsqlDbType.Boolean),
-                ChangeEngine.ArrayParameter(slice.Select(e => e.RowKey).ToArray(), NpgsqlDbType.Jsonb),
+                .. ChangeLogSql.TableArgs(schema, table),
+                ChangeLogSql.Named("old_events", slice.Select(e => e.OldEvent).ToArray(), NpgsqlDbType.Bigint),
+                ChangeLogSql.Named("last_events", slice.Select(e => e.LastEvent).ToArray(), NpgsqlDbType.Bigint),
+                ChangeLogSql.Named("upserted", slice.Select(e => e.Upserted).ToArray(), NpgsqlDbType.Boolean),
+                ChangeLogSql.Named("live", slice.Select(e => e.Live).ToArray(), NpgsqlDbType.Boolean),
+                ChangeLogSql.Named("row_keys", slice.Select(e => e.RowKey).ToArray(), NpgsqlDbType.Jsonb),
             ],
             r => (Old: r.IsDBNull(1) ? null : r.GetString(1), New: r.IsDBNull(2) ? null : r.GetString(2), Missing: !r.IsDBNull(3) && !r.GetBoolean(3)),
             cancellationToken);

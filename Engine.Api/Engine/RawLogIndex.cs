@@ -59,16 +59,8 @@ internal sealed class RawLogPager(SqlEngine engine, string schema, string table,
         }
 
         cache.CountComputation();
-        // Key changes as the raw reader (LogEntryExpander) sees them: a key column's new value differs from its old one.
-        var rows = await engine.QueryAsync(
-            $"""
-            SELECT event_id, {LogPosition.IsBulk("action", "changed_fields")},
-                   CASE WHEN {LogPosition.IsBulk("action", "changed_fields")} THEN (changed_fields ->> 'sg_bulk')::bigint
-                        WHEN action = 'U' AND EXISTS (SELECT 1 FROM pg_catalog.unnest($3::text[]) AS k
-                                                      WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) THEN 2
-                        ELSE 1 END
-            FROM splitgraph_audit.logged_actions WHERE schema_name = $1 AND table_name = $2 ORDER BY event_id
-            """, [schema, table, ChangeEngine.KeyArray(key)], r => (EventId: r.GetInt64(0), Bulk: r.GetBoolean(1), Entries: r.GetInt64(2)), cancellationToken);
+        var rows = await engine.QueryAsync(ChangeLogSql.RawLogCounts, ChangeLogSql.KeyedArgs(schema, table, key),
+            r => (EventId: r.GetInt64(0), Bulk: r.GetBoolean(1), Entries: r.GetInt64(2)), cancellationToken);
         var (events, before, bulk) = (new long[rows.Count], new long[rows.Count], new bool[rows.Count]);
         long total = 0;
         for (var i = 0; i < rows.Count; i++)

@@ -24,7 +24,10 @@ public sealed class EngineRegistry
                 services.GetRequiredKeyedService<NpgsqlDataSource>(name),
                 connectionString,
                 section["FdwHost"] is { Length: > 0 } host ? host : parsed.Host ?? "localhost",
-                int.TryParse(section["FdwPort"], out var port) ? port : parsed.Port);
+                int.TryParse(section["FdwPort"], out var port) ? port : parsed.Port)
+            {
+                Log = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ChangeLogSql).FullName!),
+            };
         }, StringComparer.Ordinal);
     }
 

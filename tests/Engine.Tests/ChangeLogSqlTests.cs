@@ -1,0 +1,172 @@
+using System.Text.RegularExpressions;
+using Engine.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace Engine.Tests;
+
+/// <summary>
+/// The change log's statements (ChangeLogSql): each one built for a sample table whose names all need quoting, with a
+/// two-column key, printed whole, with only named parameters and only quoted names; and the same statements run on
+/// such a table in a real database (commit, net pages cached and not, raw pages) against a base-to-live oracle.
+/// </summary>
+public sealed partial class ChangeLogSqlTests(DatabaseFixture fixture, ITestOutputHelper output) : IClassFixture<DatabaseFixture>
+{
+    private TestDatabase Db => fixture.Db;
+
+    private const string Schema = "Sales Q1";
+    private const string Table = "Order Lines";
+
+    private static readonly TableColumn Region = new(1, "Region", "text", true, true);
+    private static readonly TableColumn LineNo = new(2, "line no", "integer", true, true);
+    private static readonly TableColumn Note = new(3, "Note Text", "text", false, true);
+    private static readonly TableColumn Amount = new(4, "Amount Due", "\"Money Type\"", true, true, Domain: true);
+
+    public static TheoryData<string> Statements() =>
+    [
+        nameof(ChangeLogSql.NetPage), nameof(ChangeLogSql.NetIndex), nameof(ChangeLogSql.NetRowsOf), nameof(ChangeLogSql.MultisetPage),
+        nameof(ChangeLogSql.CommitKeyed), nameof(ChangeLogSql.CommitMultiset), nameof(ChangeLogSql.CommitSnapshot),
+        nameof(ChangeLogSql.CommitCounts), nameof(ChangeLogSql.RawBulkEntries),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Statements))]
+    public void A_built_statement_has_named_parameters_quoted_names_and_is_logged_whole(string statement)
+    {
+        var template = (string)typeof(ChangeLogSql).GetField(statement)!.GetValue(null)!;
+        var log = new CapturingLogger();
+        var key = new ChangeKey([Region, LineNo], IsPrimaryKey: statement != nameof(ChangeLogSql.CommitMultiset) && statement != nameof(ChangeLogSql.MultisetPage));
+        var sql = ChangeLogSql.Build(template, new ChangeLogTable(Schema, Table, key, [Region, LineNo, Note, Amount], "sg_staging_sample"), log, statement);
+        output.WriteLine($"-- {statement} for \"{Schema}\".\"{Table}\", key (\"Region\", \"line no\"):\n{sql}");
+
+        // Logged at Debug, whole.
+        var (level, message) = Assert.Single(log.Entries);
+        Assert.Equal(LogLevel.Debug, level);
+        Assert.Contains(sql, message, StringComparison.Ordinal);
+
+        // Every placeholder filled, no positional parameter; the table's named parameters where the statement reads the log.
+        Assert.DoesNotMatch(@"\{[a-z_]+(\(.*?\))?\}", sql);
+        Assert.DoesNotMatch(@"\$\d", sql);
+        var parameters = NamedParameter().Matches(sql).Select(m => m.Groups[1].Value).ToHashSet();
+        output.WriteLine($"-- parameters: {string.Join(", ", parameters.Order(StringComparer.Ordinal))}");
+        if (statement is not (nameof(ChangeLogSql.CommitSnapshot) or nameof(ChangeLogSql.CommitCounts)))
+        {
+            Assert.Contains("schema", parameters);
+            Assert.Contains("table", parameters);
+        }
+
+        if (key.IsPrimaryKey && statement is nameof(ChangeLogSql.NetPage) or nameof(ChangeLogSql.NetIndex) or nameof(ChangeLogSql.CommitKeyed) or nameof(ChangeLogSql.RawBulkEntries))
+        {
+            Assert.Contains("key_columns", parameters);
+        }
+
+        // Every name of the table appears only quoted.
+        foreach (var name in new[] { Schema, Table, Region.Name, LineNo.Name, Note.Name, Amount.Name })
+        {
+            var all = Regex.Matches(sql, Regex.Escape(name)).Count;
+            var quoted = Regex.Matches(sql, Regex.Escape($"\"{name}\"")).Count;
+            Assert.True(all == quoted, $"{statement}: \"{name}\" appears {all - quoted} times unquoted.");
+        }
+    }
+
+    [Fact]
+    public void An_unknown_placeholder_is_refused()
+    {
+        var key = new ChangeKey([Region, LineNo], IsPrimaryKey: true);
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            ChangeLogSql.Build("SELECT {nothing} FROM {source}", new ChangeLogTable(Schema, Table, key), new CapturingLogger(), "sample"));
+        Assert.Contains("{nothing}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Commit_net_and_raw_pages_run_on_a_table_whose_names_need_quoting()
+    {
+        var schema = $"Sales Q1 {Guid.NewGuid().ToString("N")[..6]}";
+        var table = $"\"{schema}\".\"{Table}\"";
+        await Db.ExecAsync(
+            $"""
+            CREATE SCHEMA "{schema}";
+            CREATE TABLE {table} ("Region" text, "line no" int, "Note Text" text, PRIMARY KEY ("Region", "line no"));
+            INSERT INTO {table} SELECT CASE WHEN g % 2 = 0 THEN 'north' ELSE 'south' END, g, 'note ' || g FROM generate_series(1, 200) g;
+            CREATE TABLE "{schema}".base AS SELECT * FROM {table};
+            """);
+        await Objects.TrackAsync(Db, schema, Table);
+        // A bulk insert (keys logged in bulk entries), updates, key changes, deletes, and a row changed and changed back.
+        await Db.ExecAsync($"INSERT INTO {table} SELECT 'east', g, 'bulk ' || g FROM generate_series(1, 1500) g");
+        await Db.ExecAsync($"UPDATE {table} SET \"Note Text\" = \"Note Text\" || ' changed' WHERE \"line no\" % 7 = 0");
+        await Db.ExecAsync($"UPDATE {table} SET \"line no\" = \"line no\" + 10000 WHERE \"Region\" = 'north' AND \"line no\" BETWEEN 20 AND 40");
+        await Db.ExecAsync($"DELETE FROM {table} WHERE \"line no\" % 11 = 0");
+        await Db.ExecAsync($"UPDATE {table} SET \"Note Text\" = 'x' WHERE \"Region\" = 'south' AND \"line no\" = 1");
+        await Db.ExecAsync($"UPDATE {table} SET \"Note Text\" = 'note 1' WHERE \"Region\" = 'south' AND \"line no\" = 1");
+
+        // The oracle: keys whose row differs between the base copy and the live table.
+        var differ = $"FROM \"{schema}\".base b FULL JOIN {table} l ON (b.\"Region\", b.\"line no\") = (l.\"Region\", l.\"line no\")";
+        var upserts = await Db.ScalarAsync<long>($"SELECT count(*) {differ} WHERE l.\"Region\" IS NOT NULL AND (b.\"Region\" IS NULL OR b.\"Note Text\" IS DISTINCT FROM l.\"Note Text\")");
+        var deletes = await Db.ScalarAsync<long>($"SELECT count(*) {differ} WHERE l.\"Region\" IS NULL");
+        output.WriteLine($"expected: {upserts} upserts, {deletes} deletes");
+
+        List<string> net;
+        await using (var engine = Db.Engine())
+        {
+            var changes = new ChangeEngine(engine);
+            // The uncached page (NetPage) and the cached view's pages by offset (NetIndex + NetRowsOf) agree.
+            var whole = await changes.GetNetChangesAsync(schema, Table, 0, 100_000);
+            net = whole.Entries.Select(Text).ToList();
+            Assert.Equal(upserts + deletes, net.Count);
+            Assert.Equal(upserts, whole.Entries.Count(e => e.Upserted));
+            var cache = new NetViewCache();
+            var paged = new List<string>();
+            while (true)
+            {
+                var page = await changes.GetNetChangesAsync(schema, Table, new NetPageRequest(0, 97, paged.Count), null, cache, "e");
+                Assert.Equal(net.Count, page.Total);
+                paged.AddRange(page.Entries.Select(Text));
+                if (page.Entries.Count == 0 || paged.Count == net.Count)
+                {
+                    break;
+                }
+            }
+
+            Assert.Equal(net, paged);
+
+            // Raw pages by cursor (RawLogPage, RawBulkEntries) cover the log's exact total (RawLogCounts); every bulk-inserted row is there whole.
+            var raw = new List<ChangeEntry>();
+            long after = 0;
+            do
+            {
+                var page = await changes.GetPendingChangesAsync(schema, Table, after, 333);
+                raw.AddRange(page.Entries);
+                after = page.NextAfter ?? -1;
+            }
+            while (after >= 0);
+            var total = (await changes.GetPendingChangesAtAsync(schema, Table, 0, 1, null, cache, "e")).Total;
+            Assert.Equal(total, raw.Count);
+            var bulk = raw.Where(e => e.Upserted && e.OldRow is null && e.PrimaryKey.GetProperty("Region").GetString() == "east").ToList();
+            Assert.Equal(1500, bulk.Count);
+            Assert.All(bulk, e => Assert.StartsWith("bulk ", e.NewRow!.Value.GetProperty("Note Text").GetString(), StringComparison.Ordinal));
+        }
+
+        // The commit (CommitKeyed) holds exactly those changes: applied to the base copy it gives the live table.
+        var result = await Objects.CommitAsync(Db, schema, Table);
+        Assert.Equal((upserts, deletes), (result.Upserts, result.Deletes));
+        await Objects.ApplyAsync(Db, [result.ObjectId!], schema, "base");
+        Assert.Equal(await Db.RowsAsync(table), await Db.RowsAsync($"\"{schema}\".base"));
+    }
+
+    private static string Text(ChangeEntry e) =>
+        $"{e.PrimaryKey.GetRawText()} {e.Upserted} {e.OldRow?.GetRawText()} {e.NewRow?.GetRawText()}";
+
+    [GeneratedRegex(@"@([a-z_]+)")]
+    private static partial Regex NamedParameter();
+
+    private sealed class CapturingLogger : ILogger
+    {
+        public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Entries.Add((logLevel, formatter(state, exception)));
+    }
+}
