@@ -306,7 +306,7 @@ internal static partial class ChangeLogSql
             SELECT * FROM unnest(@event_ids::bigint[], @first_subs::int[], @last_subs::int[]) AS w(event_id, first_sub, last_sub)
         ),
         page AS (
-        {bulk_keys}
+            {bulk_keys}
             AND l.event_id = ANY (@event_ids::bigint[])
             AND EXISTS (SELECT 1 FROM wanted w WHERE w.event_id = l.event_id AND e.sub BETWEEN w.first_sub AND w.last_sub)
         ),
@@ -366,17 +366,27 @@ internal static partial class ChangeLogSql
                 throw new InvalidOperationException($"{name}: fragments nest too deep.");
             }
 
-            text = FragmentPattern().Replace(text, m => m.Groups[1].Value switch
+            var current = text;
+            text = FragmentPattern().Replace(text, m => Indent(m.Groups[1].Value switch
             {
                 "net" => Net,
                 "copies" => Copies,
                 _ => BulkKeys,
-            });
+            }, current, m.Index));
         }
 
         var sql = PlaceholderPattern().Replace(text, m => Fill(table, m.Groups["name"].Value, Arguments(m.Groups["args"].Value), name));
         LogBuilt(log, name, table.Schema, table.Table, sql);
         return sql;
+    }
+
+    /// <summary>A fragment's lines after its first, indented as the line it is copied into (for the printed text only).</summary>
+    private static string Indent(string fragment, string text, int at)
+    {
+        var lineStart = text.LastIndexOf('\n', Math.Max(at - 1, 0)) + 1;
+        var before = text[lineStart..at];
+        var indent = before[..(before.Length - before.TrimStart(' ').Length)];
+        return indent.Length == 0 ? fragment : fragment.Replace("\n", "\n" + indent, StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"\{(net|copies|bulk_keys)\}")]
