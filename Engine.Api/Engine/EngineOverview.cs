@@ -1,6 +1,6 @@
 namespace Engine.Api.Engine;
 
-/// <summary>What <c>GET /api/engines</c> reports of one engine, read in two statements.</summary>
+/// <summary>What <c>GET /api/engines</c> and <c>GET /api/capabilities</c> report of one engine.</summary>
 public static class EngineOverview
 {
     /// <param name="Initialized">Whether the engine's schemas (audit counters, object catalogue) exist.</param>
@@ -15,6 +15,10 @@ public static class EngineOverview
             SELECT current_setting('server_version'), current_database(),
                    to_regclass('splitgraph_audit.pending_counts') IS NOT NULL AND to_regclass('splitgraph_meta.objects') IS NOT NULL
             """, null, r => new Basics(r.GetString(0), r.GetString(1), r.GetBoolean(2)), cancellationToken))!;
+
+    /// <summary>The server's version (<c>server_version</c>), for clients that show only what the engines support.</summary>
+    public static Task<string?> ReadServerVersionAsync(SqlEngine engine, CancellationToken cancellationToken) =>
+        engine.ScalarAsync<string?>("SELECT current_setting('server_version')", null, cancellationToken);
 
     /// <summary>Only on an initialised engine (see <see cref="Basics.Initialized"/>).</summary>
     public static async Task<Counts> ReadCountsAsync(SqlEngine engine, CancellationToken cancellationToken) =>

@@ -23,7 +23,7 @@ public sealed class GetCapabilitiesHandler(EngineRegistry registry, IConfigurati
         try
         {
             return new EngineVersion(endpoint.Name,
-                await engine.ScalarAsync<string?>("SELECT current_setting('server_version')", null, cancellationToken));
+                await EngineOverview.ReadServerVersionAsync(engine, cancellationToken));
         }
         catch (EngineException)
         {
