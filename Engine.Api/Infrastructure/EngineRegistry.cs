@@ -1,4 +1,5 @@
 using Engine.Api.Engine;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Engine.Api.Infrastructure;
@@ -14,6 +15,8 @@ public sealed class EngineRegistry
 
     public EngineRegistry(IConfiguration configuration, IServiceProvider services)
     {
+        var limits = services.GetService<IOptions<LimitsOptions>>()?.Value ?? new LimitsOptions();
+        var bulk = new BulkLogging(limits.BulkInsertPerRowRows, limits.BulkInsertEntryKeys, limits.BulkInsertAggregateRows);
         _engines = Discover(configuration).ToDictionary(name => name, name =>
         {
             var connectionString = configuration.GetConnectionString(name)!;
@@ -24,7 +27,7 @@ public sealed class EngineRegistry
                 services.GetRequiredKeyedService<NpgsqlDataSource>(name),
                 connectionString,
                 section["FdwHost"] is { Length: > 0 } host ? host : parsed.Host ?? "localhost",
-                int.TryParse(section["FdwPort"], out var port) ? port : parsed.Port);
+                int.TryParse(section["FdwPort"], out var port) ? port : parsed.Port) { BulkLogging = bulk };
         }, StringComparer.Ordinal);
     }
 
