@@ -17,8 +17,8 @@ CREATE TABLE IF NOT EXISTS splitgraph_audit.logged_actions (
     action_tstamp timestamptz NOT NULL DEFAULT now()
 );
 
--- Bulk insert entries hold up to 10,000 keys each by default (see log_inserts): lz4 compresses them about 3x faster than pglz,
--- a third of their cost in a tracked bulk load. Servers built without lz4 keep pglz.
+-- Bulk insert entries hold up to 10,000 keys each by default (see log_inserts): lz4 compresses them about 3x faster
+-- than pglz, a third of their cost in a tracked bulk load. Servers built without lz4 keep pglz.
 DO $$
 BEGIN
     IF (SELECT attcompression FROM pg_attribute
@@ -325,8 +325,8 @@ END $$;
 -- static SQL (PL/pgSQL caches a plan per table). Whole rows are written r.* : a bare r would mean a user
 -- column called "r" when the table has one.
 -- Bulk inserts: past the first 1,000 rows of a statement into a table with a primary key, rows are logged as bulk
--- entries of up to 10,000 keys each (defaults: see configure_bulk_logging), the key columns as JSON arrays (row_data {"id": [1, 2, …]}, changed_fields
--- {"sg_bulk": n}). Writing a jsonb object per row is most of a tracked bulk load's cost (1M rows: 8.5 s logged per
+-- entries of up to 10,000 keys each (defaults: see configure_bulk_logging), the key columns as JSON arrays (row_data
+-- {"id": [1, 2, …]}, changed_fields {"sg_bulk": n}). Writing a jsonb object per row is most of a tracked bulk load's cost (1M rows: 8.5 s logged per
 -- row, 2.9 s as key arrays, 1.9 s untracked); the inserted values are the live row or, once changed again, the old
 -- row of the key's next log entry, so readers recover them. The LIMIT keeps small statements on the static path.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_inserts() RETURNS trigger
@@ -381,9 +381,10 @@ BEGIN
                    pg_catalog.string_agg(pg_catalog.format('%L, pg_catalog.to_jsonb(pg_catalog.array_agg(k%s))', c, o), ', ' ORDER BY o)
             INTO key_select, key_arrays, key_slices, key_groups
             FROM pg_catalog.unnest(key_columns) WITH ORDINALITY AS x(c, o);
-            -- The next bulk_aggregate_rows() rows (a million by default): one array per key column, sliced into entries (a transition table scans in
-            -- insertion order, so OFFSET picks up exactly where the LIMIT stopped). One plain aggregate costs half
-            -- of grouping by a row number, and that many keys bound the memory it takes.
+            -- The next bulk_aggregate_rows() rows (a million by default): one array per key column, sliced into
+            -- entries (a transition table scans in insertion order, so OFFSET picks up exactly where the LIMIT
+            -- stopped). One plain aggregate costs half of grouping by a row number, and that many keys bound the
+            -- memory it takes.
             EXECUTE pg_catalog.format(
                 'WITH logged AS ('
                 '  INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)'
