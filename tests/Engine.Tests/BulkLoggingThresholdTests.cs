@@ -183,6 +183,31 @@ public sealed class BulkLoggingThresholdTests(SmallBulkLoggingFixture fixture, I
         Assert.Equal(3L + 3 + 2, await InsertAsync(201));
     }
 
+    /// <summary>The planner folds a threshold into a constant: log_inserts' statements compute nothing more per row.</summary>
+    [Fact]
+    public async Task A_threshold_is_a_constant_in_the_plan()
+    {
+        await using var command = Db.DataSource.CreateCommand(
+            """
+            EXPLAIN (VERBOSE)
+            SELECT (ARRAY[1, 2, 3])[g * splitgraph_audit.bulk_entry_keys() + 1 : (g + 1) * splitgraph_audit.bulk_entry_keys()]
+            FROM generate_series(1, 5) g LIMIT splitgraph_audit.bulk_per_row()
+            """);
+        var plan = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        var text = string.Join("\n", plan);
+        output.WriteLine(text);
+        Assert.Contains("((g * 4) + 1):((g + 1) * 4)", text);
+        Assert.DoesNotContain("bulk_", text);
+    }
+
     [Theory]
     [InlineData(0, 4, 10)]
     [InlineData(3, 0, 10)]
