@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// Every timeout and size threshold of the API and the Dashboard, bound from the <c>Limits</c> section (e.g.
-/// <c>Limits__RequestTimeout=00:30:00</c>) and checked at start. The README's "Limits" table documents each.
+/// Every timeout and size threshold of the API, the Dashboard and the engines' change log, bound from the <c>Limits</c>
+/// section (e.g. <c>Limits__RequestTimeout=00:30:00</c>) and checked at start. The README's "Limits" table documents each.
 /// </summary>
 public sealed class LimitsOptions
 {
