@@ -224,7 +224,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
             var tableBytes = await Harness.ScalarAsync<long>(LocalEp, "SELECT pg_total_relation_size('bench.p2')");
             results.Note($"P2: one transaction per load into an empty table with a primary key; COPY is binary from client memory. A load writes a " +
                 $"{tableBytes / 1048576.0:0} MB table (with index) and, when tracked, a {logBytes / 1048576.0:0} MB log (with index) of {trackedLogRows:N0} rows " +
-                "(the first 1,000 rows of a statement one log row each, the rest as bulk entries of up to 10,000 keys).");
+                $"(the first {LocalEp.BulkLogging.PerRowRows:N0} rows of a statement one log row each, the rest as bulk entries of up to {LocalEp.BulkLogging.EntryKeys:N0} keys).");
         }
         finally
         {
