@@ -293,7 +293,7 @@ BEGIN
     IF p_per_row IS NULL OR p_per_row < 1 THEN
         RAISE EXCEPTION 'bulk logging: rows logged one by one must be at least 1 (it is %)', p_per_row USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- Net-change positions number the keys of one entry in 16 bits (LogPosition in NetChangesSql.cs).
+    -- Net-change positions number the keys of one entry in 16 bits (LogPosition, in the API).
     IF p_entry_keys IS NULL OR p_entry_keys < 1 OR p_entry_keys > 65535 THEN
         RAISE EXCEPTION 'bulk logging: keys per entry must be 1 to 65535 (it is %)', p_entry_keys USING ERRCODE = 'invalid_parameter_value';
     END IF;
