@@ -26,7 +26,8 @@ public sealed class EngineSessionsTests(DatabaseFixture fixture) : IClassFixture
 
     private ServiceProvider Services()
     {
-        var services = new ServiceCollection();
+        // The registry asks for what the API registers: the keyed data sources, and logging.
+        var services = new ServiceCollection().AddLogging();
         foreach (var name in Names)
         {
             // An instance registration: the provider does not dispose the fixture's data source.
