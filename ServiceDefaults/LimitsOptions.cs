@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// Every timeout and size threshold of the API and the Dashboard, bound from the <c>Limits</c> section (e.g.
-/// <c>Limits__RequestTimeout=00:30:00</c>) and checked at start. The README's "Limits" table documents each.
+/// Every timeout and size threshold of the API, the Dashboard and the engines' change log, bound from the <c>Limits</c>
+/// section (e.g. <c>Limits__RequestTimeout=00:30:00</c>) and checked at start. The README's "Limits" table documents each.
 /// </summary>
 public sealed class LimitsOptions
 {
@@ -38,6 +38,20 @@ public sealed class LimitsOptions
     /// <summary>API: a downloaded object at least this large is pulled as two parts over two connections.</summary>
     public long TransferSplitBytes { get; set; } = DefaultTransferSplitBytes;
 
+    /// <summary>Engine: the first rows of an insert statement into a tracked table with a primary key logged one by one.</summary>
+    public int BulkInsertPerRowRows { get; set; } = 1000;
+
+    /// <summary>
+    /// Engine: keys per bulk log entry past <see cref="BulkInsertPerRowRows"/>. At most <see cref="MaxBulkInsertEntryKeys"/>:
+    /// net-change positions number the keys of an entry in 16 bits.
+    /// </summary>
+    public int BulkInsertEntryKeys { get; set; } = 10000;
+
+    /// <summary>Engine: rows of a bulk insert aggregated into key arrays in one pass (bounds its memory); larger statements are grouped by row number.</summary>
+    public int BulkInsertAggregateRows { get; set; } = 1000000;
+
+    public const int MaxBulkInsertEntryKeys = 65535;
+
     /// <summary>What is wrong with these settings; empty when they can be used.</summary>
     public IReadOnlyList<string> Problems()
     {
@@ -68,6 +82,21 @@ public sealed class LimitsOptions
         if (TransferSplitBytes <= 0)
         {
             problems.Add($"{Section}:{nameof(TransferSplitBytes)} must be positive (it is {TransferSplitBytes}).");
+        }
+
+        if (BulkInsertPerRowRows < 1)
+        {
+            problems.Add($"{Section}:{nameof(BulkInsertPerRowRows)} must be at least 1 (it is {BulkInsertPerRowRows}).");
+        }
+
+        if (BulkInsertEntryKeys is < 1 or > MaxBulkInsertEntryKeys)
+        {
+            problems.Add($"{Section}:{nameof(BulkInsertEntryKeys)} must be 1 to {MaxBulkInsertEntryKeys} (it is {BulkInsertEntryKeys}).");
+        }
+
+        if (BulkInsertAggregateRows < BulkInsertEntryKeys)
+        {
+            problems.Add($"{Section}:{nameof(BulkInsertAggregateRows)} ({BulkInsertAggregateRows}) must be at least {nameof(BulkInsertEntryKeys)} ({BulkInsertEntryKeys}).");
         }
 
         return problems;

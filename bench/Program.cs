@@ -13,7 +13,7 @@ try
 }
 catch (Exception ex) when (ex is ArgumentException or FormatException)
 {
-    Console.Error.WriteLine(ex.Message);
+    await Console.Error.WriteLineAsync(ex.Message);
     return 2;
 }
 

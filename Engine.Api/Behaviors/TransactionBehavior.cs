@@ -6,7 +6,8 @@ namespace Engine.Api.Behaviors;
 
 /// <summary>
 /// One transaction on each engine the request's session opened: when the handler succeeds they are committed one
-/// engine after another (not atomically across engines), when it throws all are rolled back. Handlers that manage
+/// engine after another (not atomically across engines: see <see cref="EngineSessions.CommitAsync"/>), when it throws
+/// all are rolled back. Handlers that manage
 /// their own transactions (transfers: one per object on the receiving engine) open no session, so there is nothing
 /// here to commit. A request that lost a race (serialization failure, deadlock) changed nothing, so it is run again a
 /// few times after a short randomised back-off before the 409 reaches the client.

@@ -24,6 +24,9 @@ public sealed record EngineEndpoint(string Name, NpgsqlDataSource DataSource, st
 
     public string? Password => Parsed.Password;
 
+    /// <summary>Bulk insert logging thresholds installed by <see cref="SqlEngine.InitializeAsync"/>.</summary>
+    public BulkLogging BulkLogging { get; init; } = BulkLogging.Default;
+
     /// <summary>Same server, maintenance database: for CREATE/DROP DATABASE.</summary>
     public string AdminConnectionString => new NpgsqlConnectionStringBuilder(ConnectionString) { Database = "postgres", Pooling = false }.ConnectionString;
 }

@@ -44,6 +44,27 @@ public sealed class ConcurrentChangeException(string engine, Npgsql.PostgresExce
         || ex is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.SerializationFailure or Npgsql.PostgresErrorCodes.DeadlockDetected };
 }
 
+/// <summary>
+/// A request's changes reached some engines but not all: those in <see cref="Committed"/> kept theirs, <see cref="Failed"/>
+/// could not commit, and those in <see cref="NotCommitted"/> were rolled back. Never retried (that would apply the
+/// committed part twice); the client has to look before repeating anything.
+/// </summary>
+public sealed class PartialCommitException(IReadOnlyList<string> committed, string failed, IReadOnlyList<string> notCommitted, Exception inner)
+    : EngineException(
+        "Partly committed",
+        $"Committed on {Names(committed)}; engine '{failed}' failed to commit ({inner.Message}); not committed: {(notCommitted.Count == 0 ? "none" : Names(notCommitted))}.",
+        500,
+        inner)
+{
+    public IReadOnlyList<string> Committed { get; } = committed;
+
+    public string Failed { get; } = failed;
+
+    public IReadOnlyList<string> NotCommitted { get; } = notCommitted;
+
+    private static string Names(IEnumerable<string> engines) => string.Join(", ", engines.Select(e => $"'{e}'"));
+}
+
 /// <summary>A statement the engine rejected (development SQL console, filters on wrong types).</summary>
 public sealed class SqlRejectedException(string message, Exception inner)
     : EngineException("Statement rejected", message, 400, inner);

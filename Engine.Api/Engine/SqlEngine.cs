@@ -306,7 +306,8 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
 
     /// <summary>
     /// Creates the engine's database if missing, then installs — idempotently — the audit schema, log and trigger
-    /// functions, the object schema and catalogue, and postgres_fdw. Commits.
+    /// functions (with the endpoint's <see cref="EngineEndpoint.BulkLogging"/> thresholds), the object schema and
+    /// catalogue, and postgres_fdw. Commits.
     /// </summary>
     /// <remarks>
     /// Concurrent initialisations (several APIs, concurrent requests) take turns on the script's advisory lock; in the
@@ -317,6 +318,9 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
     {
         await EnsureDatabaseAsync(cancellationToken);
         await ExecuteAsync(EmbeddedSql.Initialize, null, cancellationToken);
+        // After the script, which has just rewritten log_inserts: sessions replan it with these thresholds.
+        var bulk = endpoint.BulkLogging;
+        await ExecuteAsync("SELECT splitgraph_audit.configure_bulk_logging($1, $2, $3)", [bulk.PerRowRows, bulk.EntryKeys, bulk.AggregateRows], cancellationToken);
         var repaired = await CrashRepair.RepairAsync(this, cancellationToken);
         await CommitAsync(cancellationToken);
         return repaired;

@@ -1,4 +1,5 @@
 using Engine.Api.Engine;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Engine.Api.Infrastructure;
@@ -14,6 +15,8 @@ public sealed class EngineRegistry
 
     public EngineRegistry(IConfiguration configuration, IServiceProvider services)
     {
+        var limits = services.GetService<IOptions<LimitsOptions>>()?.Value ?? new LimitsOptions();
+        var bulk = new BulkLogging(limits.BulkInsertPerRowRows, limits.BulkInsertEntryKeys, limits.BulkInsertAggregateRows);
         _engines = Discover(configuration).ToDictionary(name => name, name =>
         {
             var connectionString = configuration.GetConnectionString(name)!;
@@ -27,6 +30,7 @@ public sealed class EngineRegistry
                 int.TryParse(section["FdwPort"], out var port) ? port : parsed.Port)
             {
                 Log = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ChangeLogSql).FullName!),
+                BulkLogging = bulk,
             };
         }, StringComparer.Ordinal);
     }

@@ -9,30 +9,55 @@ namespace Engine.Api.Infrastructure;
 /// </summary>
 public sealed class EngineSessions(EngineRegistry registry) : IAsyncDisposable
 {
-    private readonly Dictionary<string, SqlEngine> _open = [];
+    // In the order the request opened them: the order they are committed in.
+    private readonly List<SqlEngine> _open = [];
 
+    /// <summary>
+    /// The request's session on <paramref name="engine"/>, opened at <paramref name="isolation"/> on first use. Asking
+    /// again at another isolation is a programming error (the session's transaction may already run at the first one),
+    /// so it throws instead of quietly handing back a session at the wrong level.
+    /// </summary>
     public SqlEngine Open(string engine, IsolationLevel isolation = IsolationLevel.ReadCommitted)
     {
-        if (!_open.TryGetValue(engine, out var session))
+        if (_open.Find(s => s.Name == engine) is { } open)
         {
-            session = new SqlEngine(registry.Get(engine)) { IsolationLevel = isolation };
-            _open[engine] = session;
+            return open.IsolationLevel == isolation
+                ? open
+                : throw new InvalidOperationException(
+                    $"Engine '{engine}' is already open in this request at {open.IsolationLevel}; it cannot be opened again at {isolation}.");
         }
 
+        var session = new SqlEngine(registry.Get(engine)) { IsolationLevel = isolation };
+        _open.Add(session);
         return session;
     }
 
+    /// <summary>
+    /// Commits the engines one after another, in the order they were opened. Nothing makes this atomic across engines
+    /// (no two-phase commit), and committing them concurrently would not either: it would only make a failure leave an
+    /// unknown subset committed. One after another, a failure leaves exactly the engines before it committed and the
+    /// rest uncommitted (the caller rolls them back); once one has committed, the rest are committed even if the request
+    /// is cancelled, and a later failure is a <see cref="PartialCommitException"/> naming both sides, never retried.
+    /// </summary>
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
-        foreach (var session in _open.Values)
+        for (var i = 0; i < _open.Count; i++)
         {
-            await session.CommitAsync(cancellationToken);
+            try
+            {
+                await _open[i].CommitAsync(i == 0 ? cancellationToken : CancellationToken.None);
+            }
+            catch (Exception ex) when (i > 0)
+            {
+                throw new PartialCommitException(
+                    _open.Take(i).Select(s => s.Name).ToList(), _open[i].Name, _open.Skip(i + 1).Select(s => s.Name).ToList(), ex);
+            }
         }
     }
 
     public async Task RollbackAsync()
     {
-        foreach (var session in _open.Values)
+        foreach (var session in _open)
         {
             await session.RollbackAsync();
         }
@@ -40,7 +65,7 @@ public sealed class EngineSessions(EngineRegistry registry) : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var session in _open.Values)
+        foreach (var session in _open)
         {
             await session.DisposeAsync();
         }

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.AspNetCore.Components;
 using System.Net;
 using Dashboard.Components.Parts;
 using Microsoft.Extensions.DependencyInjection;
@@ -45,9 +47,9 @@ public sealed class ApplyDialogTests : DashboardTestBase
         Assert.Equal([baseSnapshot.ObjectId, delta1.ObjectId, delta2.ObjectId],
             provider.FindAll("#apply-order .apply-object").Select(li => li.GetAttribute("data-object")));
 
-        provider.Find("input#apply-schema").Input("s");
-        provider.Find("input#apply-table").Input("t");
-        provider.Find("#apply-start").Click();
+        await provider.Find("input#apply-schema").InputAsync(new ChangeEventArgs { Value = "s" });
+        await provider.Find("input#apply-table").InputAsync(new ChangeEventArgs { Value = "t" });
+        await provider.Find("#apply-start").ClickAsync(new MouseEventArgs());
 
         provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#apply-result")));
         Assert.Contains("Applied to s.t: 15 rows upserted, 1 deleted", provider.Find("#apply-result").TextContent);
@@ -78,14 +80,14 @@ public sealed class ApplyDialogTests : DashboardTestBase
         provider.WaitForAssertion(() => Assert.Equal(1, Api.Count("GET /api/engines/remote/tables")));
 
         // An existing table: nothing to offer.
-        provider.Find("input#apply-schema").Input("s");
-        provider.Find("input#apply-table").Input("other");
+        await provider.Find("input#apply-schema").InputAsync(new ChangeEventArgs { Value = "s" });
+        await provider.Find("input#apply-table").InputAsync(new ChangeEventArgs { Value = "other" });
         Assert.Empty(provider.FindAll("#apply-create"));
 
-        provider.Find("input#apply-table").Input("made");
+        await provider.Find("input#apply-table").InputAsync(new ChangeEventArgs { Value = "made" });
         provider.WaitForAssertion(() => Assert.Contains("s.made does not exist", provider.Find("#apply-create").TextContent));
-        provider.Find("#apply-create input").Change(true);
-        provider.Find("#apply-start").Click();
+        await provider.Find("#apply-create input").ChangeAsync(new ChangeEventArgs { Value = true });
+        await provider.Find("#apply-start").ClickAsync(new MouseEventArgs());
 
         provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#apply-created")));
         Assert.Contains("\"createTable\":true", body);

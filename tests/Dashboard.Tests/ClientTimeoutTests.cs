@@ -24,7 +24,7 @@ public sealed class ClientTimeoutTests
     [Fact]
     public async Task A_transfer_outlives_the_client_timeouts_that_cut_an_ordinary_call()
     {
-        var api = new HeldApi();
+        using var api = new HeldApi();
         await using var services = Services(api);
         var client = services.GetRequiredService<EngineApiClient>();
 

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.AspNetCore.Components;
 using Dashboard.Components.Parts;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
@@ -21,12 +23,12 @@ public sealed class CommitDialogTests : DashboardTestBase
 
         if (snapshot)
         {
-            provider.Find("#commit-snapshot input").Change(true);
+            await provider.Find("#commit-snapshot input").ChangeAsync(new ChangeEventArgs { Value = true });
             provider.WaitForAssertion(() => Assert.Contains("pending changes stay in the log", provider.Find("#commit-explanation").TextContent));
             Assert.Contains("Commit snapshot", provider.Find("#confirm-yes").TextContent);
         }
 
-        provider.Find("#confirm-yes").Click();
+        await provider.Find("#confirm-yes").ClickAsync(new MouseEventArgs());
         Assert.Equal(snapshot, await answer!.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
@@ -40,7 +42,7 @@ public sealed class CommitDialogTests : DashboardTestBase
         await provider.InvokeAsync(() => { answer = CommitDialog.AskAsync(Services.GetRequiredService<IDialogService>(), "s", "t"); });
         provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#confirm-no")));
 
-        provider.Find("#confirm-no").Click();
+        await provider.Find("#confirm-no").ClickAsync(new MouseEventArgs());
         Assert.Null(await answer!.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 }

@@ -8,9 +8,10 @@ public sealed class EngineApiClientTests
     [Fact]
     public async Task Problem_details_become_a_typed_exception_with_the_detail()
     {
-        var api = new FakeApi();
+        using var api = new FakeApi();
         api.Problem("POST /api/engines/local/sql", 409, "SQL console disabled", "The SQL console is off.");
-        var client = new EngineApiClient(new HttpClient(api) { BaseAddress = new Uri("http://engine-api") });
+        using var http = new HttpClient(api) { BaseAddress = new Uri("http://engine-api") };
+        var client = new EngineApiClient(http);
 
         var ex = await Assert.ThrowsAsync<EngineApiException>(() => client.RunSqlAsync("local", "select 1"));
 
@@ -23,7 +24,9 @@ public sealed class EngineApiClientTests
     [Fact]
     public async Task An_unreachable_api_is_status_zero()
     {
-        var client = new EngineApiClient(new HttpClient(new Unreachable()) { BaseAddress = new Uri("http://engine-api") });
+        using var unreachable = new Unreachable();
+        using var http = new HttpClient(unreachable) { BaseAddress = new Uri("http://engine-api") };
+        var client = new EngineApiClient(http);
 
         var ex = await Assert.ThrowsAsync<EngineApiException>(() => client.GetEnginesAsync());
 
@@ -34,10 +37,11 @@ public sealed class EngineApiClientTests
     [Fact]
     public async Task Routes_and_bodies_follow_the_api()
     {
-        var api = new FakeApi();
+        using var api = new FakeApi();
         api.Json("POST /api/engines/local/objects/download", """{"transferred":[],"skipped":[],"missing":["x"]}""");
         api.Json("DELETE /api/engines/local/schemas/s/changes", """{"discarded":4}""");
-        var client = new EngineApiClient(new HttpClient(api) { BaseAddress = new Uri("http://engine-api") });
+        using var http = new HttpClient(api) { BaseAddress = new Uri("http://engine-api") };
+        var client = new EngineApiClient(http);
         var id = Guid.NewGuid();
 
         var transfer = await client.TransferAsync("local", TransferDirection.Download, ["x"], "remote", id);

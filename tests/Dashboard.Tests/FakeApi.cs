@@ -63,7 +63,14 @@ public abstract class DashboardTestBase : BunitContext, IAsyncLifetime
 {
     Task IAsyncLifetime.InitializeAsync() => Task.CompletedTask;
 
-    async Task IAsyncLifetime.DisposeAsync() => await base.DisposeAsync();
+    async Task IAsyncLifetime.DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _http.Dispose();
+    }
+
+    // The API client's connection to the fake API; disposed with the context (the client itself is not disposable).
+    private readonly HttpClient _http;
 
     protected FakeApi Api { get; } = new();
 
@@ -77,7 +84,8 @@ public abstract class DashboardTestBase : BunitContext, IAsyncLifetime
         DefaultWaitTimeout = TimeSpan.FromSeconds(30);
         Services.AddSingleton<TimeProvider>(Time);
         Services.AddMudServices();
-        Services.AddSingleton(new EngineApiClient(new HttpClient(Api) { BaseAddress = new Uri("http://engine-api") }));
+        _http = new HttpClient(Api) { BaseAddress = new Uri("http://engine-api") };
+        Services.AddSingleton(new EngineApiClient(_http));
         SetRendererInfo(new RendererInfo("Server", isInteractive: true));
     }
 }

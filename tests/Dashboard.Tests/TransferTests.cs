@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.AspNetCore.Components;
 using System.Net;
 using Dashboard.Components.Parts;
 using Dashboard.Services;
@@ -60,7 +62,8 @@ public sealed class TransferTests : DashboardTestBase
         var (provider, dialog) = await ShowDialogAsync(["o1", "o2"]);
 
         provider.WaitForAssertion(() => Assert.Equal("remote", provider.Find("#transfer-remote-field").GetAttribute("data-remote")));
-        provider.Find("#transfer-start").Click();
+        // Started, not awaited yet: the handler waits on the held POST until it is released below.
+        var start = provider.Find("#transfer-start").ClickAsync(new MouseEventArgs());
 
         // While the POST is held, one poll interval passes on the dialog's clock and it shows the polled progress.
         await uploadArrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -75,10 +78,11 @@ public sealed class TransferTests : DashboardTestBase
         Assert.Contains("\"objectIds\":[\"o1\",\"o2\"]", uploadBody);
 
         release.SetResult();
+        await start.WaitAsync(TimeSpan.FromSeconds(30));
 
         provider.WaitForAssertion(() => Assert.Equal("1", provider.Find("#transfer-summary").GetAttribute("data-transferred")));
         Assert.Equal("1", provider.Find("#transfer-summary").GetAttribute("data-skipped"));
-        provider.Find("#transfer-close").Click();
+        await provider.Find("#transfer-close").ClickAsync(new MouseEventArgs());
         var result = await dialog.Result;
         Assert.Equal(new TransferResult(["o1"], ["o2"], []), result!.Data as TransferResult, TransferResultComparer.Instance);
     }
@@ -90,7 +94,7 @@ public sealed class TransferTests : DashboardTestBase
         Api.Json("GET /api/transfers/", """{"title":"Unknown transfer","status":404,"detail":"No transfer."}""", HttpStatusCode.NotFound);
 
         var (provider, _) = await ShowDialogAsync(["o1"]);
-        provider.Find("#transfer-start").Click();
+        await provider.Find("#transfer-start").ClickAsync(new MouseEventArgs());
 
         // The error can render before the transfer's clean-up has finished: wait for the settled state as a whole.
         provider.WaitForAssertion(() =>
@@ -125,7 +129,7 @@ public sealed class TransferTests : DashboardTestBase
         var (provider, _) = await ShowDialogAsync(["o1", "o2"], TransferDirection.Download);
         provider.WaitForAssertion(() => Assert.Equal(2, provider.FindAll(".remote-object").Count));
         Assert.Contains("Download 2 objects", provider.Find("#transfer-title").TextContent);
-        provider.Find("#transfer-start").Click();
+        await provider.Find("#transfer-start").ClickAsync(new MouseEventArgs());
 
         provider.WaitForAssertion(() => Assert.Equal("2", provider.Find("#transfer-summary").GetAttribute("data-transferred")));
         Assert.Contains("\"objectIds\":[\"o1\",\"o2\"]", body);

@@ -93,7 +93,7 @@ public sealed class ApiOverviewTests(DatabaseFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task By_default_the_console_is_off_and_statements_are_not_logged_at_information()
     {
-        var logs = new CapturingLoggerProvider();
+        using var logs = new CapturingLoggerProvider();
         await using var factory = Api(logs);
         using var api = Client(factory);
 
@@ -110,7 +110,7 @@ public sealed class ApiOverviewTests(DatabaseFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task The_console_setting_shows_in_the_capabilities_and_statement_logging_can_be_turned_on()
     {
-        var logs = new CapturingLoggerProvider();
+        using var logs = new CapturingLoggerProvider();
         await using var factory = Api(logs, ("Engine:SqlConsole:Enabled", "true"), ("Logging:LogLevel:Npgsql.Command", "Information"));
         using var api = Client(factory);
 
@@ -179,20 +179,10 @@ public sealed class ApiOverviewTests(DatabaseFixture fixture, ITestOutputHelper 
     private static async Task<long> RowsOfAsync(HttpClient api, string schema, string table) =>
         (await api.GetFromJsonAsync<List<TableInfo>>($"/api/engines/{Engine}/tables?schema={schema}"))!.Single(t => t.Table == table).RowEstimate;
 
-    private WebApplicationFactory<Program> Api(CapturingLoggerProvider? logs = null, params (string Key, string Value)[] settings) =>
-        new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-        {
-            web.UseSetting($"ConnectionStrings:{Engine}", Db.Endpoint.ConnectionString).UseSetting("Engine:ApiKey", ApiKey);
-            foreach (var (key, value) in settings)
-            {
-                web.UseSetting(key, value);
-            }
-
-            if (logs is not null)
-            {
-                web.ConfigureLogging(logging => logging.AddProvider(logs));
-            }
-        });
+    private ApiFactory Api(CapturingLoggerProvider? logs = null, params (string Key, string Value)[] settings) =>
+        new(
+            [($"ConnectionStrings:{Engine}", Db.Endpoint.ConnectionString), ("Engine:ApiKey", ApiKey), .. settings],
+            logs is null ? null : web => web.ConfigureLogging(logging => logging.AddProvider(logs)));
 
     private static HttpClient Client(WebApplicationFactory<Program> factory)
     {

@@ -21,10 +21,10 @@ public sealed class ApiStartTests(DatabaseFixture fixture) : IClassFixture<Datab
         var (port, password, lateConnection) = (first.Port, first.Password, first.ConnectionString("splitgraph"));
         await first.DisposeAsync();
 
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
-            .UseSetting("ConnectionStrings:up", fixture.Db.Endpoint.ConnectionString)
-            .UseSetting("ConnectionStrings:late", lateConnection)
-            .UseSetting("Engine:ApiKey", ApiKey));
+        await using var factory = new ApiFactory([
+            ("ConnectionStrings:up", fixture.Db.Endpoint.ConnectionString),
+            ("ConnectionStrings:late", lateConnection),
+            ("Engine:ApiKey", ApiKey)]);
         using var api = factory.CreateClient();
         api.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
 

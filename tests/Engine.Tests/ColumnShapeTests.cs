@@ -17,7 +17,7 @@ public sealed class ColumnShapeTests(TwoDatabasesFixture fixture) : IClassFixtur
     private static async Task<string> DumpTableAsync(TestDatabase db, string schema, string table, string targetTable)
     {
         await using var engine = db.Engine();
-        var sql = new StringWriter();
+        using var sql = new StringWriter();
         await engine.DumpTableSqlAsync(schema, table, sql, targetSchema: schema, targetTable: targetTable);
         await engine.CommitAsync();
         return sql.ToString();
@@ -64,7 +64,7 @@ public sealed class ColumnShapeTests(TwoDatabasesFixture fixture) : IClassFixtur
         await Objects.TrackAsync(Local, schema, "t");
         var snapshot = await Objects.CommitAsync(Local, schema, "t", snapshot: true);
         await using var engine = Local.Engine();
-        var objectDump = new StringWriter();
+        using var objectDump = new StringWriter();
         await new ObjectEngine(engine).DumpObjectAsync(snapshot.ObjectId!, objectDump);
         await engine.CommitAsync();
         await Remote.ExecAsync(objectDump.ToString());

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net.Http.Json;
 using Engine.Tests.Infrastructure;
 using Npgsql;
@@ -16,6 +17,7 @@ public sealed class ConcurrentCommitTests(DatabaseFixture fixture) : IClassFixtu
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
+    [SuppressMessage(ReviewedSql.Category, ReviewedSql.Rule, Justification = ReviewedSql.GeneratedNames)]
     public async Task Two_overlapping_commits_of_one_table_give_one_object_and_no_error(bool snapshot)
     {
         var schema = await Db.FruitsAsync(primaryKey: true);

@@ -204,7 +204,7 @@ public sealed partial class FaithfulChangesPropertyTests(TwoDatabasesFixture fix
     private async Task<string> DumpBaseAsync(string schema)
     {
         await using var engine = Db.Engine();
-        var script = new StringWriter();
+        using var script = new StringWriter();
         await script.WriteAsync(await TableDefinition.OfTableAsync(engine, schema, "t", CancellationToken.None));
         await engine.DumpTableSqlAsync(schema, "t", script);
         await engine.CommitAsync();

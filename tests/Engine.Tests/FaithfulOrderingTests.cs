@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Engine.Tests.Infrastructure;
 using Npgsql;
 
@@ -23,6 +24,7 @@ public sealed class FaithfulOrderingTests(DatabaseFixture fixture) : IClassFixtu
     /// Runs <paramref name="sql"/> on its own connection with the writer's settings (autocommit). <c>COPY … FROM STDIN</c>
     /// takes its data from the lines after the first (text format).
     /// </summary>
+    [SuppressMessage(ReviewedSql.Category, ReviewedSql.Rule, Justification = ReviewedSql.Helper)]
     internal static async Task ExecAsAsync(TestDatabase db, Writer writer, string sql)
     {
         await using var connection = await db.DataSource.OpenConnectionAsync();
@@ -232,6 +234,7 @@ public sealed class FaithfulOrderingTests(DatabaseFixture fixture) : IClassFixtu
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    [SuppressMessage(ReviewedSql.Category, ReviewedSql.Rule, Justification = ReviewedSql.GeneratedNames)]
     public async Task The_writers_settings_are_what_they_were_after_every_tracked_statement(bool inTransaction)
     {
         // The triggers log under fixed output settings (set only when the writer's differ) and must hand the

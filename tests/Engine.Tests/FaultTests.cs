@@ -123,39 +123,26 @@ public sealed class FaultTests(TwoDatabasesFixture fixture, ITestOutputHelper ou
     /// </summary>
     private async Task KillBeforeRegisteringAsync(TestDatabase target, string? objectId, Func<Task> operation)
     {
-        LockGate? objectLock = objectId is null ? null : await LockGate.AdvisoryAsync(target, objectId);
-        LockGate? catalogueLock = null;
         Task run;
-        try
+        LockGate catalogueLock;
+        if (objectId is null)
         {
-            if (objectLock is null)
-            {
-                catalogueLock = await LockGate.TableAsync(target, "splitgraph_meta.objects", "SHARE ROW EXCLUSIVE");
-                run = Task.Run(operation);
-            }
-            else
-            {
-                run = Task.Run(operation);
-                await WaitForWaiterAsync(target, "advisory", run);
-                catalogueLock = await LockGate.TableAsync(target, "splitgraph_meta.objects", "SHARE ROW EXCLUSIVE");
-                await objectLock.DisposeAsync();
-                objectLock = null;
-            }
+            catalogueLock = await LockGate.TableAsync(target, "splitgraph_meta.objects", "SHARE ROW EXCLUSIVE");
+            run = Task.Run(operation);
+        }
+        else
+        {
+            await using var objectLock = await LockGate.AdvisoryAsync(target, objectId);
+            run = Task.Run(operation);
+            await WaitForWaiterAsync(target, "advisory", run);
+            // Taken before the object lock is let go (at the end of this block): the operation then stops at the catalogue.
+            catalogueLock = await LockGate.TableAsync(target, "splitgraph_meta.objects", "SHARE ROW EXCLUSIVE");
+        }
 
+        await using (catalogueLock)
+        {
             var pid = await WaitForWaiterAsync(target, "relation", run);
             await LockGate.TerminateAsync(Local, pid);
-        }
-        finally
-        {
-            if (objectLock is not null)
-            {
-                await objectLock.DisposeAsync();
-            }
-
-            if (catalogueLock is not null)
-            {
-                await catalogueLock.DisposeAsync();
-            }
         }
 
         var error = await Assert.ThrowsAsync<EngineUnavailableException>(() => run);

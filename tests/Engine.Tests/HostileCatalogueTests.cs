@@ -60,7 +60,7 @@ public sealed class HostileCatalogueTests(TwoDatabasesFixture fixture) : IClassF
         var id = await EmptyObjectAsync(Local);
         await using (var engine = Local.Engine())
         {
-            var sql = new StringWriter();
+            using var sql = new StringWriter();
             await new ObjectEngine(engine).DumpObjectAsync(id, sql);
             Assert.Contains(" integer, ", sql.ToString());
         }

@@ -29,9 +29,7 @@ public sealed class RouteNameTests(DatabaseFixture fixture) : IClassFixture<Data
             await db.ExecAsync($"INSERT INTO \"{schema}\".\"{tables[i]}\" SELECT generate_series(1, {i + 1})");
         }
 
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
-            .UseSetting("ConnectionStrings:local", db.Endpoint.ConnectionString)
-            .UseSetting("Engine:ApiKey", ApiKey));
+        await using var factory = new ApiFactory([("ConnectionStrings:local", db.Endpoint.ConnectionString), ("Engine:ApiKey", ApiKey)]);
         factory.UseKestrel(0);
         factory.StartServer();
         using var api = factory.CreateClient();

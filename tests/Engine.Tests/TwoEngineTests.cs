@@ -36,7 +36,7 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
         // A session with unusual output settings must not change the dump.
         await using var engine = Local.Engine();
         await engine.RunSqlAsync("SET LOCAL DateStyle = 'SQL, DMY'; SET LOCAL TimeZone = 'America/New_York'; SET LOCAL extra_float_digits = -3", null, ResultShape.None);
-        var sql = new StringWriter();
+        using var sql = new StringWriter();
         await engine.DumpTableSqlAsync(schema, "all_types", sql, targetSchema: schema, targetTable: "copy");
         await engine.CommitAsync();
         Assert.StartsWith($"INSERT INTO \"{schema}\".\"copy\" (\"id\", \"label\"", sql.ToString());
@@ -49,12 +49,12 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
             $"SELECT count(*) FROM {schema}.copy c WHERE c.r IS NOT DISTINCT FROM (CASE c.id WHEN 1 THEN real '3.14159' WHEN 3 THEN real 'NaN' WHEN 4 THEN real '1e-30' END)"));
 
         // Columns and filter; no rows → nothing written.
-        var some = new StringWriter();
+        using var some = new StringWriter();
         await using var again = Local.Engine();
         await again.DumpTableSqlAsync(schema, "all_types", some, ["id", "label"], [new RowFilter("id", ">=", "3")]);
         Assert.Equal(2, some.ToString().Split('\n').Count(l => l.StartsWith('(')));
         Assert.DoesNotContain("'NaN'", some.ToString());
-        var none = new StringWriter();
+        using var none = new StringWriter();
         await again.DumpTableSqlAsync(schema, "all_types", none, filter: [new RowFilter("id", "is null", null)]);
         Assert.Equal(string.Empty, none.ToString());
         await Assert.ThrowsAsync<InvalidInputException>(() => again.DumpTableSqlAsync(schema, "all_types", TextWriter.Null, ["id\"; drop table y; --"]));
@@ -67,7 +67,7 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
         var schema = await Local.NewSchemaAsync("dump");
         await Local.ExecAsync($"CREATE TABLE {schema}.t (id int, v text); INSERT INTO {schema}.t SELECT g, md5(g::text) FROM generate_series(1, 1234) g");
         await using var engine = Local.Engine();
-        var sql = new StringWriter();
+        using var sql = new StringWriter();
         await engine.DumpTableSqlAsync(schema, "t", sql);
         Assert.Equal(3, sql.ToString().Split("INSERT INTO").Length - 1);
         await Remote.ExecAsync($"CREATE SCHEMA {schema}; CREATE TABLE {schema}.t (id int, v text)");
@@ -293,6 +293,14 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
         Assert.Equal(id, (await ObjectHasher.ComputeAsync(engine, ObjectEngine.MetaSchema, id, spec, CancellationToken.None)).ObjectId);
     }
 
+    private async Task<string> DumpObjectAsync(string objectId)
+    {
+        using var script = new StringWriter();
+        await using var engine = Local.Engine();
+        await new ObjectEngine(engine).DumpObjectAsync(objectId, script);
+        return script.ToString();
+    }
+
     [Fact]
     public async Task Scenario15_DumpObject_recreates_the_identical_object_on_a_fresh_engine()
     {
@@ -307,13 +315,8 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
         await using var fresh = await TestDatabase.CreateAsync("fresh");
         foreach (var objectId in new[] { id, patch })
         {
-            var script = new StringWriter();
-            await using (var engine = Local.Engine())
-            {
-                await new ObjectEngine(engine).DumpObjectAsync(objectId, script);
-            }
-
-            await fresh.ExecAsync(script.ToString());
+            var script = await DumpObjectAsync(objectId);
+            await fresh.ExecAsync(script);
             Assert.Equal(await Local.RowsAsync($"splitgraph_meta.\"{objectId}\""), await fresh.RowsAsync($"splitgraph_meta.\"{objectId}\""));
             await using var source = Local.Engine();
             await using var target = fresh.Engine();
@@ -324,7 +327,7 @@ public sealed class TwoEngineTests(TwoDatabasesFixture fixture) : IClassFixture<
                 await fresh.ScalarAsync<string>("SELECT content_hash FROM splitgraph_meta.objects WHERE object_id = $1", objectId));
 
             // Running the dump again fails as a whole and changes nothing.
-            await Assert.ThrowsAnyAsync<Npgsql.PostgresException>(() => fresh.ExecAsync(script.ToString()));
+            await Assert.ThrowsAnyAsync<Npgsql.PostgresException>(() => fresh.ExecAsync(script));
         }
 
         // The recreated object's content really has its ID: a round trip through transfers verifies the hash.

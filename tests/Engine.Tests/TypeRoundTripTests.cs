@@ -82,7 +82,7 @@ public sealed class TypeRoundTripTests(TwoDatabasesFixture fixture) : IClassFixt
         Assert.Equal(live, await Remote.RowsAsync($"{schema}.{Table}"));
 
         // Downloaded back after deleting it here: the same content, applied onto the base again.
-        var dump = new StringWriter();
+        using var dump = new StringWriter();
         await using (var engine = Local.Engine())
         {
             await new ObjectEngine(engine).DumpObjectAsync(id, dump);
@@ -102,7 +102,7 @@ public sealed class TypeRoundTripTests(TwoDatabasesFixture fixture) : IClassFixt
         await Objects.ApplyAsync(fresh, [id], schema, "tâble ✓ 表");
         Assert.Equal(live, await fresh.RowsAsync($"{schema}.{Table}"));
 
-        var tableDump = new StringWriter();
+        using var tableDump = new StringWriter();
         await using (var engine = Local.Engine())
         {
             await engine.DumpTableSqlAsync(schema, "tâble ✓ 表", tableDump, targetSchema: schema, targetTable: "copy");

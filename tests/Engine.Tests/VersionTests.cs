@@ -612,10 +612,9 @@ public sealed class VersionTests(TwoDatabasesFixture fixture, ITestOutputHelper 
     [Fact]
     public async Task Routes_answer_with_problem_details_and_the_story_runs_through_the_api()
     {
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web => web
-            .UseSetting("ConnectionStrings:local", Local.Endpoint.ConnectionString)
-            .UseSetting("ConnectionStrings:remote", Remote.Endpoint.ConnectionString)
-            .UseSetting("Engine:ApiKey", ApiHost.ApiKey));
+        await using var factory = ApiHost.Start(
+            ("ConnectionStrings:local", Local.Endpoint.ConnectionString),
+            ("ConnectionStrings:remote", Remote.Endpoint.ConnectionString));
         using var api = factory.Client();
         var schema = await FruitsRepositoryAsync(Local);
         var repo = $"/api/engines/local/repositories/{schema}";

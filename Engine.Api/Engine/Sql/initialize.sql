@@ -17,8 +17,8 @@ CREATE TABLE IF NOT EXISTS splitgraph_audit.logged_actions (
     action_tstamp timestamptz NOT NULL DEFAULT now()
 );
 
--- Bulk insert entries hold up to 10,000 keys each (see log_inserts): lz4 compresses them about 3x faster than pglz,
--- a third of their cost in a tracked bulk load. Servers built without lz4 keep pglz.
+-- Bulk insert entries hold up to 10,000 keys each by default (see log_inserts): lz4 compresses them about 3x faster
+-- than pglz, a third of their cost in a tracked bulk load. Servers built without lz4 keep pglz.
 DO $$
 BEGIN
     IF (SELECT attcompression FROM pg_attribute
@@ -279,12 +279,54 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Bulk insert thresholds (log_inserts): rows of a statement logged one by one, keys per bulk entry, rows aggregated
+-- in one pass. The API sets them at every initialize from its settings (Limits:BulkInsert*, README) through
+-- configure_bulk_logging, which rewrites one IMMUTABLE function per threshold: the planner folds a call into a constant,
+-- so a threshold costs nothing per row, and rewriting them and log_inserts in one transaction drops every session's
+-- cached plans. Only ints reach the function text (format %s of an int). Until the API runs it, the defaults hold.
+CREATE OR REPLACE FUNCTION splitgraph_audit.configure_bulk_logging(p_per_row int, p_entry_keys int, p_aggregate_rows int)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    threshold record;
+    current_value int;
+BEGIN
+    IF p_per_row IS NULL OR p_per_row < 1 THEN
+        RAISE EXCEPTION 'bulk logging: rows logged one by one must be at least 1 (it is %)', p_per_row USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Net-change positions number the keys of one entry in 16 bits (LogPosition, in the API).
+    IF p_entry_keys IS NULL OR p_entry_keys < 1 OR p_entry_keys > 65535 THEN
+        RAISE EXCEPTION 'bulk logging: keys per entry must be 1 to 65535 (it is %)', p_entry_keys USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_aggregate_rows IS NULL OR p_aggregate_rows < p_entry_keys THEN
+        RAISE EXCEPTION 'bulk logging: rows aggregated in one pass must be at least the keys per entry (it is %)', p_aggregate_rows USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR threshold IN SELECT * FROM (VALUES ('bulk_per_row', p_per_row), ('bulk_entry_keys', p_entry_keys), ('bulk_aggregate_rows', p_aggregate_rows)) AS t(name, value) LOOP
+        current_value := NULL;
+        IF pg_catalog.to_regprocedure(pg_catalog.format('splitgraph_audit.%I()', threshold.name)) IS NOT NULL THEN
+            EXECUTE pg_catalog.format('SELECT splitgraph_audit.%I()', threshold.name) INTO current_value;
+        END IF;
+        -- Unchanged thresholds are left alone: rewriting a function invalidates every session's cached plans.
+        IF current_value IS DISTINCT FROM threshold.value THEN
+            EXECUTE pg_catalog.format(
+                'CREATE OR REPLACE FUNCTION splitgraph_audit.%I() RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE '
+                'SET search_path = pg_catalog, pg_temp AS %L',
+                threshold.name, pg_catalog.format('SELECT %s', threshold.value::int));
+        END IF;
+    END LOOP;
+END $$;
+DO $$
+BEGIN
+    IF pg_catalog.to_regprocedure('splitgraph_audit.bulk_aggregate_rows()') IS NULL THEN
+        PERFORM splitgraph_audit.configure_bulk_logging(1000, 10000, 1000000);
+    END IF;
+END $$;
+
 -- Inserts and deletes are logged per statement from transition tables: one trigger call per statement,
 -- static SQL (PL/pgSQL caches a plan per table). Whole rows are written r.* : a bare r would mean a user
 -- column called "r" when the table has one.
 -- Bulk inserts: past the first 1,000 rows of a statement into a table with a primary key, rows are logged as bulk
--- entries of up to 10,000 keys each, the key columns as JSON arrays (row_data {"id": [1, 2, …]}, changed_fields
--- {"sg_bulk": n}). Writing a jsonb object per row is most of a tracked bulk load's cost (1M rows: 8.5 s logged per
+-- entries of up to 10,000 keys each (defaults: see configure_bulk_logging), the key columns as JSON arrays (row_data
+-- {"id": [1, 2, …]}, changed_fields {"sg_bulk": n}). Writing a jsonb object per row is most of a tracked bulk load's cost (1M rows: 8.5 s logged per
 -- row, 2.9 s as key arrays, 1.9 s untracked); the inserted values are the live row or, once changed again, the old
 -- row of the key's next log entry, so readers recover them. The LIMIT keeps small statements on the static path.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_inserts() RETURNS trigger
@@ -322,44 +364,46 @@ BEGIN
         GET DIAGNOSTICS n = ROW_COUNT;
     ELSE
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, stmt_id FROM sg_new_rows r LIMIT 1000;
+    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, stmt_id FROM sg_new_rows r LIMIT splitgraph_audit.bulk_per_row();
     GET DIAGNOSTICS n = ROW_COUNT;
     END IF;
-    IF n = 1000 AND NOT rows_mode THEN
+    IF n = splitgraph_audit.bulk_per_row() AND NOT rows_mode THEN
         key_columns := splitgraph_audit.primary_key_of(TG_RELID);
         IF key_columns IS NULL THEN
             INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
-            SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, stmt_id FROM sg_new_rows r OFFSET 1000;
+            SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, stmt_id FROM sg_new_rows r OFFSET splitgraph_audit.bulk_per_row();
             GET DIAGNOSTICS rest = ROW_COUNT;
         ELSE
             -- Key columns as k1, k2, … (no clash with user column names), aggregated into arrays a1, a2, …
             SELECT pg_catalog.string_agg(pg_catalog.format('r.%I AS k%s', c, o), ', ' ORDER BY o),
                    pg_catalog.string_agg(pg_catalog.format('pg_catalog.array_agg(k%s) AS a%s', o, o), ', ' ORDER BY o),
-                   pg_catalog.string_agg(pg_catalog.format('%L, pg_catalog.to_jsonb(a%s[i * 10000 + 1 : (i + 1) * 10000])', c, o), ', ' ORDER BY o),
+                   pg_catalog.string_agg(pg_catalog.format('%L, pg_catalog.to_jsonb(a%s[i * splitgraph_audit.bulk_entry_keys() + 1 : (i + 1) * splitgraph_audit.bulk_entry_keys()])', c, o), ', ' ORDER BY o),
                    pg_catalog.string_agg(pg_catalog.format('%L, pg_catalog.to_jsonb(pg_catalog.array_agg(k%s))', c, o), ', ' ORDER BY o)
             INTO key_select, key_arrays, key_slices, key_groups
             FROM pg_catalog.unnest(key_columns) WITH ORDINALITY AS x(c, o);
-            -- The next million rows: one array per key column, sliced into entries (a transition table scans in
-            -- insertion order, so OFFSET picks up exactly where the LIMIT stopped). One plain aggregate costs half
-            -- of grouping by a row number, and a million keys bound the memory it takes.
+            -- The next bulk_aggregate_rows() rows (a million by default): one array per key column, sliced into
+            -- entries (a transition table scans in insertion order, so OFFSET picks up exactly where the LIMIT
+            -- stopped). One plain aggregate costs half of grouping by a row number, and that many keys bound the
+            -- memory it takes.
             EXECUTE pg_catalog.format(
                 'WITH logged AS ('
                 '  INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)'
-                '  SELECT $1, $2, ''I'', pg_catalog.jsonb_build_object(%s), pg_catalog.jsonb_build_object(''sg_bulk'', least(10000, s.n - i * 10000)), $3'
-                '  FROM (SELECT %s, pg_catalog.count(*) AS n FROM (SELECT %s FROM sg_new_rows r OFFSET 1000 LIMIT 1000000) r) s,'
-                '       pg_catalog.generate_series(0, (s.n + 9999) / 10000 - 1) AS i'
+                '  SELECT $1, $2, ''I'', pg_catalog.jsonb_build_object(%s), pg_catalog.jsonb_build_object(''sg_bulk'', least(splitgraph_audit.bulk_entry_keys(), s.n - i * splitgraph_audit.bulk_entry_keys())), $3'
+                '  FROM (SELECT %s, pg_catalog.count(*) AS n FROM (SELECT %s FROM sg_new_rows r OFFSET splitgraph_audit.bulk_per_row() LIMIT splitgraph_audit.bulk_aggregate_rows()) r) s,'
+                '       pg_catalog.generate_series(0, (s.n + splitgraph_audit.bulk_entry_keys() - 1) / splitgraph_audit.bulk_entry_keys() - 1) AS i'
                 '  ORDER BY i'
                 '  RETURNING (changed_fields ->> ''sg_bulk'')::bigint AS n)'
                 'SELECT coalesce(pg_catalog.sum(n), 0) FROM logged',
                 key_slices, key_arrays, key_select)
             INTO rest USING TG_TABLE_SCHEMA, TG_TABLE_NAME, stmt_id;
-            IF rest = 1000000 THEN
-                -- Larger statements: the rest in groups of 10,000 by row number, in one pass.
+            IF rest = splitgraph_audit.bulk_aggregate_rows() THEN
+                -- Larger statements: the rest in groups of bulk_entry_keys() by row number, in one pass.
                 EXECUTE pg_catalog.format(
                     'WITH logged AS ('
                     '  INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)'
                     '  SELECT $1, $2, ''I'', pg_catalog.jsonb_build_object(%s), pg_catalog.jsonb_build_object(''sg_bulk'', pg_catalog.count(*)), $3'
-                    '  FROM (SELECT %s, (pg_catalog.row_number() OVER () - 1) / 10000 AS sg_part FROM (SELECT * FROM sg_new_rows OFFSET 1001000) r) k'
+                    '  FROM (SELECT %s, (pg_catalog.row_number() OVER () - 1) / splitgraph_audit.bulk_entry_keys() AS sg_part'
+                    '  FROM (SELECT * FROM sg_new_rows OFFSET splitgraph_audit.bulk_per_row() + splitgraph_audit.bulk_aggregate_rows()) r) k'
                     '  GROUP BY sg_part ORDER BY sg_part'
                     '  RETURNING (changed_fields ->> ''sg_bulk'')::bigint AS n)'
                     'SELECT coalesce(pg_catalog.sum(n), 0) FROM logged',

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.AspNetCore.Components;
 using System.Net;
 using Dashboard.Components.Versions;
 using Dashboard.Services;
@@ -86,7 +88,7 @@ public sealed class RepositoryTransferDialogTests : DashboardTestBase
         Api.Json("GET /api/transfers/", """{"title":"Unknown transfer","status":404,"detail":"No transfer."}""", HttpStatusCode.NotFound);
 
         var (provider, dialog) = await ShowAsync(RepositoryTransferKind.Pull);
-        provider.Find("#vt-checkout input").Change(true);
+        await provider.Find("#vt-checkout input").ChangeAsync(new ChangeEventArgs { Value = true });
         await provider.InvokeAsync(() => provider.Find("#vt-start").Click());
 
         provider.WaitForAssertion(() =>
@@ -116,8 +118,8 @@ public sealed class RepositoryTransferDialogTests : DashboardTestBase
 
         var (provider, _) = await ShowAsync(RepositoryTransferKind.Clone, schema: "");
         Assert.True(provider.Find("#vt-start").HasAttribute("disabled"));
-        provider.Find("input#vt-remote-schema").Input("sales");
-        provider.Find("#vt-checkout input").Change(true);
+        await provider.Find("input#vt-remote-schema").InputAsync(new ChangeEventArgs { Value = "sales" });
+        await provider.Find("#vt-checkout input").ChangeAsync(new ChangeEventArgs { Value = true });
         provider.WaitForAssertion(() => Assert.False(provider.Find("#vt-start").HasAttribute("disabled")));
         await provider.InvokeAsync(() => provider.Find("#vt-start").Click());
 

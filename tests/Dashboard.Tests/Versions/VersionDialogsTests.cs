@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Components.Web;
+using Microsoft.AspNetCore.Components;
 using Dashboard.Components.Versions;
 using Dashboard.Services;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,10 +27,10 @@ public sealed class VersionDialogsTests : DashboardTestBase
         provider.WaitForAssertion(() => Assert.True(provider.Find("#confirm-yes").HasAttribute("disabled")));
         Assert.Contains("3 pending changes", provider.Find("#commit-image-explanation").TextContent);
 
-        provider.Find("textarea#commit-message").Input("  Rename alpha ");
-        provider.Find("#commit-image-snapshot input").Change(true);
+        await provider.Find("textarea#commit-message").InputAsync(new ChangeEventArgs { Value = "  Rename alpha " });
+        await provider.Find("#commit-image-snapshot input").ChangeAsync(new ChangeEventArgs { Value = true });
         provider.WaitForAssertion(() => Assert.False(provider.Find("#confirm-yes").HasAttribute("disabled")));
-        provider.Find("#confirm-yes").Click();
+        await provider.Find("#confirm-yes").ClickAsync(new MouseEventArgs());
 
         Assert.Equal(new CommitImageChoice("Rename alpha", true), await answer!.WaitAsync(TimeSpan.FromSeconds(30)));
     }
@@ -42,7 +44,7 @@ public sealed class VersionDialogsTests : DashboardTestBase
         provider.WaitForAssertion(() => Assert.NotNull(provider.Find("#confirm-no")));
         Assert.Contains("No pending changes", provider.Find("#commit-image-explanation").TextContent);
 
-        provider.Find("#confirm-no").Click();
+        await provider.Find("#confirm-no").ClickAsync(new MouseEventArgs());
         Assert.Null(await answer!.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
@@ -56,7 +58,7 @@ public sealed class VersionDialogsTests : DashboardTestBase
         Assert.Empty(provider.FindAll("#checkout-pending"));
         Assert.Contains("shop on remote", provider.Find("#checkout-explanation").TextContent);
 
-        provider.Find("#confirm-yes").Click();
+        await provider.Find("#confirm-yes").ClickAsync(new MouseEventArgs());
         Assert.False(await answer!.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
@@ -69,9 +71,9 @@ public sealed class VersionDialogsTests : DashboardTestBase
         provider.WaitForAssertion(() => Assert.Contains("2 pending changes", provider.Find("#checkout-pending").TextContent));
         Assert.True(provider.Find("#confirm-yes").HasAttribute("disabled"));
 
-        provider.Find("#checkout-force input").Change(true);
+        await provider.Find("#checkout-force input").ChangeAsync(new ChangeEventArgs { Value = true });
         provider.WaitForAssertion(() => Assert.False(provider.Find("#confirm-yes").HasAttribute("disabled")));
-        provider.Find("#confirm-yes").Click();
+        await provider.Find("#confirm-yes").ClickAsync(new MouseEventArgs());
 
         Assert.True(await answer!.WaitAsync(TimeSpan.FromSeconds(30)));
     }
@@ -84,15 +86,15 @@ public sealed class VersionDialogsTests : DashboardTestBase
         await provider.InvokeAsync(() => { answer = TagDialog.AskAsync(Dialogs, VersionsData.Second); });
         provider.WaitForAssertion(() => Assert.True(provider.Find("#confirm-yes").HasAttribute("disabled")));
 
-        provider.Find("input#tag-name").Input("HEAD");
+        await provider.Find("input#tag-name").InputAsync(new ChangeEventArgs { Value = "HEAD" });
         provider.WaitForAssertion(() => Assert.Contains("maintained by the engine", provider.Find("#tag-problem").TextContent));
         Assert.True(provider.Find("#confirm-yes").HasAttribute("disabled"));
-        provider.Find("input#tag-name").Input(new string('x', 64));
+        await provider.Find("input#tag-name").InputAsync(new ChangeEventArgs { Value = new string('x', 64) });
         provider.WaitForAssertion(() => Assert.Contains("63 bytes", provider.Find("#tag-problem").TextContent));
 
-        provider.Find("input#tag-name").Input("v2.0-rc_1");
+        await provider.Find("input#tag-name").InputAsync(new ChangeEventArgs { Value = "v2.0-rc_1" });
         provider.WaitForAssertion(() => Assert.False(provider.Find("#confirm-yes").HasAttribute("disabled")));
-        provider.Find("#confirm-yes").Click();
+        await provider.Find("#confirm-yes").ClickAsync(new MouseEventArgs());
 
         Assert.Equal("v2.0-rc_1", await answer!.WaitAsync(TimeSpan.FromSeconds(30)));
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Xunit.Sdk;
 
 [assembly: TestFramework("Engine.Tests.Infrastructure.ServerTestFramework", "Engine.Tests")]
@@ -10,6 +11,7 @@ namespace Engine.Tests.Infrastructure;
 /// </summary>
 public sealed class ServerTestFramework : XunitTestFramework
 {
+    [SuppressMessage("Reliability", "CA2000:Dispose objects before losing scope", Justification = "Handed to xUnit's DisposalTracker, which disposes it when the run ends.")]
     public ServerTestFramework(IMessageSink messageSink)
         : base(messageSink) => DisposalTracker.Add(new ServerStopper());
 
