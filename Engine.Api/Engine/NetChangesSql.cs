@@ -19,7 +19,7 @@ internal static class NetChangesSql
     public static string Net(string source, ChangeKey key) =>
         $"""
         WITH log AS (
-            SELECT event_id, coalesce(statement_id, event_id) AS statement_id, action, row_data,
+            SELECT event_id, coalesce(statement_id, event_id) AS statement_id, action, row_data, row_text, new_text,
                    CASE WHEN action = 'U' THEN row_data || coalesce(changed_fields, '{"{}"}') END AS new_data,
                    action = 'U' AND EXISTS (SELECT 1 FROM pg_catalog.unnest($3::text[]) AS k
                                             WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) AS key_changed,
@@ -29,24 +29,29 @@ internal static class NetChangesSql
             WHERE schema_name = $1 AND table_name = $2 AND NOT {LogPosition.IsBulk("action", "changed_fields")}
         ),
         -- phase 0: the entry starts from a row the statement found (delete, update); 1: it only adds one.
+        -- old_text/after_text: the exact row texts of tables logged with them (trigger argument 'texts'), else NULL.
         entries AS (
             SELECT event_id, statement_id, CASE WHEN action = 'I' THEN 1 ELSE 0 END AS phase, 0 AS sub, row_data AS key_source, image_only,
                    action <> 'I' AS before_present, CASE WHEN action <> 'I' THEN row_data END AS old_row,
                    action = 'I' OR (action = 'U' AND NOT key_changed) AS after_present,
-                   CASE WHEN action = 'I' THEN row_data WHEN action = 'U' AND NOT key_changed THEN new_data END AS new_row
+                   CASE WHEN action = 'I' THEN row_data WHEN action = 'U' AND NOT key_changed THEN new_data END AS new_row,
+                   CASE WHEN action <> 'I' THEN row_text END AS old_text,
+                   CASE WHEN action = 'I' THEN row_text WHEN action = 'U' AND NOT key_changed THEN new_text END AS after_text
             FROM log
             UNION ALL
-            SELECT event_id, statement_id, 1, 1, new_data, false, false, NULL, true, new_data FROM log WHERE key_changed
+            SELECT event_id, statement_id, 1, 1, new_data, false, false, NULL, true, new_data, NULL, new_text FROM log WHERE key_changed
         ),
         keyed AS (
-            SELECT event_id, statement_id, phase, sub, image_only, before_present, old_row, after_present, new_row, {KeyOf("key_source", key)} AS row_key FROM entries
+            SELECT event_id, statement_id, phase, sub, image_only, before_present, old_row, after_present, new_row, old_text, after_text,
+                   {KeyOf("key_source", key)} AS row_key FROM entries
             UNION ALL
-            SELECT b.event_id, b.statement_id, 1, b.sub, false, false, NULL, true, NULL, b.row_key FROM ({BulkKeys(key, "")}) b
+            SELECT b.event_id, b.statement_id, 1, b.sub, false, false, NULL, true, NULL, NULL, NULL, b.row_key FROM ({BulkKeys(key, "")}) b
         ),
         -- One sort serves both ends of each key: the window reads its first entry, DISTINCT ON keeps its last.
         ends AS (
-            SELECT DISTINCT ON (row_key) row_key, event_id, sub, after_present, new_row,
+            SELECT DISTINCT ON (row_key) row_key, event_id, sub, after_present, new_row, after_text,
                    last_value(before_present) OVER w AS first_before_present, last_value(old_row) OVER w AS first_old_row,
+                   last_value(old_text) OVER w AS first_old_text,
                    last_value(event_id) OVER w AS first_event,
                    bool_or(image_only) OVER w AS image_changed
             FROM keyed
@@ -61,10 +66,16 @@ internal static class NetChangesSql
                    CASE WHEN e.first_before_present THEN e.first_event END AS old_event
             FROM ends e
             WHERE (e.first_before_present OR e.after_present)
-              -- Back where it started: nothing to commit (a bulk insert's after state is the live row). Compared as text,
-              -- not jsonb equality: numeric 1.0 -> 1.00 is a change.
-              AND NOT (e.first_before_present AND e.after_present AND NOT e.image_changed
-                       AND e.first_old_row::text = (CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {LiveRow(source, key, "e.row_key")} END)::text)
+              -- Back where it started: nothing to commit (a bulk insert's after state is the live row). By the exact row
+              -- texts where both ends have one (jsonb writes float8 -0 as 0: a key moved 0 -> -0 with another column
+              -- that a later statement puts back is a change); else by jsonb text, not jsonb equality (numeric 1.0 ->
+              -- 1.00 is a change), unless an update in between changed only what jsonb cannot show.
+              AND NOT (e.first_before_present AND e.after_present
+                       AND CASE WHEN e.first_old_text IS NOT NULL AND (e.after_text IS NOT NULL OR e.new_row IS NULL)
+                                THEN e.first_old_text = coalesce(e.after_text, {LiveText(source, key, "e.row_key")})
+                                ELSE NOT e.image_changed
+                                     AND e.first_old_row::text = (CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {LiveRow(source, key, "e.row_key")} END)::text
+                           END)
         )
         """;
 
@@ -151,6 +162,10 @@ internal static class NetChangesSql
     /// </summary>
     public static string LiveRow(string source, ChangeKey key, string rowKey) =>
         $"(SELECT splitgraph_audit.row_image(s.*) FROM {source} s, {KeyMatch.KeyRecord(rowKey, key, "k")} WHERE {KeyMatch.Sql(key, "s", "k")})";
+
+    /// <summary>The live row's exact text (as the triggers log row texts) of a key object, or NULL.</summary>
+    public static string LiveText(string source, ChangeKey key, string rowKey) =>
+        $"(SELECT splitgraph_audit.record_text(s.*) FROM {source} s, {KeyMatch.KeyRecord(rowKey, key, "k")} WHERE {KeyMatch.Sql(key, "s", "k")})";
 }
 
 /// <summary>
