@@ -28,11 +28,12 @@ public sealed class ChangeEngine(SqlEngine engine)
             await TableCatalog.RequireUserColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
             var name = Identifiers.Qualify(table.Schema, table.Table);
             // Trigger arguments (splitgraph_audit.trigger_args): 'rows' without a primary key (each row's exact text is
-            // logged too), 'json' with a json column (rows logged through row_jsonb). Only these two words are spliced.
+            // logged too), 'json' with a json column (rows logged through row_jsonb), 'texts' with a key and a column
+            // jsonb does not write exactly (row texts logged too). Only these three words are spliced.
             var arguments = await engine.ScalarAsync<string[]>(
                 "SELECT splitgraph_audit.trigger_args(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass)",
                 [table.Schema, table.Table], cancellationToken);
-            var mode = string.Join(", ", arguments.Where(a => a is "rows" or "json").Select(a => $"'{a}'"));
+            var mode = string.Join(", ", arguments.Where(a => a is "rows" or "json" or "texts").Select(a => $"'{a}'"));
             // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens;
             // before each statement, its ID (entries of one statement are read as one step).
             await engine.ExecuteAsync(
@@ -58,8 +59,8 @@ public sealed class ChangeEngine(SqlEngine engine)
     }
 
     /// <summary>
-    /// Re-installs the triggers of a tracked table whose primary key or json columns came or went since they were
-    /// installed, so their arguments match the table (see <see cref="TrackTablesAsync"/>).
+    /// Re-installs the triggers of a tracked table whose primary key, json columns or columns jsonb does not write exactly
+    /// came or went since they were installed, so their arguments match the table (see <see cref="TrackTablesAsync"/>).
     /// </summary>
     public async Task SyncTriggerModeAsync(string schema, string table, CancellationToken cancellationToken = default)
     {

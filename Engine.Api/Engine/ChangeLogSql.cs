@@ -31,6 +31,8 @@ namespace Engine.Api.Engine;
 /// <item><c>{key_match(left, right)}</c>: the two aliases' rows have the same key (<see cref="KeyMatch.Sql"/>).</item>
 /// <item><c>{live_row(key)}</c>: <c>(SELECT splitgraph_audit.row_image(s.*) FROM {source} s, {key_record(key, k)}
 /// WHERE {key_match(s, k)})</c>, the live row of a key object as jsonb in the log's fixed format, or NULL.</item>
+/// <item><c>{live_text(key)}</c>: the same live row's exact text (<c>splitgraph_audit.record_text</c>, as the triggers
+/// log row texts), or NULL.</item>
 /// <item><c>{bulk_key_names}</c>, <c>{bulk_key_arrays}</c>, <c>{bulk_key_pairs}</c>: one entry per key column of
 /// a bulk entry's key arrays (<c>k1, k2</c>; <c>jsonb_array_elements(b.keys -&gt; name1), …</c>; <c>name1, e.k1, …</c>).</item>
 /// <item><c>{commit_values}</c>, <c>{row_fields(record)}</c>: the value lists of the two commits (see there).</item>
@@ -58,7 +60,7 @@ internal static partial class ChangeLogSql
     public const string Net =
         """
         WITH log AS (
-            SELECT event_id, coalesce(statement_id, event_id) AS statement_id, action, row_data,
+            SELECT event_id, coalesce(statement_id, event_id) AS statement_id, action, row_data, row_text, new_text,
                    CASE WHEN action = 'U' THEN row_data || coalesce(changed_fields, '{}') END AS new_data,
                    action = 'U' AND EXISTS (SELECT 1 FROM pg_catalog.unnest(@key_columns::text[]) AS k
                                             WHERE changed_fields ? k AND changed_fields -> k IS DISTINCT FROM row_data -> k) AS key_changed,
@@ -68,24 +70,29 @@ internal static partial class ChangeLogSql
             WHERE schema_name = @schema AND table_name = @table AND NOT (action = 'I' AND changed_fields IS NOT NULL)
         ),
         -- phase 0: the entry starts from a row the statement found (delete, update); 1: it only adds one.
+        -- old_text/after_text: the exact row texts of tables logged with them (trigger argument 'texts'), else NULL.
         entries AS (
             SELECT event_id, statement_id, CASE WHEN action = 'I' THEN 1 ELSE 0 END AS phase, 0 AS sub, row_data AS key_source, image_only,
                    action <> 'I' AS before_present, CASE WHEN action <> 'I' THEN row_data END AS old_row,
                    action = 'I' OR (action = 'U' AND NOT key_changed) AS after_present,
-                   CASE WHEN action = 'I' THEN row_data WHEN action = 'U' AND NOT key_changed THEN new_data END AS new_row
+                   CASE WHEN action = 'I' THEN row_data WHEN action = 'U' AND NOT key_changed THEN new_data END AS new_row,
+                   CASE WHEN action <> 'I' THEN row_text END AS old_text,
+                   CASE WHEN action = 'I' THEN row_text WHEN action = 'U' AND NOT key_changed THEN new_text END AS after_text
             FROM log
             UNION ALL
-            SELECT event_id, statement_id, 1, 1, new_data, false, false, NULL, true, new_data FROM log WHERE key_changed
+            SELECT event_id, statement_id, 1, 1, new_data, false, false, NULL, true, new_data, NULL, new_text FROM log WHERE key_changed
         ),
         keyed AS (
-            SELECT event_id, statement_id, phase, sub, image_only, before_present, old_row, after_present, new_row, {key_of(key_source)} AS row_key FROM entries
+            SELECT event_id, statement_id, phase, sub, image_only, before_present, old_row, after_present, new_row, old_text, after_text,
+                   {key_of(key_source)} AS row_key FROM entries
             UNION ALL
-            SELECT b.event_id, b.statement_id, 1, b.sub, false, false, NULL, true, NULL, b.row_key FROM ({bulk_keys}) b
+            SELECT b.event_id, b.statement_id, 1, b.sub, false, false, NULL, true, NULL, NULL, NULL, b.row_key FROM ({bulk_keys}) b
         ),
         -- One sort serves both ends of each key: the window reads its first entry, DISTINCT ON keeps its last.
         ends AS (
-            SELECT DISTINCT ON (row_key) row_key, event_id, sub, after_present, new_row,
+            SELECT DISTINCT ON (row_key) row_key, event_id, sub, after_present, new_row, after_text,
                    last_value(before_present) OVER w AS first_before_present, last_value(old_row) OVER w AS first_old_row,
+                   last_value(old_text) OVER w AS first_old_text,
                    last_value(event_id) OVER w AS first_event,
                    bool_or(image_only) OVER w AS image_changed
             FROM keyed
@@ -100,10 +107,16 @@ internal static partial class ChangeLogSql
                    CASE WHEN e.first_before_present THEN e.first_event END AS old_event
             FROM ends e
             WHERE (e.first_before_present OR e.after_present)
-              -- Back where it started: nothing to commit (a bulk insert's after state is the live row). Compared as text,
-              -- not jsonb equality: numeric 1.0 -> 1.00 is a change.
-              AND NOT (e.first_before_present AND e.after_present AND NOT e.image_changed
-                       AND e.first_old_row::text = (CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {live_row(e.row_key)} END)::text)
+              -- Back where it started: nothing to commit (a bulk insert's after state is the live row). By the exact row
+              -- texts where both ends have one (jsonb writes float8 -0 as 0: a key moved 0 -> -0 with another column
+              -- that a later statement puts back is a change); else by jsonb text, not jsonb equality (numeric 1.0 ->
+              -- 1.00 is a change), unless an update in between changed only what jsonb cannot show.
+              AND NOT (e.first_before_present AND e.after_present
+                       AND CASE WHEN e.first_old_text IS NOT NULL AND (e.after_text IS NOT NULL OR e.new_row IS NULL)
+                                THEN e.first_old_text = coalesce(e.after_text, {live_text(e.row_key)})
+                                ELSE NOT e.image_changed
+                                     AND e.first_old_row::text = (CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {live_row(e.row_key)} END)::text
+                           END)
         )
         """;
 
@@ -417,6 +430,7 @@ internal static partial class ChangeLogSql
             "key_record_with_domains" => KeyMatch.KeyRecord(Arg(0), key, Arg(1), t.Domains(statement)),
             "key_match" => KeyMatch.Sql(key, Arg(0), Arg(1)),
             "live_row" => $"(SELECT splitgraph_audit.row_image(s.*) FROM {Identifiers.Qualify(t.Schema, t.Table)} s, {KeyMatch.KeyRecord(Arg(0), key, "k")} WHERE {KeyMatch.Sql(key, "s", "k")})",
+            "live_text" => $"(SELECT splitgraph_audit.record_text(s.*) FROM {Identifiers.Qualify(t.Schema, t.Table)} s, {KeyMatch.KeyRecord(Arg(0), key, "k")} WHERE {KeyMatch.Sql(key, "s", "k")})",
             "bulk_key_names" => string.Join(", ", key.Columns.Select((_, i) => $"k{i + 1}")),
             "bulk_key_arrays" => string.Join(", ", key.Columns.Select((_, i) => $"jsonb_array_elements(b.keys -> {KeyName(i)})")),
             "bulk_key_pairs" => string.Join(", ", key.Columns.Select((_, i) => $"{KeyName(i)}, e.k{i + 1}")),

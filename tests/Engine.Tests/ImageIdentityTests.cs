@@ -115,6 +115,83 @@ public sealed class ImageIdentityTests(DatabaseFixture fixture) : IClassFixture<
         Assert.Equal(("-0.0010", "\"Infinity\"", "1.5", "false", "null"), (Raw(2, "n"), Raw(2, "f"), Raw(2, "r"), Raw(2, "ok"), Raw(2, "j")));
     }
 
+    /// <summary>
+    /// Property test seed 1828371188: one statement moves a float8 key 0 -> -0 together with another column, a later one
+    /// puts that column back. In jsonb (which writes -0 as 0) the key ends where it started; the row texts logged for
+    /// keyed tables with such columns (trigger argument 'texts') see the new key image, and commit takes it.
+    /// </summary>
+    [Fact]
+    public async Task Float_key_moved_to_negative_zero_with_another_column_that_is_put_back_commits_the_negative_zero()
+    {
+        var schema = await ArrangeAsync("id float8 PRIMARY KEY, v int", "(0, 1), (1, 2)");
+        Assert.Equal("{texts}", await Db.ScalarAsync<string>($"SELECT splitgraph_audit.trigger_args('{schema}.t'::regclass)::text"));
+        await Db.ExecAsync($"UPDATE {schema}.t SET id = '-0', v = v + 1 WHERE id = 0");
+        await Db.ExecAsync($"UPDATE {schema}.t SET v = v - 1 WHERE id = 0");
+
+        var result = await CommitAndCompareAsync(schema);
+        Assert.Equal((1L, 0L), (result.Upserts, result.Deletes));
+        Assert.Equal(["(-0,1)", "(1,2)"], await Db.RowsAsync($"{schema}.before"));
+        // The record-image operator tells -0 from 0 whatever the session's extra_float_digits.
+        Assert.True(await Db.ScalarAsync<bool>($"SELECT b *= t FROM {schema}.before b, {schema}.t t WHERE b.v = 1 AND t.v = 1"));
+    }
+
+    [Fact]
+    public async Task Json_text_changed_with_another_column_that_is_put_back_is_committed()
+    {
+        var schema = await ArrangeAsync("id int PRIMARY KEY, j json, v int", """(1, '{"a":1}', 1)""");
+        await Db.ExecAsync($$"""UPDATE {{schema}}.t SET j = '{"a": 1}', v = 2""");
+        await Db.ExecAsync($"UPDATE {schema}.t SET v = 1");
+
+        var result = await CommitAndCompareAsync(schema);
+        Assert.Equal(1L, result.Upserts);
+        Assert.Equal(["""(1,"{""a"": 1}",1)"""], await Db.RowsAsync($"{schema}.before"));
+    }
+
+    /// <summary>A bulk insert entry logs only keys: the key's last state is then the live row, compared by its exact text.</summary>
+    [Fact]
+    public async Task Float_key_deleted_then_bulk_inserted_as_negative_zero_is_committed()
+    {
+        var schema = await ArrangeAsync("id float8 PRIMARY KEY, v int", "(0, 1)");
+        await Db.ExecAsync($"DELETE FROM {schema}.t WHERE id = 0");
+        // 1,201 rows: the last 201 (the -0 key among them) go to a bulk entry.
+        await Db.ExecAsync($"INSERT INTO {schema}.t SELECT g, g FROM generate_series(1, 1200) g UNION ALL SELECT '-0'::float8, 1");
+        Assert.True(await Db.ScalarAsync<bool>(
+            $"SELECT EXISTS (SELECT 1 FROM splitgraph_audit.logged_actions WHERE schema_name = '{schema}' AND table_name = 't' AND changed_fields ? 'sg_bulk')"));
+
+        var result = await CommitAndCompareAsync(schema);
+        Assert.Equal((1201L, 0L), (result.Upserts, result.Deletes));
+    }
+
+    /// <summary>A float8 table tracked before row texts were logged for keyed tables gets them at its next commit.</summary>
+    [Fact]
+    public async Task Triggers_installed_without_row_texts_are_resynced_at_commit()
+    {
+        var schema = await ArrangeAsync("id int PRIMARY KEY, f float8, v int", "(1, 1, 1)");
+        string[] triggers = ["audit_trigger_stm", "audit_trigger_stm_delete", "audit_trigger_row", "audit_trigger_truncate"];
+        // The triggers as an older engine installed them: no arguments.
+        await Db.ExecAsync(
+            $"""
+            CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON {schema}.t
+                REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts();
+            CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON {schema}.t
+                REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes();
+            CREATE OR REPLACE TRIGGER audit_trigger_row AFTER UPDATE ON {schema}.t FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update();
+            CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON {schema}.t FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate();
+            """);
+        async Task<string> ArgsAsync() => await Db.ScalarAsync<string>(
+            $"SELECT string_agg(tgname || '=' || encode(tgargs, 'escape'), ' ' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = '{schema}.t'::regclass AND tgname = ANY ($1)",
+            [triggers]);
+        Assert.DoesNotContain("texts", await ArgsAsync());
+        await Db.ExecAsync($"UPDATE {schema}.t SET f = 0");
+        await CommitAndCompareAsync(schema);
+
+        Assert.Equal(string.Join(" ", triggers.Order(StringComparer.Ordinal).Select(t => t + "=texts\\000")), await ArgsAsync());
+        await Db.ExecAsync($"UPDATE {schema}.t SET f = '-0', v = 2; UPDATE {schema}.t SET v = 1");
+        var result = await CommitAndCompareAsync(schema);
+        Assert.Equal(1L, result.Upserts);
+        Assert.Equal(["(1,-0,1)"], await Db.RowsAsync($"{schema}.before"));
+    }
+
     [Fact]
     public async Task Update_to_an_identical_image_is_still_not_logged()
     {

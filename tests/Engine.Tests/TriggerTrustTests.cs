@@ -53,8 +53,14 @@ public sealed class TriggerTrustTests(DatabaseFixture fixture) : IClassFixture<D
             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE n.nspname IN ('splitgraph_audit', 'splitgraph_meta')
               AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
+              -- A SQL-standard body (RETURN …) is parsed at creation and reads no search_path when it runs, provided all
+              -- it names resolved to built-ins: those are pinned, so pg_depend records a dependency on anything else.
+              AND NOT (p.prosqlbody IS NOT NULL AND NOT EXISTS (
+                  SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid <> 'pg_namespace'::regclass))
             """);
         Assert.Empty(unpinned);
+        Assert.Contains("splitgraph_audit.output_settings_differ()", functions);
 
         var publicExecutable = await Db.ScalarAsync<string[]>(
             """
