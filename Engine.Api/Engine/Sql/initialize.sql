@@ -527,17 +527,23 @@ BEGIN
         stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
-    IF TG_NARGS > 0 THEN
-        -- 'rows', 'texts' and/or 'json' (see trigger_args); the common case (a key, jsonb-exact columns) stays below.
+    IF TG_NARGS = 0 THEN
+        -- The common case: a key, jsonb-exact columns.
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)
+        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), nullif(stmt, '')::bigint);
+    ELSIF TG_NARGS = 1 AND TG_ARGV[0] IN ('rows', 'texts') THEN
+        -- Row texts without json columns, as a VALUES row: an UPDATE of 50k rows of a float8 table took 20% longer
+        -- than without texts this way, 28% through the general statement below (medians of 12 paired runs).
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, row_text, new_text, statement_id)
+        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), OLD::text, NEW::text, nullif(stmt, '')::bigint);
+    ELSE
+        -- 'rows' or 'texts' with 'json' (see trigger_args).
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, row_text, new_text, statement_id)
         SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U',
                CASE WHEN j THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
                CASE WHEN j THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
                CASE WHEN r THEN OLD::text END, CASE WHEN r THEN NEW::text END, nullif(stmt, '')::bigint
         FROM (SELECT coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false) AS r, coalesce('json' = ANY (TG_ARGV), false) AS j) m;
-    ELSE
-        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, statement_id)
-        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, 'U', pg_catalog.to_jsonb(OLD), pg_catalog.to_jsonb(NEW), nullif(stmt, '')::bigint);
     END IF;
     IF saved IS NOT NULL THEN
         saved := splitgraph_audit.restore_output_settings(saved);
