@@ -205,22 +205,22 @@ $$;
 
 -- Whether to_jsonb writes every value of a type exactly, so that equal jsonb text means an identical value (under the
 -- log's fixed settings): integers, numeric (scale kept), text types, uuid, bool, dates and times, interval, bytea,
--- jsonb, enums, and domains and arrays of those. Not float4/float8 (-0 becomes 0), json (its text is normalised), nor
--- composites, ranges or other types (they may hold either; a whitelist keeps new types on the safe side).
+-- enums, and domains over those. Not float4/float8 (-0 becomes 0), json (its text is normalised), jsonb (inside a row's
+-- jsonb, SQL NULL and jsonb 'null' are both null), arrays (their lower bounds are lost: '[0:1]={1,2}' and '{1,2}' are
+-- both [1,2]), nor composites, ranges or other types (they may hold either; a whitelist keeps new types on the safe
+-- side).
 CREATE OR REPLACE FUNCTION splitgraph_audit.jsonb_exact(p_type oid) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH RECURSIVE parts(type_oid) AS (
         SELECT p_type
         UNION
-        SELECT CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END
-        FROM parts p JOIN pg_catalog.pg_type t ON t.oid = p.type_oid
-        WHERE t.typtype = 'd' OR (t.typcategory = 'A' AND t.typelem <> 0))
-    SELECT pg_catalog.bool_and(t.typtype IN ('d', 'e') OR (t.typcategory = 'A' AND t.typelem <> 0) OR t.oid IN (
+        SELECT t.typbasetype FROM parts p JOIN pg_catalog.pg_type t ON t.oid = p.type_oid WHERE t.typtype = 'd')
+    SELECT pg_catalog.bool_and(t.typtype IN ('d', 'e') OR t.oid IN (
         'bool'::pg_catalog.regtype, 'int2'::pg_catalog.regtype, 'int4'::pg_catalog.regtype, 'int8'::pg_catalog.regtype,
         'numeric'::pg_catalog.regtype, 'text'::pg_catalog.regtype, 'varchar'::pg_catalog.regtype, 'bpchar'::pg_catalog.regtype,
         'name'::pg_catalog.regtype, 'uuid'::pg_catalog.regtype, 'date'::pg_catalog.regtype, 'time'::pg_catalog.regtype,
         'timetz'::pg_catalog.regtype, 'timestamp'::pg_catalog.regtype, 'timestamptz'::pg_catalog.regtype,
-        'interval'::pg_catalog.regtype, 'bytea'::pg_catalog.regtype, 'jsonb'::pg_catalog.regtype))
+        'interval'::pg_catalog.regtype, 'bytea'::pg_catalog.regtype))
     FROM parts p JOIN pg_catalog.pg_type t ON t.oid = p.type_oid;
 $$;
 
