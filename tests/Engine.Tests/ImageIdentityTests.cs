@@ -194,34 +194,70 @@ public sealed class ImageIdentityTests(DatabaseFixture fixture) : IClassFixture<
         Assert.Equal((1201L, 0L), (result.Upserts, result.Deletes));
     }
 
+    private static readonly string[] LoggingTriggers = ["audit_trigger_stm", "audit_trigger_stm_delete", "audit_trigger_row", "audit_trigger_truncate"];
+
+    /// <summary>Installs the logging triggers as an older engine did: no arguments.</summary>
+    private Task InstallArgumentlessTriggersAsync(string schema) => Db.ExecAsync(
+        $"""
+        CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON {schema}.t
+            REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts();
+        CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON {schema}.t
+            REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes();
+        CREATE OR REPLACE TRIGGER audit_trigger_row AFTER UPDATE ON {schema}.t FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update();
+        CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON {schema}.t FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate();
+        """);
+
+    /// <summary>Each logging trigger of <c>t</c> as <c>name=args</c> (arguments in escape encoding), by name.</summary>
+    private async Task<string> TriggerArgsAsync(string schema) => await Db.ScalarAsync<string>(
+        $"SELECT string_agg(tgname || '=' || encode(tgargs, 'escape'), ' ' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = '{schema}.t'::regclass AND tgname = ANY ($1)",
+        [LoggingTriggers]);
+
+    private static string AllTriggersWith(string args) =>
+        string.Join(" ", LoggingTriggers.Order(StringComparer.Ordinal).Select(t => t + "=" + args));
+
     /// <summary>A float8 table tracked before row texts were logged for keyed tables gets them at its next commit.</summary>
     [Fact]
     public async Task Triggers_installed_without_row_texts_are_resynced_at_commit()
     {
         var schema = await ArrangeAsync("id int PRIMARY KEY, f float8, v int", "(1, 1, 1)");
-        string[] triggers = ["audit_trigger_stm", "audit_trigger_stm_delete", "audit_trigger_row", "audit_trigger_truncate"];
-        // The triggers as an older engine installed them: no arguments.
-        await Db.ExecAsync(
-            $"""
-            CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON {schema}.t
-                REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts();
-            CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON {schema}.t
-                REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes();
-            CREATE OR REPLACE TRIGGER audit_trigger_row AFTER UPDATE ON {schema}.t FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update();
-            CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON {schema}.t FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate();
-            """);
-        async Task<string> ArgsAsync() => await Db.ScalarAsync<string>(
-            $"SELECT string_agg(tgname || '=' || encode(tgargs, 'escape'), ' ' ORDER BY tgname) FROM pg_trigger WHERE tgrelid = '{schema}.t'::regclass AND tgname = ANY ($1)",
-            [triggers]);
+        await InstallArgumentlessTriggersAsync(schema);
+        Task<string> ArgsAsync() => TriggerArgsAsync(schema);
         Assert.DoesNotContain("texts", await ArgsAsync());
         await Db.ExecAsync($"UPDATE {schema}.t SET f = 0");
         await CommitAndCompareAsync(schema);
 
-        Assert.Equal(string.Join(" ", triggers.Order(StringComparer.Ordinal).Select(t => t + "=texts\\000")), await ArgsAsync());
+        Assert.Equal(AllTriggersWith("texts\\000"), await ArgsAsync());
         await Db.ExecAsync($"UPDATE {schema}.t SET f = '-0', v = 2; UPDATE {schema}.t SET v = 1");
         var result = await CommitAndCompareAsync(schema);
         Assert.Equal(1L, result.Upserts);
         Assert.Equal(["(1,-0,1)"], await Db.RowsAsync($"{schema}.before"));
+    }
+
+    /// <summary>
+    /// A float8 table whose triggers an older engine installed (no arguments) gets 'texts' at the engine's initialize,
+    /// before any commit, so the entries logged from then on carry row texts; a repeated initialize re-creates nothing.
+    /// </summary>
+    [Fact]
+    public async Task Triggers_installed_without_row_texts_are_resynced_at_initialize()
+    {
+        var schema = await ArrangeAsync("id float8 PRIMARY KEY, v int", "(0, 1)");
+        await InstallArgumentlessTriggersAsync(schema);
+        Assert.Equal(AllTriggersWith(""), await TriggerArgsAsync(schema));
+
+        await using (var engine = Db.Engine())
+        {
+            await engine.InitializeAsync();
+        }
+
+        Assert.Equal(AllTriggersWith("texts\\000"), await TriggerArgsAsync(schema));
+        Assert.Equal(0, await Db.ScalarAsync<int>("SELECT splitgraph_audit.sync_trigger_args()"));
+        // Logged with texts from the first statement: the key moved to -0 with a column put back is committed.
+        await Db.ExecAsync($"UPDATE {schema}.t SET id = '-0', v = 2; UPDATE {schema}.t SET v = 1");
+        Assert.True(await Db.ScalarAsync<bool>(
+            $"SELECT bool_and(row_text IS NOT NULL) FROM splitgraph_audit.logged_actions WHERE schema_name = '{schema}' AND table_name = 't'"));
+        var result = await CommitAndCompareAsync(schema);
+        Assert.Equal((1L, 0L), (result.Upserts, result.Deletes));
+        Assert.Equal(["(-0,1)"], await Db.RowsAsync($"{schema}.before"));
     }
 
     /// <summary>

@@ -594,6 +594,46 @@ BEGIN
     END LOOP;
 END $$;
 
+-- Tables tracked by an older engine may carry logging triggers with older arguments (before 'json' or 'texts', or
+-- before a type left the jsonb-exact whitelist): entries they log lack what readers now expect. At every initialize,
+-- the logging triggers whose arguments differ from trigger_args are re-created with them, in the script's transaction;
+-- triggers that are already right are left alone, so a repeat costs one catalogue scan. Arguments are trigger_args'
+-- words (quote_literal); names are quoted with %I.
+CREATE OR REPLACE FUNCTION splitgraph_audit.sync_trigger_args() RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    stale record;
+    synced integer := 0;
+BEGIN
+    FOR stale IN
+        SELECT t.tgname::text AS tgname, ns.nspname, c.relname, a.args
+        FROM pg_catalog.pg_trigger t
+        JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+        CROSS JOIN LATERAL (SELECT splitgraph_audit.trigger_args(t.tgrelid) AS args) a
+        WHERE t.tgname IN ('audit_trigger_stm', 'audit_trigger_stm_delete', 'audit_trigger_row', 'audit_trigger_truncate')
+          AND t.tgparentid = 0
+          AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger r WHERE r.tgrelid = t.tgrelid AND r.tgname = 'audit_trigger_row')
+          AND t.tgargs IS DISTINCT FROM coalesce(pg_catalog.decode((SELECT pg_catalog.string_agg(x OPERATOR(pg_catalog.||) '\000', '')
+              FROM pg_catalog.unnest(a.args) AS x), 'escape'), ''::bytea)
+    LOOP
+        EXECUTE pg_catalog.format(CASE stale.tgname
+            WHEN 'audit_trigger_stm' THEN 'CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON %I.%I '
+                'REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts(%s)'
+            WHEN 'audit_trigger_stm_delete' THEN 'CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON %I.%I '
+                'REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes(%s)'
+            WHEN 'audit_trigger_row' THEN 'CREATE OR REPLACE TRIGGER audit_trigger_row AFTER UPDATE ON %I.%I '
+                'FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update(%s)'
+            ELSE 'CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON %I.%I '
+                'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate(%s)' END,
+            stale.nspname, stale.relname,
+            (SELECT coalesce(pg_catalog.string_agg(pg_catalog.quote_literal(x), ', '), '') FROM pg_catalog.unnest(stale.args) AS x));
+        synced := synced + 1;
+    END LOOP;
+    RETURN synced;
+END $$;
+
+SELECT splitgraph_audit.sync_trigger_args();
+
 -- Tracked tables by OID. The log is keyed by table name (triggers write TG_TABLE_NAME), so the engine remembers the
 -- name each tracked table had: splitgraph_audit.reconcile() then moves the pending changes of a renamed table (or one
 -- moved to another schema) to its new name, and discards those of a dropped table (they can never be committed, and a
