@@ -214,16 +214,18 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
         });
 
     /// <summary>Commits the open transaction, if any; the next call opens a new one.</summary>
-    public async Task CommitAsync(CancellationToken cancellationToken = default)
+    /// <returns>Whether a transaction was committed (false: none was open, nothing happened).</returns>
+    public async Task<bool> CommitAsync(CancellationToken cancellationToken = default)
     {
         if (_transaction is null)
         {
-            return;
+            return false;
         }
 
         try
         {
             await _transaction.CommitAsync(cancellationToken);
+            return true;
         }
         finally
         {

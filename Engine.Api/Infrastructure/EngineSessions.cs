@@ -36,21 +36,26 @@ public sealed class EngineSessions(EngineRegistry registry) : IAsyncDisposable
     /// Commits the engines one after another, in the order they were opened. Nothing makes this atomic across engines
     /// (no two-phase commit), and committing them concurrently would not either: it would only make a failure leave an
     /// unknown subset committed. One after another, a failure leaves exactly the engines before it committed and the
-    /// rest uncommitted (the caller rolls them back); once one has committed, the rest are committed even if the request
-    /// is cancelled, and a later failure is a <see cref="PartialCommitException"/> naming both sides, never retried.
+    /// rest uncommitted (the caller rolls them back); once one has committed a transaction, the rest are committed even
+    /// if the request is cancelled, and a later failure is a <see cref="PartialCommitException"/> naming both sides,
+    /// never retried. An engine opened but not used has no transaction and commits nothing: it does not count as
+    /// committed (a failure after it alone is the engine's own error, which may be retried).
     /// </summary>
     public async Task CommitAsync(CancellationToken cancellationToken)
     {
+        var committed = new List<string>();
         for (var i = 0; i < _open.Count; i++)
         {
             try
             {
-                await _open[i].CommitAsync(i == 0 ? cancellationToken : CancellationToken.None);
+                if (await _open[i].CommitAsync(committed.Count == 0 ? cancellationToken : CancellationToken.None))
+                {
+                    committed.Add(_open[i].Name);
+                }
             }
-            catch (Exception ex) when (i > 0)
+            catch (Exception ex) when (committed.Count > 0)
             {
-                throw new PartialCommitException(
-                    _open.Take(i).Select(s => s.Name).ToList(), _open[i].Name, _open.Skip(i + 1).Select(s => s.Name).ToList(), ex);
+                throw new PartialCommitException(committed, _open[i].Name, _open.Skip(i + 1).Select(s => s.Name).ToList(), ex);
             }
         }
     }

@@ -97,6 +97,45 @@ public sealed class EngineSessionsTests(DatabaseFixture fixture) : IClassFixture
         Assert.Equal(new long[] { 0, 0, 0 }, await CountsAsync(schema));
     }
 
+    /// <summary>
+    /// An engine opened first but never used has no transaction: it commits nothing, so a failure on the next engine is
+    /// that engine's own (retryable when it is a lost race) error, not a partial commit naming the unused one.
+    /// </summary>
+    [Fact]
+    public async Task A_commit_failing_after_an_engine_that_was_opened_but_unused_is_not_a_partial_commit()
+    {
+        var schema = await TablesAsync();
+        await using var services = Services();
+        await using (var sessions = new EngineSessions(Registry(services)))
+        {
+            sessions.Open("first");
+            await sessions.Open("second").ExecuteAsync($"INSERT INTO {schema}.b VALUES (5), (5)");
+            await sessions.Open("third").ExecuteAsync($"INSERT INTO {schema}.c VALUES (5)");
+
+            var error = await Assert.ThrowsAsync<PostgresException>(() => sessions.CommitAsync(CancellationToken.None));
+            Assert.Equal(PostgresErrorCodes.UniqueViolation, error.SqlState);
+            await sessions.RollbackAsync();
+        }
+
+        Assert.Equal(new long[] { 0, 0, 0 }, await CountsAsync(schema));
+
+        // Only the engines that committed a transaction are named as committed.
+        await using (var sessions = new EngineSessions(Registry(services)))
+        {
+            sessions.Open("first");
+            await sessions.Open("third").ExecuteAsync($"INSERT INTO {schema}.c VALUES (6)");
+            await sessions.Open("second").ExecuteAsync($"INSERT INTO {schema}.b VALUES (6), (6)");
+
+            var partial = await Assert.ThrowsAsync<PartialCommitException>(() => sessions.CommitAsync(CancellationToken.None));
+            Assert.Equal(["third"], partial.Committed);
+            Assert.Equal("second", partial.Failed);
+            Assert.DoesNotContain("'first'", partial.Message);
+            await sessions.RollbackAsync();
+        }
+
+        Assert.Equal(new long[] { 0, 0, 1 }, await CountsAsync(schema));
+    }
+
     [Fact]
     public async Task Engines_commit_in_the_order_the_request_opened_them_and_all_of_them_commit()
     {
