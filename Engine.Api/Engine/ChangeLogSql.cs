@@ -110,11 +110,16 @@ internal static partial class ChangeLogSql
               -- Back where it started: nothing to commit (a bulk insert's after state is the live row). By the exact row
               -- texts where both ends have one (jsonb writes float8 -0 as 0: a key moved 0 -> -0 with another column
               -- that a later statement puts back is a change); else by jsonb text, not jsonb equality (numeric 1.0 ->
-              -- 1.00 is a change), unless an update in between changed only what jsonb cannot show.
+              -- 1.00 is a change), unless an update in between changed only what jsonb cannot show. jsonb decides only for
+              -- tables whose columns it writes exactly (no 'texts' in their trigger arguments): entries logged without
+              -- texts on a table that has them now (triggers re-synced at commit, after an ADD COLUMN) may hide a -0, so
+              -- they are kept; at worst a row identical to the live one is upserted.
               AND NOT (e.first_before_present AND e.after_present
                        AND CASE WHEN e.first_old_text IS NOT NULL AND (e.after_text IS NOT NULL OR e.new_row IS NULL)
                                 THEN e.first_old_text = coalesce(e.after_text, {live_text(e.row_key)})
                                 ELSE NOT e.image_changed
+                                     AND NOT coalesce((SELECT 'texts' = ANY (splitgraph_audit.trigger_args(
+                                             pg_catalog.to_regclass(pg_catalog.format('%I.%I', @schema::text, @table::text))))), true)
                                      AND e.first_old_row::text = (CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {live_row(e.row_key)} END)::text
                            END)
         )
