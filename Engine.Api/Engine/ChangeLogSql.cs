@@ -23,10 +23,10 @@ namespace Engine.Api.Engine;
 /// <item><c>{source}</c>: the tracked table (<c>"schema"."table"</c>); <c>{target}</c>: the commit's staging table;
 /// <c>{columns}</c>: the table's columns, quoted, in order; <c>{flag}</c>: the fragment's upsert flag column.</item>
 /// <item><c>{sub_bits}</c>: <see cref="LogPosition.SubBits"/> (a position is <c>(event_id &lt;&lt; sub_bits) | sub</c>).</item>
-/// <item><c>{key_of(row)}</c>: the key object of a logged jsonb row, <c>jsonb_build_object(k1, row -&gt; k1, …)</c>
+/// <item><c>{key_of(row)}</c>: the key object of a logged jsonb row, <c>pg_catalog.jsonb_build_object(k1, row -&gt; k1, …)</c>
 /// with the names taken from <c>@key_columns</c> (jsonb objects are normalised, so keys built here and from a bulk
 /// entry compare equal).</item>
-/// <item><c>{key_record(json, alias)}</c>: <c>jsonb_to_record(json) AS alias("k1" type1, …)</c> of the key columns;
+/// <item><c>{key_record(json, alias)}</c>: <c>pg_catalog.jsonb_to_record(json) AS alias("k1" type1, …)</c> of the key columns;
 /// <c>{key_record_with_domains(json, alias)}</c> adds the other domain columns as text (see the keyed commit).</item>
 /// <item><c>{key_match(left, right)}</c>: the two aliases' rows have the same key (<see cref="KeyMatch.Sql"/>).</item>
 /// <item><c>{live_row(key)}</c>: <c>(SELECT splitgraph_audit.row_image(s.*) FROM {source} s, {key_record(key, k)}
@@ -34,7 +34,7 @@ namespace Engine.Api.Engine;
 /// <item><c>{live_text(key)}</c>: the same live row's exact text (<c>splitgraph_audit.record_text</c>, as the triggers
 /// log row texts), or NULL.</item>
 /// <item><c>{bulk_key_names}</c>, <c>{bulk_key_arrays}</c>, <c>{bulk_key_pairs}</c>: one entry per key column of
-/// a bulk entry's key arrays (<c>k1, k2</c>; <c>jsonb_array_elements(b.keys -&gt; name1), …</c>; <c>name1, e.k1, …</c>).</item>
+/// a bulk entry's key arrays (<c>k1, k2</c>; <c>pg_catalog.jsonb_array_elements(b.keys -&gt; name1), …</c>; <c>name1, e.k1, …</c>).</item>
 /// <item><c>{commit_values}</c>, <c>{row_fields(record)}</c>: the value lists of the two commits (see there).</item>
 /// </list>
 /// </para>
@@ -91,17 +91,17 @@ internal static partial class ChangeLogSql
         -- One sort serves both ends of each key: the window reads its first entry, DISTINCT ON keeps its last.
         ends AS (
             SELECT DISTINCT ON (row_key) row_key, event_id, sub, after_present, new_row, after_text,
-                   last_value(before_present) OVER w AS first_before_present, last_value(old_row) OVER w AS first_old_row,
-                   last_value(old_text) OVER w AS first_old_text,
-                   last_value(event_id) OVER w AS first_event,
-                   bool_or(image_only) OVER w AS image_changed
+                   pg_catalog.last_value(before_present) OVER w AS first_before_present, pg_catalog.last_value(old_row) OVER w AS first_old_row,
+                   pg_catalog.last_value(old_text) OVER w AS first_old_text,
+                   pg_catalog.last_value(event_id) OVER w AS first_event,
+                   pg_catalog.bool_or(image_only) OVER w AS image_changed
             FROM keyed
             WINDOW w AS (PARTITION BY row_key ORDER BY statement_id DESC, phase DESC, event_id DESC, sub DESC
                          ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
             ORDER BY row_key, statement_id DESC, phase DESC, event_id DESC, sub DESC
         ),
         net AS (
-            SELECT ((e.event_id << {sub_bits}) | e.sub) AS position, e.event_id AS last_event, e.row_key, e.after_present AS upserted,
+            SELECT ((e.event_id << {sub_bits}) | e.sub::bigint) AS position, e.event_id AS last_event, e.row_key, e.after_present AS upserted,
                    e.first_old_row AS old_row, e.new_row, e.after_present AND e.new_row IS NULL AS new_row_live,
                    -- The log row holding the old row (its row_data), for views that keep references instead of rows.
                    CASE WHEN e.first_before_present THEN e.first_event END AS old_event
@@ -110,11 +110,16 @@ internal static partial class ChangeLogSql
               -- Back where it started: nothing to commit (a bulk insert's after state is the live row). By the exact row
               -- texts where both ends have one (jsonb writes float8 -0 as 0: a key moved 0 -> -0 with another column
               -- that a later statement puts back is a change); else by jsonb text, not jsonb equality (numeric 1.0 ->
-              -- 1.00 is a change), unless an update in between changed only what jsonb cannot show.
+              -- 1.00 is a change), unless an update in between changed only what jsonb cannot show. jsonb decides only for
+              -- tables whose columns it writes exactly (no 'texts' in their trigger arguments): entries logged without
+              -- texts on a table that has them now (triggers re-synced at commit, after an ADD COLUMN) may hide a -0, so
+              -- they are kept; at worst a row identical to the live one is upserted.
               AND NOT (e.first_before_present AND e.after_present
                        AND CASE WHEN e.first_old_text IS NOT NULL AND (e.after_text IS NOT NULL OR e.new_row IS NULL)
                                 THEN e.first_old_text = coalesce(e.after_text, {live_text(e.row_key)})
                                 ELSE NOT e.image_changed
+                                     AND NOT coalesce((SELECT 'texts' = ANY (splitgraph_audit.trigger_args(
+                                             pg_catalog.to_regclass(pg_catalog.format('%I.%I', @schema::text, @table::text))))), true)
                                      AND e.first_old_row::text = (CASE WHEN e.new_row IS NOT NULL THEN e.new_row ELSE {live_row(e.row_key)} END)::text
                            END)
         )
@@ -126,7 +131,7 @@ internal static partial class ChangeLogSql
     /// </summary>
     public const string BulkKeys =
         """
-        SELECT l.event_id, coalesce(l.statement_id, l.event_id) AS statement_id, e.sub::int AS sub, jsonb_build_object({bulk_key_pairs}) AS row_key
+        SELECT l.event_id, coalesce(l.statement_id, l.event_id) AS statement_id, e.sub::int AS sub, pg_catalog.jsonb_build_object({bulk_key_pairs}) AS row_key
         FROM splitgraph_audit.logged_actions l
         CROSS JOIN LATERAL splitgraph_audit.bulk_keys(l.row_data, @key_columns::text[], @schema, @table) AS b(keys)
         CROSS JOIN LATERAL ROWS FROM ({bulk_key_arrays}) WITH ORDINALITY AS e({bulk_key_names}, sub)
@@ -262,7 +267,7 @@ internal static partial class ChangeLogSql
     public const string CommitSnapshot = "INSERT INTO {target} SELECT s.*, true FROM {source} s";
 
     /// <summary>The staging fragment's upserts and deletes.</summary>
-    public const string CommitCounts = "SELECT count(*) FILTER (WHERE {flag}), count(*) FILTER (WHERE NOT {flag}) FROM {target}";
+    public const string CommitCounts = "SELECT pg_catalog.count(*) FILTER (WHERE {flag}), pg_catalog.count(*) FILTER (WHERE NOT {flag}) FROM {target}";
 
     /// <summary>An empty staging fragment goes: nothing to store.</summary>
     public const string CommitDropEmpty = "DROP TABLE {target}";
@@ -291,7 +296,7 @@ internal static partial class ChangeLogSql
         SELECT pg_catalog.concat_ws(':', pg_catalog.to_regclass(pg_catalog.format('%I.%I', @schema::text, @table::text))::oid, f.n, f.s, f.m) FROM (
         SELECT pg_catalog.count(*), coalesce(pg_catalog.sum(event_id), 0)::text, coalesce(pg_catalog.max(event_id), 0)
         FROM splitgraph_audit.logged_actions WHERE schema_name = @schema AND table_name = @table
-        ) f(n, s, m)
+        ) AS f(n, s, m)
         """;
 
     /// <summary>
@@ -316,7 +321,8 @@ internal static partial class ChangeLogSql
     public const string RawBulkEntries =
         """
         WITH wanted AS (
-            SELECT * FROM unnest(@event_ids::bigint[], @first_subs::int[], @last_subs::int[]) AS w(event_id, first_sub, last_sub)
+            SELECT * FROM ROWS FROM (pg_catalog.unnest(@event_ids::bigint[]), pg_catalog.unnest(@first_subs::int[]), pg_catalog.unnest(@last_subs::int[]))
+                          AS w(event_id, first_sub, last_sub)
         ),
         page AS (
             {bulk_keys}
@@ -425,14 +431,14 @@ internal static partial class ChangeLogSql
             "columns" => string.Join(", ", t.RequireColumns(statement).Select(Quoted)),
             "flag" => Identifiers.Quote(ObjectEngine.FlagFor(t.RequireColumns(statement).Select(c => c.Name))),
             "sub_bits" => LogPosition.SubBits.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "key_of" => "jsonb_build_object(" + string.Join(", ", key.Columns.Select((_, i) => $"{KeyName(i)}, {Arg(0)} -> {KeyName(i)}")) + ")",
+            "key_of" => "pg_catalog.jsonb_build_object(" + string.Join(", ", key.Columns.Select((_, i) => $"{KeyName(i)}, {Arg(0)} -> {KeyName(i)}")) + ")",
             "key_record" => KeyMatch.KeyRecord(Arg(0), key, Arg(1)),
             "key_record_with_domains" => KeyMatch.KeyRecord(Arg(0), key, Arg(1), t.Domains(statement)),
             "key_match" => KeyMatch.Sql(key, Arg(0), Arg(1)),
             "live_row" => $"(SELECT splitgraph_audit.row_image(s.*) FROM {Identifiers.Qualify(t.Schema, t.Table)} s, {KeyMatch.KeyRecord(Arg(0), key, "k")} WHERE {KeyMatch.Sql(key, "s", "k")})",
             "live_text" => $"(SELECT splitgraph_audit.record_text(s.*) FROM {Identifiers.Qualify(t.Schema, t.Table)} s, {KeyMatch.KeyRecord(Arg(0), key, "k")} WHERE {KeyMatch.Sql(key, "s", "k")})",
             "bulk_key_names" => string.Join(", ", key.Columns.Select((_, i) => $"k{i + 1}")),
-            "bulk_key_arrays" => string.Join(", ", key.Columns.Select((_, i) => $"jsonb_array_elements(b.keys -> {KeyName(i)})")),
+            "bulk_key_arrays" => string.Join(", ", key.Columns.Select((_, i) => $"pg_catalog.jsonb_array_elements(b.keys -> {KeyName(i)})")),
             "bulk_key_pairs" => string.Join(", ", key.Columns.Select((_, i) => $"{KeyName(i)}, e.k{i + 1}")),
             "commit_values" => CommitValues(t, statement),
             "row_fields" => string.Join(", ", t.RequireColumns(statement).Select(c => $"({Arg(0)}).{Quoted(c)}")),
