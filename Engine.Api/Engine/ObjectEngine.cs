@@ -59,10 +59,10 @@ public sealed class ObjectEngine(SqlEngine engine)
             INSERT INTO {target} ({all}, {flag})
             SELECT {string.Join(", ", columns.Select(c => "s." + Identifiers.Quote(c.Name)))}, true
             FROM {source} s WHERE EXISTS (
-                SELECT 1 FROM jsonb_populate_recordset(NULL::{source}, $1) k WHERE {KeyMatch.Sql(key, "s", "k")})
+                SELECT 1 FROM pg_catalog.jsonb_populate_recordset(NULL::{source}, $1) k WHERE {KeyMatch.Sql(key, "s", "k")})
             """, [Json(inserted)], cancellationToken);
         await engine.ExecuteAsync(
-            $"INSERT INTO {target} ({keys}, {flag}) SELECT {keys}, false FROM jsonb_populate_recordset(NULL::{source}, $1)",
+            $"INSERT INTO {target} ({keys}, {flag}) SELECT {keys}, false FROM pg_catalog.jsonb_populate_recordset(NULL::{source}, $1)",
             [Json(deleted)], cancellationToken);
     }
 

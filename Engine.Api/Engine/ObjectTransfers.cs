@@ -239,8 +239,8 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
             $"""
             SELECT o.object_id, o.schema_spec::text, o.content_hash, o.row_count,
                    pg_relation_size(r.oid) / current_setting('block_size')::bigint,
-                   (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
-                   (SELECT array_agg(a.atttypmod ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                   (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                   (SELECT pg_catalog.array_agg(a.atttypmod ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
                    o.created_at, pg_relation_size(r.oid)
             FROM {ObjectEngine.MetaSchema}.objects o
             CROSS JOIN LATERAL (SELECT format('%I.%I', '{ObjectEngine.MetaSchema}', o.object_id)::regclass::oid AS oid) r

@@ -47,8 +47,8 @@ public static class TableCatalog
         engine.QueryAsync(
             $"""
             SELECT n.nspname, c.relname,
-                   coalesce((SELECT array_agg(a.attname ORDER BY k.position)
-                             FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
+                   coalesce((SELECT pg_catalog.array_agg(a.attname ORDER BY k.position)
+                             FROM pg_index i CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
                              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                              WHERE i.indrelid = c.oid AND i.indisprimary), ARRAY[]::name[]),
                    EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = '{ChangeEngine.RowTrigger}'),
