@@ -15,7 +15,7 @@ public static class CrashRepair
         const string meta = ObjectEngine.MetaSchema;
 
         var orphanRows = await ListAsync(engine,
-            $"SELECT object_id FROM {meta}.objects WHERE to_regclass(format('%I.%I', '{meta}', object_id)) IS NULL", cancellationToken);
+            $"SELECT object_id FROM {meta}.objects WHERE to_regclass(pg_catalog.format('%I.%I', '{meta}', object_id)) IS NULL", cancellationToken);
         if (orphanRows.Count > 0)
         {
             await engine.ExecuteAsync($"DELETE FROM {meta}.objects WHERE object_id = ANY($1)", [orphanRows.ToArray()], cancellationToken);
@@ -26,7 +26,7 @@ public static class CrashRepair
         var orphanTables = await ListAsync(engine,
             $"""
             SELECT c.relname FROM pg_class c
-            WHERE c.relnamespace = '{meta}'::regnamespace AND c.relkind = 'r' AND c.relname ~ '^o[0-9a-f]+$' AND length(c.relname) = 63
+            WHERE c.relnamespace = '{meta}'::regnamespace AND c.relkind = 'r' AND c.relname ~ '^o[0-9a-f]+$' AND pg_catalog.length(c.relname) = 63
               AND NOT EXISTS (SELECT 1 FROM {meta}.objects o WHERE o.object_id = c.relname)
             """, cancellationToken);
         var staging = await ListAsync(engine,

@@ -88,7 +88,7 @@ public sealed class ObjectEngine(SqlEngine engine)
         // Two stores of the same content race on this lock, not on the catalogue's primary key. The loser then finds
         // the winner's table through the catalogue, which is always current: a repeatable-read commit's snapshot,
         // taken before the lock, would not show it the winner's catalogue row.
-        await engine.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext($1))", [id], cancellationToken);
+        await engine.ExecuteAsync("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", [id], cancellationToken);
         if (await ExistsAsync(id, cancellationToken) || await TableExistsAsync(id, cancellationToken))
         {
             await engine.ExecuteAsync($"DROP TABLE {source}", null, cancellationToken);
@@ -114,7 +114,7 @@ public sealed class ObjectEngine(SqlEngine engine)
     private async Task RenameKeyIndexAsync(string objectId, CancellationToken cancellationToken)
     {
         var index = await engine.ScalarAsync<string?>(
-            "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indisprimary AND i.indrelid = format('%I.%I', $1::text, $2::text)::regclass",
+            "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indisprimary AND i.indrelid = pg_catalog.format('%I.%I', $1::text, $2::text)::regclass",
             [MetaSchema, objectId], cancellationToken);
         var name = "k" + objectId[1..];
         if (index is not null && index != name)
@@ -132,7 +132,7 @@ public sealed class ObjectEngine(SqlEngine engine)
         engine.ExecuteAsync(
             $"""
             INSERT INTO {MetaSchema}.objects (object_id, format, row_count, size_bytes, schema_spec, has_primary_key, content_hash, created_at)
-            VALUES ($1, 'FRAG', $2, pg_total_relation_size(format('%I.%I', '{MetaSchema}', $1::text)::regclass), $3::jsonb, $4, $5, coalesce($6, now()))
+            VALUES ($1, 'FRAG', $2, pg_catalog.pg_total_relation_size(pg_catalog.format('%I.%I', '{MetaSchema}', $1::text)::regclass), $3::jsonb, $4, $5, coalesce($6, now()))
             """,
             [objectId, hash.RowCount, JsonSerializer.Serialize(spec), spec.Any(c => c.IsPrimaryKey), hash.Hash, committedAt?.UtcDateTime],
             cancellationToken);
@@ -192,7 +192,7 @@ public sealed class ObjectEngine(SqlEngine engine)
     {
         await RequireAsync([objectId], cancellationToken);
         return await engine.ScalarAsync<long>(
-            "SELECT pg_total_relation_size(format('%I.%I', $1::text, $2::text)::regclass)",
+            "SELECT pg_catalog.pg_total_relation_size(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass)",
             [MetaSchema, objectId], cancellationToken);
     }
 
@@ -238,7 +238,7 @@ public sealed class ObjectEngine(SqlEngine engine)
         await engine.DumpAnyTableSqlAsync(MetaSchema, objectId, output, cancellationToken: cancellationToken);
         await output.WriteAsync(
             $"INSERT INTO {MetaSchema}.objects (object_id, format, row_count, size_bytes, schema_spec, has_primary_key, content_hash, created_at)\n" +
-            $"VALUES ('{objectId}', 'FRAG', {literals.RowCount}, pg_total_relation_size('{table.Replace("'", "''")}'), {literals.SchemaSpec}::jsonb, {(literals.HasPrimaryKey ? "true" : "false")}, {literals.ContentHash}, {literals.CreatedAt}::timestamptz);\n");
+            $"VALUES ('{objectId}', 'FRAG', {literals.RowCount}, pg_catalog.pg_total_relation_size('{table.Replace("'", "''")}'), {literals.SchemaSpec}::jsonb, {(literals.HasPrimaryKey ? "true" : "false")}, {literals.ContentHash}, {literals.CreatedAt}::timestamptz);\n");
         await output.WriteAsync("COMMIT;\n");
     }
 
@@ -247,7 +247,7 @@ public sealed class ObjectEngine(SqlEngine engine)
 
     /// <summary>Whether the object's table exists, read from the catalogue as of now whatever the transaction's snapshot.</summary>
     private async Task<bool> TableExistsAsync(string objectId, CancellationToken cancellationToken) =>
-        await engine.ScalarAsync<bool>("SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL",
+        await engine.ScalarAsync<bool>("SELECT to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text)) IS NOT NULL",
             [MetaSchema, objectId], cancellationToken);
 
     /// <summary>
@@ -258,7 +258,7 @@ public sealed class ObjectEngine(SqlEngine engine)
     {
         var ids = objectIds.Select(Identifiers.ValidateObjectId).Distinct().ToArray();
         var found = (await engine.QueryAsync(
-            $"SELECT object_id, to_regclass(format('%I.%I', '{MetaSchema}', object_id)) IS NOT NULL FROM {MetaSchema}.objects WHERE object_id = ANY($1)",
+            $"SELECT object_id, to_regclass(pg_catalog.format('%I.%I', '{MetaSchema}', object_id)) IS NOT NULL FROM {MetaSchema}.objects WHERE object_id = ANY($1)",
             [ids], r => (Id: r.GetString(0), HasTable: r.GetBoolean(1)), cancellationToken)).ToDictionary(r => r.Id, r => r.HasTable);
         var missing = ids.Where(id => !found.ContainsKey(id)).ToList();
         if (missing.Count > 0)

@@ -170,7 +170,7 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
     private static async Task<bool> LockAbsentAsync(SqlEngine target, string id, CancellationToken cancellationToken)
     {
         // Two transfers of one object serialise here; the second then finds it present and skips.
-        await target.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext($1))", [id], cancellationToken);
+        await target.ExecuteAsync("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext($1))", [id], cancellationToken);
         return !await new ObjectEngine(target).ExistsAsync(id, cancellationToken);
     }
 
@@ -238,12 +238,12 @@ public sealed class ObjectTransfers(EngineEndpoint local, EngineEndpoint remote,
         var rows = await engine.QueryAsync(
             $"""
             SELECT o.object_id, o.schema_spec::text, o.content_hash, o.row_count,
-                   pg_relation_size(r.oid) / current_setting('block_size')::bigint,
+                   pg_catalog.pg_relation_size(r.oid) / current_setting('block_size')::bigint,
                    (SELECT pg_catalog.array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
                    (SELECT pg_catalog.array_agg(a.atttypmod ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped),
-                   o.created_at, pg_relation_size(r.oid)
+                   o.created_at, pg_catalog.pg_relation_size(r.oid)
             FROM {ObjectEngine.MetaSchema}.objects o
-            CROSS JOIN LATERAL (SELECT format('%I.%I', '{ObjectEngine.MetaSchema}', o.object_id)::regclass::oid AS oid) r
+            CROSS JOIN LATERAL (SELECT pg_catalog.format('%I.%I', '{ObjectEngine.MetaSchema}', o.object_id)::regclass::oid AS oid) r
             WHERE o.object_id = ANY($1)
             """,
             [ids.ToArray()],

@@ -449,7 +449,7 @@ public sealed class SqlEngine(EngineEndpoint endpoint) : IAsyncDisposable
             await using var admin = new NpgsqlConnection(endpoint.AdminConnectionString);
             await admin.OpenAsync(cancellationToken);
             // Session lock: released when the (unpooled) maintenance connection closes.
-            await using var locked = new NpgsqlCommand("SELECT pg_advisory_lock(hashtext('splitgraph-create-database:' || $1))", admin);
+            await using var locked = new NpgsqlCommand("SELECT pg_catalog.pg_advisory_lock(pg_catalog.hashtext('splitgraph-create-database:' || $1))", admin);
             locked.Parameters.Add(new NpgsqlParameter { Value = endpoint.Database });
             await locked.ExecuteNonQueryAsync(cancellationToken);
             await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", admin);
