@@ -8,5 +8,9 @@ namespace Engine.Api.Engine;
 /// </summary>
 public sealed record BulkLogging(int PerRowRows, int EntryKeys, int AggregateRows)
 {
-    public static BulkLogging Default { get; } = new(1000, 10000, 1000000);
+    /// <summary>The thresholds of <see cref="LimitsOptions"/>' defaults.</summary>
+    public static BulkLogging Default { get; } = From(new LimitsOptions());
+
+    public static BulkLogging From(LimitsOptions limits) =>
+        new(limits.BulkInsertPerRowRows, limits.BulkInsertEntryKeys, limits.BulkInsertAggregateRows);
 }

@@ -66,7 +66,7 @@ public sealed class ChangeEngine(SqlEngine engine)
     {
         var stale = await engine.ScalarAsync<bool?>(
             """
-            SELECT t.tgargs IS DISTINCT FROM coalesce(pg_catalog.decode((SELECT pg_catalog.string_agg(a OPERATOR(pg_catalog.||) '\000', '') FROM pg_catalog.unnest(splitgraph_audit.trigger_args(t.tgrelid)) AS a), 'escape'), ''::bytea)
+            SELECT t.tgargs IS DISTINCT FROM splitgraph_audit.encoded_trigger_args(splitgraph_audit.trigger_args(t.tgrelid))
             FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = $1 AND n.nspname = $2 AND c.relname = $3
             """, [RowTrigger, schema, table], cancellationToken);

@@ -16,7 +16,7 @@ public sealed class EngineRegistry
     public EngineRegistry(IConfiguration configuration, IServiceProvider services)
     {
         var limits = services.GetService<IOptions<LimitsOptions>>()?.Value ?? new LimitsOptions();
-        var bulk = new BulkLogging(limits.BulkInsertPerRowRows, limits.BulkInsertEntryKeys, limits.BulkInsertAggregateRows);
+        var bulk = BulkLogging.From(limits);
         _engines = Discover(configuration).ToDictionary(name => name, name =>
         {
             var connectionString = configuration.GetConnectionString(name)!;

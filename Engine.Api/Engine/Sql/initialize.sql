@@ -245,6 +245,14 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
             WHERE a.attrelid = p_relid AND a.attnum > 0 AND NOT a.attisdropped AND NOT splitgraph_audit.jsonb_exact(a.atttypid)) THEN 'texts' END], NULL);
 $$;
 
+-- Trigger arguments as pg_trigger.tgargs stores them (each argument NUL-terminated), to compare installed triggers
+-- with trigger_args: at initialize (sync_trigger_args) and before a commit (ChangeEngine.SyncTriggerModeAsync).
+CREATE OR REPLACE FUNCTION splitgraph_audit.encoded_trigger_args(p_args text[]) RETURNS bytea
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(pg_catalog.decode((SELECT pg_catalog.string_agg(x OPERATOR(pg_catalog.||) '\000', '')
+        FROM pg_catalog.unnest(p_args) AS x), 'escape'), ''::bytea);
+$$;
+
 -- The log's column statement_id groups the entries of one statement (one query: a MERGE or a query with writable
 -- CTEs is one). Row-level update entries are written before the statement-level insert and delete entries of the
 -- same statement, so log order is not the statement's order: readers take a statement's entries as one step (its
@@ -613,8 +621,7 @@ BEGIN
             SELECT r.tgrelid, splitgraph_audit.trigger_args(r.tgrelid) AS args FROM pg_catalog.pg_trigger r
             WHERE r.tgname = 'audit_trigger_row' AND r.tgparentid = 0),
         wanted AS MATERIALIZED (
-            SELECT k.tgrelid, k.args, coalesce(pg_catalog.decode((SELECT pg_catalog.string_agg(x OPERATOR(pg_catalog.||) '\000', '')
-                FROM pg_catalog.unnest(k.args) AS x), 'escape'), ''::bytea) AS tgargs FROM tracked k)
+            SELECT k.tgrelid, k.args, splitgraph_audit.encoded_trigger_args(k.args) AS tgargs FROM tracked k)
         SELECT t.tgname::text AS tgname, ns.nspname, c.relname, w.args
         FROM wanted w JOIN pg_catalog.pg_trigger t ON t.tgrelid = w.tgrelid
         JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
