@@ -26,34 +26,19 @@ public sealed class ChangeEngine(SqlEngine engine)
             UserTables.RequireUserSchema(Identifiers.Validate(table.Schema, "schema name"));
             await RequireTrackableAsync(table, cancellationToken);
             await TableCatalog.RequireUserColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
-            var name = Identifiers.Qualify(table.Schema, table.Table);
-            // Trigger arguments (splitgraph_audit.trigger_args): 'rows' without a primary key (each row's exact text is
-            // logged too), 'json' with a json column (rows logged through row_jsonb), 'texts' with a key and a column
-            // jsonb does not write exactly (row texts logged too). Only these three words are spliced.
-            var arguments = await engine.ScalarAsync<string[]>(
-                "SELECT splitgraph_audit.trigger_args(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass)",
-                [table.Schema, table.Table], cancellationToken);
-            var mode = string.Join(", ", arguments.Where(a => a is "rows" or "json" or "texts").Select(a => $"'{a}'"));
-            // Inserts and deletes per statement (transition tables), updates per row, truncate before it happens;
-            // before each statement, its ID (entries of one statement are read as one step).
+            // The triggers and their arguments are splitgraph_audit.install_triggers' (trigger_args: 'rows' without a
+            // primary key, 'json' with a json column, 'texts' with a key and a column jsonb does not write exactly,
+            // 'part' and the root's OID for a partitioned table, whose partitions get triggers too).
             await engine.ExecuteAsync(
-                $"""
-                CREATE OR REPLACE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON {name}
-                    FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_statement();
-                CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON {name}
-                    REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts({mode});
-                CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON {name}
-                    REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes({mode});
-                CREATE OR REPLACE TRIGGER {RowTrigger} AFTER UPDATE ON {name}
-                    FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update({mode});
-                CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON {name}
-                    FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate({mode});
-                """, null, cancellationToken);
+                "SELECT splitgraph_audit.install_triggers(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass)",
+                [table.Schema, table.Table], cancellationToken);
             await engine.ExecuteAsync(
                 """
-                INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name, column_types)
-                SELECT x.r, $1, $2, splitgraph_audit.column_types(x.r) FROM (SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid AS r) x
-                ON CONFLICT (relid) DO UPDATE SET schema_name = excluded.schema_name, table_name = excluded.table_name, column_types = excluded.column_types
+                INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name, column_types, members)
+                SELECT x.r, $1, $2, splitgraph_audit.column_types(x.r), splitgraph_audit.family_members(x.r)
+                FROM (SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid AS r) x
+                ON CONFLICT (relid) DO UPDATE SET schema_name = excluded.schema_name, table_name = excluded.table_name,
+                    column_types = excluded.column_types
                 """, [table.Schema, table.Table], cancellationToken);
         }
     }
@@ -68,7 +53,8 @@ public sealed class ChangeEngine(SqlEngine engine)
             """
             SELECT t.tgargs IS DISTINCT FROM splitgraph_audit.encoded_trigger_args(splitgraph_audit.trigger_args(t.tgrelid))
             FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
-            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.tgname = $1 AND n.nspname = $2 AND c.relname = $3
+            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+            WHERE t.tgname = $1 AND t.tgparentid = 0 AND n.nspname = $2 AND c.relname = $3
             """, [RowTrigger, schema, table], cancellationToken);
         if (stale is true)
         {
@@ -118,14 +104,14 @@ public sealed class ChangeEngine(SqlEngine engine)
                 $"{quoted} is a temporary table; its rows and changes would vanish with its session, so it cannot be tracked.");
         }
 
-        // Partitions and inheritance are refused, not half-tracked: statement triggers on a parent do not see rows
-        // written through a partition or child, and an update that moves a row between partitions logs nothing.
+        // A partitioned table is tracked at its root (its partitions log under it); a partition on its own, and legacy
+        // inheritance (whose parents and children each see only their own rows' statements), are refused.
         var family = await engine.ScalarAsync<string?>(
             """
-            SELECT CASE WHEN c.relkind = 'p' THEN 'a partitioned table'
-                        WHEN c.relispartition THEN pg_catalog.format('a partition of %s', i.inhparent::regclass)
+            SELECT CASE WHEN c.relispartition THEN pg_catalog.format('a partition of %s: track the partitioned table %s instead, which covers its partitions',
+                                                                        i.inhparent::regclass, pg_catalog.pg_partition_root(c.oid)::regclass)
                         WHEN i.inhparent IS NOT NULL THEN pg_catalog.format('a child table of %s (inheritance)', i.inhparent::regclass)
-                        WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_inherits ch WHERE ch.inhparent = c.oid) THEN 'a parent of inheritance child tables'
+                        WHEN c.relkind <> 'p' AND EXISTS (SELECT 1 FROM pg_catalog.pg_inherits ch WHERE ch.inhparent = c.oid) THEN 'a parent of inheritance child tables'
                    END
             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid
@@ -135,8 +121,24 @@ public sealed class ChangeEngine(SqlEngine engine)
         if (family is not null)
         {
             throw new InvalidInputException("Table cannot be tracked",
-                $"{quoted} is {family}; partitioned tables and inheritance are not supported: changes written through one table of the " +
-                "family would be missed or logged under the wrong table. Track a plain table instead.");
+                family.Contains("inheritance", StringComparison.Ordinal)
+                    ? $"{quoted} is {family}; table inheritance is not supported: a statement on one table of the family fires only that " +
+                      "table's statement triggers, so rows written through another would be missed. Use declarative partitioning " +
+                      "(PARTITION BY), which is supported, or track a plain table."
+                    : $"{quoted} is {family}.");
+        }
+
+        // Row texts are written in each partition's column order and read in the root's.
+        var misaligned = await engine.ScalarAsync<string?>(
+            """
+            SELECT pg_catalog.string_agg(m::regclass::text, ', ' ORDER BY m)
+            FROM pg_catalog.unnest(splitgraph_audit.misaligned_members(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass)) m
+            """, [table.Schema, table.Table], cancellationToken);
+        if (misaligned is not null)
+        {
+            throw new InvalidInputException("Table cannot be tracked",
+                $"{quoted} has partitions whose columns are not in the same order as its own ({misaligned}); its changes are logged as " +
+                "row texts, which must line up. Re-create them with CREATE TABLE … PARTITION OF (columns in the root's order).");
         }
     }
 
@@ -146,15 +148,9 @@ public sealed class ChangeEngine(SqlEngine engine)
         foreach (var table in tables)
         {
             await TableCatalog.RequireUserColumnsAsync(engine, table.Schema, table.Table, cancellationToken);
-            var name = Identifiers.Qualify(table.Schema, table.Table);
             await engine.ExecuteAsync(
-                $"""
-                DROP TRIGGER IF EXISTS audit_trigger_statement ON {name};
-                DROP TRIGGER IF EXISTS audit_trigger_stm ON {name};
-                DROP TRIGGER IF EXISTS audit_trigger_stm_delete ON {name};
-                DROP TRIGGER IF EXISTS {RowTrigger} ON {name};
-                DROP TRIGGER IF EXISTS audit_trigger_truncate ON {name};
-                """, null, cancellationToken);
+                "SELECT splitgraph_audit.remove_triggers(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass)",
+                [table.Schema, table.Table], cancellationToken);
             await engine.ExecuteAsync("DELETE FROM splitgraph_audit.tracked_tables WHERE relid = pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid",
                 [table.Schema, table.Table], cancellationToken);
             await DiscardPendingChangesAsync(table.Schema, table.Table, cancellationToken);
@@ -167,14 +163,14 @@ public sealed class ChangeEngine(SqlEngine engine)
             """
             SELECT n.nspname, c.relname FROM pg_trigger t
             JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE t.tgname = $1 ORDER BY 1, 2
+            WHERE t.tgname = $1 AND t.tgparentid = 0 ORDER BY 1, 2
             """, [RowTrigger], r => new TableRef(r.GetString(0), r.GetString(1)), cancellationToken);
 
     public async Task<bool> IsTrackedAsync(string schema, string table, CancellationToken cancellationToken = default) =>
         await engine.ScalarAsync<int?>(
             """
             SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE t.tgname = $1 AND n.nspname = $2 AND c.relname = $3
+            WHERE t.tgname = $1 AND t.tgparentid = 0 AND n.nspname = $2 AND c.relname = $3
             """, [RowTrigger, schema, table], cancellationToken) is not null;
 
     /// <summary>True if the log has any change for the schema.</summary>
@@ -221,7 +217,7 @@ public sealed class ChangeEngine(SqlEngine engine)
             LEFT JOIN (SELECT schema_name, table_name, count(*) AS updated
                        FROM splitgraph_audit.logged_actions WHERE action = 'U' GROUP BY 1, 2) u
                    ON u.schema_name = n.nspname AND u.table_name = c.relname
-            WHERE t.tgname = $1 ORDER BY 1, 2
+            WHERE t.tgname = $1 AND t.tgparentid = 0 ORDER BY 1, 2
             """, [RowTrigger], r => new TablePendingCounts(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4)), cancellationToken);
 
     /// <summary>
@@ -358,6 +354,15 @@ public sealed class ChangeEngine(SqlEngine engine)
                 "or discard them (DELETE …/changes?table=), then commit.");
         }
 
+        if (await GetPartitionChangesAsync(schema, table, cancellationToken) is { } partitions)
+        {
+            throw new ConflictException("Partitions changed while tracked",
+                $"\"{schema}\".\"{table}\" is partitioned and its partitions changed in a way the change log cannot describe ({partitions}): " +
+                "ATTACH, DETACH and DROP of a partition move rows without logging them. Commit the table as a snapshot " +
+                "(POST …/commit?snapshot=true): it stores the table as it is, drops the pending changes it holds and accepts the " +
+                "partitions as they are now. Or undo the change.");
+        }
+
         if (await engine.QueryFirstOrDefaultAsync("SELECT logged_types, current_types FROM splitgraph_audit.retyped_columns($1, $2)", [schema, table],
                 r => new ColumnTypes(r.IsDBNull(0) ? null : r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1)), cancellationToken)
             is { Logged: { } before, Current: { } after })
@@ -367,6 +372,27 @@ public sealed class ChangeEngine(SqlEngine engine)
                 "a column's type was changed (ALTER COLUMN … TYPE) while they were pending. Undo the type change and commit them first, " +
                 "or discard them (DELETE …/changes?table=), then commit.");
         }
+    }
+
+    /// <summary>
+    /// What changed in a tracked partitioned table's partitions that the log cannot describe (attached with rows, detached,
+    /// dropped, columns out of line), or null (splitgraph_audit.partition_changes). Call after <see cref="ReconcileAsync"/>.
+    /// </summary>
+    public async Task<string?> GetPartitionChangesAsync(string schema, string table, CancellationToken cancellationToken = default) =>
+        await engine.ScalarAsync<string?>("SELECT splitgraph_audit.partition_changes($1, $2)", [schema, table], cancellationToken);
+
+    /// <summary>
+    /// After a snapshot commit of a partitioned table whose partitions changed: its partitions as they are now become the
+    /// accepted ones, and the pending changes (held by the snapshot, and no longer describing the table) are discarded.
+    /// </summary>
+    public async Task AcceptPartitionsAsync(string schema, string table, CancellationToken cancellationToken = default)
+    {
+        await engine.ExecuteAsync(
+            """
+            UPDATE splitgraph_audit.tracked_tables SET members = splitgraph_audit.family_members(relid)
+            WHERE schema_name = $1 AND table_name = $2
+            """, [schema, table], cancellationToken);
+        await DiscardPendingChangesAsync(schema, table, cancellationToken);
     }
 
     /// <summary>A relation's pg_class relkind and relpersistence.</summary>

@@ -24,7 +24,7 @@ public static class EngineOverview
     public static async Task<Counts> ReadCountsAsync(SqlEngine engine, CancellationToken cancellationToken) =>
         (await engine.QueryFirstOrDefaultAsync(
             $"""
-            SELECT (SELECT pg_catalog.count(DISTINCT tgrelid) FROM pg_trigger WHERE tgname = '{ChangeEngine.RowTrigger}')::int,
+            SELECT (SELECT pg_catalog.count(DISTINCT tgrelid) FROM pg_trigger WHERE tgname = '{ChangeEngine.RowTrigger}' AND tgparentid = 0)::int,
                    (SELECT coalesce(sum(inserted + deleted), 0)::bigint FROM splitgraph_audit.pending_counts)
                      + (SELECT count(*) FROM splitgraph_audit.logged_actions WHERE action = 'U'),
                    (SELECT count(*) FROM splitgraph_meta.objects)::int,

@@ -51,7 +51,7 @@ public static class TableCatalog
                              FROM pg_index i CROSS JOIN LATERAL pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
                              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                              WHERE i.indrelid = c.oid AND i.indisprimary), ARRAY[]::name[]),
-                   EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = '{ChangeEngine.RowTrigger}'),
+                   EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = '{ChangeEngine.RowTrigger}' AND t.tgparentid = 0),
                    -- Live rows as the statistics collector counts them (kept by every insert and delete, no ANALYZE
                    -- needed); reltuples is -1 until the first ANALYZE, so a freshly loaded table would show 0.
                    coalesce(s.n_live_tup, greatest(c.reltuples, 0)::bigint)

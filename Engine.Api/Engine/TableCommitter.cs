@@ -30,6 +30,10 @@ public sealed class TableCommitter(SqlEngine engine)
             await changes.RequireLoggedColumnsAsync(schema, table, columns, cancellationToken);
         }
 
+        // A snapshot is how a partitioned table whose partitions changed (ATTACH, DETACH, DROP) is committed again.
+        var acceptPartitions = snapshot && await changes.IsTrackedAsync(schema, table, cancellationToken)
+            && await changes.ReconcileAsync(cancellationToken) && await changes.GetPartitionChangesAsync(schema, table, cancellationToken) is not null;
+
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         var objects = new ObjectEngine(engine);
         var staging = "sg_staging_" + Guid.NewGuid().ToString("N");
@@ -69,6 +73,11 @@ public sealed class TableCommitter(SqlEngine engine)
         else
         {
             (objectId, created) = await objects.StoreContentAddressedAsync(ObjectEngine.MetaSchema, staging, cancellationToken);
+        }
+
+        if (acceptPartitions)
+        {
+            await changes.AcceptPartitionsAsync(schema, table, cancellationToken);
         }
 
         if (!snapshot)

@@ -242,7 +242,10 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
               AND 'pg_catalog.json'::pg_catalog.regtype IN (t.oid, t.typelem, b.oid, b.typelem)) THEN 'json' END,
         CASE WHEN splitgraph_audit.primary_key_of(p_relid) IS NOT NULL AND EXISTS (
             SELECT 1 FROM pg_catalog.pg_attribute a
-            WHERE a.attrelid = p_relid AND a.attnum > 0 AND NOT a.attisdropped AND NOT splitgraph_audit.jsonb_exact(a.atttypid)) THEN 'texts' END], NULL);
+            WHERE a.attrelid = p_relid AND a.attnum > 0 AND NOT a.attisdropped AND NOT splitgraph_audit.jsonb_exact(a.atttypid)) THEN 'texts' END,
+        -- A partitioned table: 'part' and, last, the root's OID (the triggers on its partitions log under the root).
+        CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = p_relid) = 'p' THEN 'part' END,
+        CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = p_relid) = 'p' THEN p_relid::text END], NULL);
 $$;
 
 -- Trigger arguments as pg_trigger.tgargs stores them (each argument NUL-terminated), to compare installed triggers
@@ -588,6 +591,237 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Partitioned tables (trigger argument 'part', the root's OID last). PostgreSQL clones a row trigger of a partitioned
+-- table to every partition, present and future, but fires statement triggers only on the table a statement names, and
+-- an UPDATE that moves a row to another partition fires the DELETE row trigger of the old partition and the INSERT row
+-- trigger of the new one, no UPDATE row trigger. So a partitioned table is logged by one row trigger on its root for
+-- inserts, updates and deletes (log_family_row: under the root's name, moved rows as a delete and an insert of the same
+-- statement), and the statement-level triggers (the statement's ID, the end of the statement, TRUNCATE) go on the root
+-- and on every partition: DML and TRUNCATE issued on a partition are logged too. Partitions added later get theirs from
+-- cover_partitions (at every engine call, reconcile); until then DML issued on such a partition itself is refused by the
+-- row trigger (it cannot group the statement's rows), and DML through the root is logged.
+
+-- BEFORE each INSERT/UPDATE/DELETE statement on the root or a partition: begin_statement's mark, plus the family's
+-- root (its OID, and the schema and name the log keeps it under) in transaction-local settings of this trigger depth.
+-- The row trigger logs only under such a mark of its own family.
+CREATE OR REPLACE FUNCTION splitgraph_audit.begin_family_statement() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    depth text := pg_catalog.pg_trigger_depth()::text;
+    root oid := TG_ARGV[TG_NARGS - 1]::oid;
+    tracked record;
+    ignored text;
+BEGIN
+    SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = root;
+    -- A table detached from the family keeps these triggers until the next engine call removes them: no mark.
+    IF NOT FOUND OR pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
+        RETURN NULL;
+    END IF;
+    ignored := pg_catalog.set_config('splitgraph.statement_' || depth, '-', true);
+    ignored := pg_catalog.set_config('splitgraph.family_' || depth, root::text, true);
+    ignored := pg_catalog.set_config('splitgraph.family_schema_' || depth, tracked.schema_name, true);
+    ignored := pg_catalog.set_config('splitgraph.family_table_' || depth, tracked.table_name, true);
+    RETURN NULL;
+END $$;
+
+-- AFTER each INSERT/UPDATE/DELETE statement on the root or a partition: adds the statement's inserts and deletes to the
+-- pending counts (once per statement, as log_inserts does: a counter row updated per row would grow a version chain)
+-- and clears the mark, so a later statement on a partition not covered yet is refused rather than logged as this one.
+-- A MERGE fires one per action, after all its rows: the first does the work.
+CREATE OR REPLACE FUNCTION splitgraph_audit.end_family_statement() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    depth text := pg_catalog.pg_trigger_depth()::text;
+    inserted bigint := coalesce(nullif(pg_catalog.current_setting('splitgraph.family_inserted_' || depth, true), '')::bigint, 0);
+    deleted bigint := coalesce(nullif(pg_catalog.current_setting('splitgraph.family_deleted_' || depth, true), '')::bigint, 0);
+    ignored text;
+BEGIN
+    IF coalesce(pg_catalog.current_setting('splitgraph.family_' || depth, true), '') = '' THEN
+        RETURN NULL;
+    END IF;
+    IF inserted <> 0 OR deleted <> 0 THEN
+        INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted, deleted)
+        VALUES (pg_catalog.current_setting('splitgraph.family_schema_' || depth), pg_catalog.current_setting('splitgraph.family_table_' || depth),
+                pg_catalog.pg_backend_pid(), inserted, deleted)
+        ON CONFLICT (schema_name, table_name, slot) DO UPDATE SET inserted = c.inserted + excluded.inserted, deleted = c.deleted + excluded.deleted;
+    END IF;
+    ignored := pg_catalog.set_config('splitgraph.family_' || depth, '', true);
+    ignored := pg_catalog.set_config('splitgraph.family_inserted_' || depth, '', true);
+    ignored := pg_catalog.set_config('splitgraph.family_deleted_' || depth, '', true);
+    RETURN NULL;
+END $$;
+
+-- AFTER each inserted, updated or deleted row of a partition (the root's row trigger, cloned): one log entry under the
+-- root's name, with the statement's ID; inserts and deletes are counted in settings until the statement ends. Row
+-- texts ('rows', 'texts') are the partition's row in its column order, which tracking and cover_partitions require to
+-- be the root's (family_layout_differs).
+CREATE OR REPLACE FUNCTION splitgraph_audit.log_family_row() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    saved text[];
+    depth text := pg_catalog.pg_trigger_depth()::text;
+    stmt text;
+    counter text;
+    texts_mode boolean := coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false);
+    json_mode boolean := coalesce('json' = ANY (TG_ARGV), false);
+    ignored text;
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD *= NEW THEN
+        RETURN NULL;
+    END IF;
+    IF pg_catalog.current_setting('splitgraph.family_' || depth, true) IS DISTINCT FROM TG_ARGV[TG_NARGS - 1] THEN
+        RAISE EXCEPTION USING ERRCODE = 'SGP01',
+            MESSAGE = pg_catalog.format('%s is a partition of the tracked table %s that change tracking does not cover yet (it was created or attached since the engine last ran)',
+                TG_RELID::pg_catalog.regclass, TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass),
+            HINT = pg_catalog.format('Write through %s, or let the engine cover the partition first: any call to the engine''s API does.',
+                TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass);
+    END IF;
+    IF splitgraph_audit.output_settings_differ() THEN
+        saved := splitgraph_audit.fix_output_settings();
+    END IF;
+    stmt := pg_catalog.current_setting('splitgraph.statement_' || depth, true);
+    IF stmt = '-' THEN
+        stmt := pg_catalog.set_config('splitgraph.statement_' || depth,
+            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, row_text, new_text, statement_id)
+        VALUES (pg_catalog.current_setting('splitgraph.family_schema_' || depth), pg_catalog.current_setting('splitgraph.family_table_' || depth), 'U',
+                CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
+                CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
+                CASE WHEN texts_mode THEN OLD::text END, CASE WHEN texts_mode THEN NEW::text END, stmt::bigint);
+    ELSE
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
+        SELECT pg_catalog.current_setting('splitgraph.family_schema_' || depth), pg_catalog.current_setting('splitgraph.family_table_' || depth),
+               pg_catalog.left(TG_OP, 1), CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r) ELSE pg_catalog.to_jsonb(r) END,
+               CASE WHEN texts_mode THEN r::text END, stmt::bigint
+        FROM (SELECT CASE WHEN TG_OP = 'INSERT' THEN NEW ELSE OLD END AS r) x;
+        counter := 'splitgraph.family_' || CASE WHEN TG_OP = 'INSERT' THEN 'inserted_' ELSE 'deleted_' END || depth;
+        ignored := pg_catalog.set_config(counter,
+            (coalesce(nullif(pg_catalog.current_setting(counter, true), '')::bigint, 0) OPERATOR(pg_catalog.+) 1)::text, true);
+    END IF;
+    IF saved IS NOT NULL THEN
+        saved := splitgraph_audit.restore_output_settings(saved);
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- BEFORE TRUNCATE of the root or a partition: the rows of the truncated table itself (a partitioned table has none),
+-- and those of every partition below it that is not covered yet (its own TRUNCATE trigger would log them), become
+-- pending deletes under the root's name. A TRUNCATE of the root fires this on the root and on every covered partition.
+CREATE OR REPLACE FUNCTION splitgraph_audit.log_family_truncate() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    saved text[];
+    root oid := TG_ARGV[TG_NARGS - 1]::oid;
+    tracked record;
+    leaf record;
+    stmt bigint;
+    n bigint;
+    total bigint := 0;
+BEGIN
+    SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = root;
+    IF NOT FOUND OR pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
+        RETURN NULL;
+    END IF;
+    IF splitgraph_audit.output_settings_differ() THEN
+        saved := splitgraph_audit.fix_output_settings();
+    END IF;
+    stmt := pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass);
+    FOR leaf IN
+        SELECT ns.nspname, c.relname FROM pg_catalog.pg_partition_tree(TG_RELID) m
+        JOIN pg_catalog.pg_class c ON c.oid = m.relid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+        WHERE m.isleaf AND (m.relid OPERATOR(pg_catalog.=) TG_RELID OR NOT EXISTS (
+            SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) m.relid AND t.tgname = 'audit_trigger_truncate'))
+    LOOP
+        EXECUTE pg_catalog.format(
+            'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
+            'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM ONLY %I.%I r',
+            leaf.nspname, leaf.relname)
+        USING tracked.schema_name, tracked.table_name, stmt,
+              coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false), coalesce('json' = ANY (TG_ARGV), false);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        total := total + n;
+    END LOOP;
+    IF total > 0 THEN
+        PERFORM splitgraph_audit.add_counts(tracked.schema_name, tracked.table_name, 0, total);
+    END IF;
+    IF saved IS NOT NULL THEN
+        saved := splitgraph_audit.restore_output_settings(saved);
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- The statement-level triggers of one member of a tracked partitioned family (the root or a partition), with the
+-- family's arguments (trigger_args of the root: words and the root's OID, quoted as literals).
+CREATE OR REPLACE FUNCTION splitgraph_audit.install_family_statement_triggers(p_relid oid, p_args text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target text := (SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname) FROM pg_catalog.pg_class c
+                    JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.oid = p_relid);
+BEGIN
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON %s '
+        'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_family_statement(%s)', target, p_args);
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_end AFTER INSERT OR UPDATE OR DELETE ON %s '
+        'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.end_family_statement(%s)', target, p_args);
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON %s '
+        'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_family_truncate(%s)', target, p_args);
+END $$;
+
+-- The logging triggers of one tracked table, created or replaced with the arguments trigger_args gives it (the only
+-- words spliced, as literals). A plain table: the statement's ID before each statement, inserts and deletes per
+-- statement (transition tables), updates per row, TRUNCATE before it happens. A partitioned table: see above.
+CREATE OR REPLACE FUNCTION splitgraph_audit.install_triggers(p_relid oid) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    args text[] := splitgraph_audit.trigger_args(p_relid);
+    arg_list text := (SELECT coalesce(pg_catalog.string_agg(pg_catalog.quote_literal(x), ', '), '') FROM pg_catalog.unnest(args) AS x);
+    target text := (SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname) FROM pg_catalog.pg_class c
+                    JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.oid = p_relid);
+    member oid;
+BEGIN
+    IF 'part' = ANY (args) THEN
+        EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_row AFTER INSERT OR UPDATE OR DELETE ON %s '
+            'FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_family_row(%s)', target, arg_list);
+        FOR member IN SELECT m.relid FROM pg_catalog.pg_partition_tree(p_relid) m LOOP
+            PERFORM splitgraph_audit.install_family_statement_triggers(member, arg_list);
+        END LOOP;
+        RETURN;
+    END IF;
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON %s '
+        'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_statement()', target);
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON %s '
+        'REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts(%s)', target, arg_list);
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON %s '
+        'REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes(%s)', target, arg_list);
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_row AFTER UPDATE ON %s '
+        'FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update(%s)', target, arg_list);
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON %s '
+        'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate(%s)', target, arg_list);
+END $$;
+
+-- Drops a table's logging triggers (untrack); those of a partitioned table from every member too (the row trigger's
+-- clones go with it; statement triggers are the members' own).
+CREATE OR REPLACE FUNCTION splitgraph_audit.remove_triggers(p_relid oid) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    member record;
+    name text;
+BEGIN
+    FOR member IN
+        SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname) AS target
+        FROM (SELECT p_relid AS relid UNION SELECT m.relid FROM pg_catalog.pg_partition_tree(p_relid) m) x
+        JOIN pg_catalog.pg_class c ON c.oid = x.relid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+    LOOP
+        FOREACH name IN ARRAY ARRAY['audit_trigger_statement', 'audit_trigger_end', 'audit_trigger_stm', 'audit_trigger_stm_delete', 'audit_trigger_row', 'audit_trigger_truncate'] LOOP
+            -- A partition's clone of the root's row trigger cannot be dropped on its own (it goes with the root's).
+            IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = pg_catalog.to_regclass(member.target) AND t.tgname = name AND t.tgparentid <> 0) THEN
+                EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS %I ON %s', name, member.target);
+            END IF;
+        END LOOP;
+    END LOOP;
+END $$;
+
 -- Tables tracked by an older install get the statement trigger (ChangeEngine installs it with the others).
 DO $$
 DECLARE
@@ -612,33 +846,19 @@ END $$;
 CREATE OR REPLACE FUNCTION splitgraph_audit.sync_trigger_args() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    stale record;
+    stale oid;
     synced integer := 0;
 BEGIN
     FOR stale IN
         -- trigger_args once per tracked table (materialized: a pulled-up expression would run once per reference).
         WITH tracked AS MATERIALIZED (
-            SELECT r.tgrelid, splitgraph_audit.trigger_args(r.tgrelid) AS args FROM pg_catalog.pg_trigger r
-            WHERE r.tgname = 'audit_trigger_row' AND r.tgparentid = 0),
-        wanted AS MATERIALIZED (
-            SELECT k.tgrelid, k.args, splitgraph_audit.encoded_trigger_args(k.args) AS tgargs FROM tracked k)
-        SELECT t.tgname::text AS tgname, ns.nspname, c.relname, w.args
-        FROM wanted w JOIN pg_catalog.pg_trigger t ON t.tgrelid = w.tgrelid
-        JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+            SELECT r.tgrelid, splitgraph_audit.encoded_trigger_args(splitgraph_audit.trigger_args(r.tgrelid)) AS tgargs
+            FROM pg_catalog.pg_trigger r WHERE r.tgname = 'audit_trigger_row' AND r.tgparentid = 0)
+        SELECT DISTINCT w.tgrelid FROM tracked w JOIN pg_catalog.pg_trigger t ON t.tgrelid = w.tgrelid
         WHERE t.tgname IN ('audit_trigger_stm', 'audit_trigger_stm_delete', 'audit_trigger_row', 'audit_trigger_truncate')
           AND t.tgargs IS DISTINCT FROM w.tgargs
     LOOP
-        EXECUTE pg_catalog.format(CASE stale.tgname
-            WHEN 'audit_trigger_stm' THEN 'CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON %I.%I '
-                'REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts(%s)'
-            WHEN 'audit_trigger_stm_delete' THEN 'CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON %I.%I '
-                'REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes(%s)'
-            WHEN 'audit_trigger_row' THEN 'CREATE OR REPLACE TRIGGER audit_trigger_row AFTER UPDATE ON %I.%I '
-                'FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_update(%s)'
-            ELSE 'CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON %I.%I '
-                'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_truncate(%s)' END,
-            stale.nspname, stale.relname,
-            (SELECT coalesce(pg_catalog.string_agg(pg_catalog.quote_literal(x), ', '), '') FROM pg_catalog.unnest(stale.args) AS x));
+        PERFORM splitgraph_audit.install_triggers(stale);
         synced := synced + 1;
     END LOOP;
     RETURN synced;
@@ -683,6 +903,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     t record;
 BEGIN
+    PERFORM splitgraph_audit.cover_partitions();
     -- Nothing renamed or dropped (the usual case): one small read, no lock.
     IF NOT EXISTS (
         SELECT 1 FROM splitgraph_audit.tracked_tables r
@@ -761,6 +982,133 @@ BEGIN
         RETURN;
     END IF;
     UPDATE splitgraph_audit.tracked_tables SET column_types = now_types WHERE relid = tracked.relid;
+END $$;
+
+-- Partitions of a tracked partitioned table as the engine last accepted them (at track, when covered, at a snapshot
+-- commit): ATTACH, DETACH and DROP of a partition move rows in or out without any row trigger firing, so a change of
+-- this set that brought or took rows means the log no longer describes the table (partition_changes).
+ALTER TABLE splitgraph_audit.tracked_tables ADD COLUMN IF NOT EXISTS members oid[];
+
+-- The members of a partitioned family below its root, sorted (NULL for a plain table).
+CREATE OR REPLACE FUNCTION splitgraph_audit.family_members(p_root oid) RETURNS oid[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = p_root) = 'p' THEN
+        coalesce((SELECT pg_catalog.array_agg(m.relid::oid ORDER BY m.relid::oid) FROM pg_catalog.pg_partition_tree(p_root) m
+                  WHERE m.relid::oid OPERATOR(pg_catalog.<>) p_root), '{}') END;
+$$;
+
+-- Whether a family logging row texts has a member whose columns differ from the root's in name, type or order
+-- (dropped columns aside): texts are written in the partition's order and read in the root's.
+CREATE OR REPLACE FUNCTION splitgraph_audit.misaligned_members(p_root oid) RETURNS oid[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    args text[] := splitgraph_audit.trigger_args(p_root);
+BEGIN
+    IF NOT ('part' = ANY (args)) OR NOT ('rows' = ANY (args) OR 'texts' = ANY (args)) THEN
+        RETURN '{}';
+    END IF;
+    RETURN coalesce((SELECT pg_catalog.array_agg(m.relid::oid ORDER BY m.relid::oid) FROM pg_catalog.pg_partition_tree(p_root) m
+        WHERE splitgraph_audit.column_types(m.relid) IS DISTINCT FROM splitgraph_audit.column_types(p_root)), '{}');
+END $$;
+
+-- Whether a partition holds a row older than its entry into the family: rows an ATTACH brought, which no trigger
+-- logged. The entry is the newest pg_inherits link on its way up to the root (a partition of a sub-partitioned table
+-- entered with it); rows are younger when written in a later transaction, or in that one after the ATTACH (cmin).
+CREATE OR REPLACE FUNCTION splitgraph_audit.has_rows_before_entry(p_root oid, p_member oid) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    entry record;
+    found boolean;
+BEGIN
+    SELECT i.xmin AS x, i.cmin::text::int AS c INTO entry FROM pg_catalog.pg_inherits i
+    WHERE i.inhrelid IN (SELECT a FROM pg_catalog.pg_partition_ancestors(p_member) a WHERE a OPERATOR(pg_catalog.<>) p_root)
+    ORDER BY pg_catalog.age(i.xmin), i.cmin::text::int DESC LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    EXECUTE pg_catalog.format(
+        'SELECT EXISTS (SELECT 1 FROM ONLY %I.%I r WHERE pg_catalog.age(r.xmin) > pg_catalog.age($1) OR (r.xmin = $1 AND r.cmin::text::int < $2))',
+        (SELECT ns.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.oid = p_member),
+        (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p_member))
+    INTO found USING entry.x, entry.c;
+    RETURN found;
+END $$;
+
+-- Keeps the statement triggers of tracked partitioned families on every member: partitions created or attached since
+-- get them (and join the accepted members when they brought no rows and their columns line up; otherwise
+-- partition_changes reports them until a snapshot commit), tables detached since lose them. Runs at every engine call
+-- (reconcile); one catalogue read when nothing changed. A partition the engine may not add triggers to stays uncovered.
+CREATE OR REPLACE FUNCTION splitgraph_audit.cover_partitions() RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    todo record;
+    changed integer := 0;
+BEGIN
+    FOR todo IN
+        SELECT r.relid AS root, m.relid::oid AS member, r.members FROM splitgraph_audit.tracked_tables r
+        JOIN pg_catalog.pg_class c ON c.oid = r.relid
+        CROSS JOIN LATERAL pg_catalog.pg_partition_tree(r.relid) m
+        WHERE c.relkind = 'p' AND NOT EXISTS (
+            SELECT 1 FROM pg_catalog.pg_trigger s WHERE s.tgrelid = m.relid AND s.tgname = 'audit_trigger_end')
+    LOOP
+        -- One engine call at a time adds triggers (concurrent CREATE TRIGGER on one table fails).
+        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('splitgraph.reconcile'));
+        BEGIN
+            PERFORM splitgraph_audit.install_family_statement_triggers(todo.member,
+                (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(x), ', ') FROM pg_catalog.unnest(splitgraph_audit.trigger_args(todo.root)) AS x));
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE NOTICE 'partition % of tracked table % is not covered: %', todo.member::regclass, todo.root::regclass, SQLERRM;
+            CONTINUE;
+        END;
+        IF NOT (todo.member = ANY (coalesce(todo.members, '{}'))) AND NOT (todo.member = ANY (splitgraph_audit.misaligned_members(todo.root)))
+           AND NOT splitgraph_audit.has_rows_before_entry(todo.root, todo.member) THEN
+            UPDATE splitgraph_audit.tracked_tables SET members = (SELECT pg_catalog.array_agg(x ORDER BY x) FROM (
+                SELECT pg_catalog.unnest(coalesce(members, '{}')) UNION SELECT todo.member) u(x)) WHERE relid = todo.root;
+        END IF;
+        changed := changed + 1;
+    END LOOP;
+    -- Tables that left a tracked family (DETACH) keep its statement triggers until here.
+    FOR todo IN
+        SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname) AS target FROM pg_catalog.pg_trigger t
+        JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+        WHERE t.tgname = 'audit_trigger_end' AND t.tgfoid = 'splitgraph_audit.end_family_statement()'::pg_catalog.regprocedure
+          AND NOT EXISTS (SELECT 1 FROM splitgraph_audit.tracked_tables r WHERE r.relid = pg_catalog.pg_partition_root(t.tgrelid))
+    LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_end ON %s', todo.target);
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_statement ON %s', todo.target);
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_truncate ON %s', todo.target);
+        changed := changed + 1;
+    END LOOP;
+    RETURN changed;
+END $$;
+
+-- What changed in a tracked partitioned table's partitions that the log cannot describe, or NULL: partitions attached
+-- with rows, detached or dropped since the engine last accepted the set, and members whose columns do not line up.
+CREATE OR REPLACE FUNCTION splitgraph_audit.partition_changes(p_schema text, p_table text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tracked record;
+    now_members oid[];
+    attached text;
+    removed text;
+    misaligned text;
+BEGIN
+    SELECT r.relid, r.members INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.schema_name = p_schema AND r.table_name = p_table;
+    now_members := CASE WHEN FOUND THEN splitgraph_audit.family_members(tracked.relid) END;
+    IF now_members IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT pg_catalog.string_agg(m::pg_catalog.regclass::text, ', ' ORDER BY m) INTO attached
+    FROM pg_catalog.unnest(now_members) m WHERE NOT (m = ANY (coalesce(tracked.members, '{}')));
+    SELECT pg_catalog.string_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = m) THEN m::pg_catalog.regclass::text
+                                      ELSE 'a dropped table (OID ' || m || ')' END, ', ' ORDER BY m) INTO removed
+    FROM pg_catalog.unnest(tracked.members) m WHERE NOT (m = ANY (now_members));
+    SELECT pg_catalog.string_agg(m::pg_catalog.regclass::text, ', ' ORDER BY m) INTO misaligned
+    FROM pg_catalog.unnest(splitgraph_audit.misaligned_members(tracked.relid)) m;
+    RETURN nullif(pg_catalog.concat_ws('; ',
+        'attached with rows the log does not hold: ' || attached,
+        'detached or dropped (their rows left without being logged): ' || removed,
+        'columns not in the same order as the root''s (row texts would not line up): ' || misaligned), '');
 END $$;
 
 CREATE SCHEMA IF NOT EXISTS splitgraph_meta;
