@@ -52,7 +52,73 @@ public sealed partial class FaithfulChangesPropertyTests
         new("float_key_negative_zero",
             "CREATE TABLE {0} (id float8 PRIMARY KEY, v int); INSERT INTO {0} SELECT g - 5, g FROM generate_series(1, 10) g",
             NegativeZeroKeyStatement),
+        // Partitioned by range, one partition itself partitioned, a default partition; float8 makes it log row texts.
+        new("partitioned_key",
+            "CREATE TABLE {0} (id int, v int, f float8, name text, PRIMARY KEY (id)) PARTITION BY RANGE (id);" +
+            "CREATE TABLE {0}_a PARTITION OF {0} FOR VALUES FROM (MINVALUE) TO (20);" +
+            "CREATE TABLE {0}_b PARTITION OF {0} FOR VALUES FROM (20) TO (40) PARTITION BY RANGE (id);" +
+            "CREATE TABLE {0}_b1 PARTITION OF {0}_b FOR VALUES FROM (20) TO (30);" +
+            "CREATE TABLE {0}_b2 PARTITION OF {0}_b FOR VALUES FROM (30) TO (40);" +
+            "CREATE TABLE {0}_c PARTITION OF {0} DEFAULT;" +
+            "INSERT INTO {0} SELECT g, g, g::float8 / 3, 'row' || g FROM generate_series(1, 50) g",
+            PartitionedKeyStatement),
+        new("partitioned_no_key",
+            "CREATE TABLE {0} (a int, f float8, j json) PARTITION BY LIST (a);" +
+            "CREATE TABLE {0}_0 PARTITION OF {0} FOR VALUES IN (0, 1); CREATE TABLE {0}_2 PARTITION OF {0} FOR VALUES IN (2);" +
+            "CREATE TABLE {0}_d PARTITION OF {0} DEFAULT;" +
+            "INSERT INTO {0} SELECT nullif(g % 4, 3), 0, '{{\"a\":1}}' FROM generate_series(1, 16) g",
+            PartitionedNoKeyStatement),
     ];
+
+    /// <summary>
+    /// A partitioned table: DML through the root and on partitions (a leaf, a sub-partitioned partition), updates that
+    /// move rows between partitions (alone, in swaps and in a MERGE), image-only updates (float8 -0), bulk inserts and
+    /// TRUNCATE of a partition or of the whole table.
+    /// </summary>
+    private static string PartitionedKeyStatement(Random random, int round)
+    {
+        var a = random.Next(1, 60);
+        var b = random.Next(1, 60);
+        var (lo, hi) = (Math.Min(a, b), Math.Max(a, b));
+        return random.Next(13) switch
+        {
+            0 => $"INSERT INTO {{0}} SELECT g, g, g::float8 / 7, 'new' || g FROM generate_series({a}, {a + random.Next(3)}) g ON CONFLICT (id) DO UPDATE SET v = excluded.v + 100",
+            1 => $"UPDATE {{0}} SET v = v + 1, name = name || '+' WHERE id BETWEEN {lo} AND {hi}",
+            2 => $"UPDATE {{0}} SET id = id + {random.Next(5, 25)} WHERE id BETWEEN {lo} AND {lo + random.Next(3)}",
+            3 => $"UPDATE {{0}} SET id = {a + b} - id WHERE id IN ({a}, {b})",
+            4 => $"UPDATE {{0}}_a SET f = -0.0::float8 * f, v = v - 1 WHERE id <= {a % 20}",
+            5 => $"DELETE FROM {{0}}_b WHERE id BETWEEN {lo} AND {lo + random.Next(4)}",
+            6 => $"INSERT INTO {{0}}_c VALUES ({60 + a}, {a}, 0, 'direct') ON CONFLICT DO NOTHING",
+            7 => $"UPDATE {{0}}_b2 SET f = CASE WHEN f = 0 THEN -0.0::float8 ELSE 0 END WHERE id = {30 + (a % 10)}",
+            8 => $"MERGE INTO {{0}} x USING (SELECT id, row_number() OVER (ORDER BY id) AS r FROM {{0}} WHERE v IN ({a}, {b})) s ON x.id = s.id " +
+                 $"WHEN MATCHED AND s.r = 1 THEN DELETE WHEN MATCHED THEN UPDATE SET id = x.id + 20, name = 'merged'",
+            9 => $"DELETE FROM {{0}} WHERE id BETWEEN {lo} AND {lo + random.Next(3)}",
+            10 => round % 6 == 0
+                ? $"INSERT INTO {{0}} SELECT g, g, 1, 'bulk' FROM generate_series({1000 + (round * 2000)}, {2100 + (round * 2000)}) g"
+                : $"UPDATE {{0}} SET name = name WHERE id = {a}",
+            11 => random.Next(4) == 0 ? "TRUNCATE {0}_b1" : $"UPDATE {{0}}_b1 SET v = v + 10 WHERE id = {20 + (a % 10)}",
+            _ => random.Next(10) == 0 ? "TRUNCATE {0}" : $"DELETE FROM {{0}}_a WHERE id = {a % 20}",
+        };
+    }
+
+    /// <summary>A partitioned table without a key: duplicates and NULLs, rows moved between partitions by updates of the partition column.</summary>
+    private static string PartitionedNoKeyStatement(Random random, int round)
+    {
+        var a = random.Next(0, 4);
+        var value = a == 3 ? "NULL" : a.ToString(CultureInfo.InvariantCulture);
+        return random.Next(9) switch
+        {
+            0 => $"INSERT INTO {{0}} VALUES ({value}, 0, '{{{{\"a\":1}}}}'), ({value}, 0, '{{{{\"a\":1}}}}')",
+            1 => $"UPDATE {{0}} SET a = {(a + 1) % 4} WHERE a IS NOT DISTINCT FROM {value}",
+            2 => $"UPDATE {{0}} SET f = -f WHERE a IS NOT DISTINCT FROM {value}",
+            3 => $"DELETE FROM {{0}}_0 WHERE ctid = (SELECT min(ctid) FROM {{0}}_0 WHERE a = {a % 2})",
+            4 => $"UPDATE {{0}}_d SET a = NULL WHERE a IS NOT NULL",
+            5 => $"UPDATE {{0}} SET j = '{{{{\"a\": 1}}}}' WHERE a IS NOT DISTINCT FROM {value}",
+            6 => $"INSERT INTO {{0}}_2 SELECT 2, g, '[]' FROM generate_series(1, {1 + random.Next(3)}) g",
+            7 => random.Next(5) == 0 ? "TRUNCATE {0}_2" : $"DELETE FROM {{0}} WHERE a IS NOT DISTINCT FROM {value} AND f <> 0",
+            _ => $"UPDATE {{0}} SET a = a WHERE a IS NOT DISTINCT FROM {value}",
+        };
+    }
 
     /// <summary>
     /// Keys of other types (uuid, text, float8): inserts, value updates, key moves over ranges, deletes, a MERGE that

@@ -58,6 +58,8 @@ public sealed partial class FaithfulChangesPropertyTests(TwoDatabasesFixture fix
     [InlineData("generated_identity_key")]
     [InlineData("identity_generated_no_key")]
     [InlineData("domain_json_numeric")]
+    [InlineData("partitioned_key")]
+    [InlineData("partitioned_no_key")]
     [InlineData("float_key_negative_zero")]
     public async Task Base_plus_committed_objects_equals_the_live_table_after_every_commit(string shapeName)
     {
