@@ -601,70 +601,77 @@ END $$;
 -- cover_partitions (at every engine call, reconcile); until then DML issued on such a partition itself is refused by the
 -- row trigger (it cannot group the statement's rows), and DML through the root is logged.
 
--- BEFORE each INSERT/UPDATE/DELETE statement on the root or a partition: begin_statement's mark, plus the family's
--- root (its OID, and the schema and name the log keeps it under) in transaction-local settings of this trigger depth.
--- The row trigger logs only under such a mark of its own family.
+-- BEFORE each INSERT/UPDATE/DELETE statement on the root or a partition: begin_statement's mark, and the family's mark
+-- (the root's OID) in a transaction-local setting of this trigger depth. The row trigger logs only under such a mark of
+-- its own family. Settings are not a trust boundary (a writer can set them): names and counts never come from them
+-- (the root's name from the catalogue by the OID in the trigger's arguments, counts from the log rows), so a forged mark
+-- can at most let its writer's own rows of an uncovered partition be grouped into a statement of its choosing.
 CREATE OR REPLACE FUNCTION splitgraph_audit.begin_family_statement() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     depth text := pg_catalog.pg_trigger_depth()::text;
-    root oid := TG_ARGV[TG_NARGS - 1]::oid;
-    tracked record;
     ignored text;
 BEGIN
-    SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = root;
     -- A table detached from the family keeps these triggers until the next engine call removes them: no mark.
-    IF NOT FOUND OR pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
+    IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM TG_ARGV[TG_NARGS - 1]::oid THEN
         RETURN NULL;
     END IF;
     ignored := pg_catalog.set_config('splitgraph.statement_' || depth, '-', true);
-    ignored := pg_catalog.set_config('splitgraph.family_' || depth, root::text, true);
-    ignored := pg_catalog.set_config('splitgraph.family_schema_' || depth, tracked.schema_name, true);
-    ignored := pg_catalog.set_config('splitgraph.family_table_' || depth, tracked.table_name, true);
+    ignored := pg_catalog.set_config('splitgraph.family_' || depth, TG_ARGV[TG_NARGS - 1], true);
     RETURN NULL;
 END $$;
 
--- AFTER each INSERT/UPDATE/DELETE statement on the root or a partition: adds the statement's inserts and deletes to the
--- pending counts (once per statement, as log_inserts does: a counter row updated per row would grow a version chain)
--- and clears the mark, so a later statement on a partition not covered yet is refused rather than logged as this one.
--- A MERGE fires one per action, after all its rows: the first does the work.
+-- The log's schema and table name of a tracked partitioned table: the root's current name, read from the catalogue
+-- caches (regclass output, always schema-qualified under the functions' search_path, parsed back), as TG_TABLE_NAME
+-- is for a plain table: reconcile moves the entries of a renamed table from its old name.
+CREATE OR REPLACE FUNCTION splitgraph_audit.family_name(p_root oid) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.parse_ident(p_root::pg_catalog.regclass::text);
+$$;
+
+-- AFTER each INSERT/UPDATE/DELETE statement on the root or a partition: adds the statement's logged inserts and deletes
+-- to the pending counts (once per statement, as log_inserts does: a counter row updated per row would grow a version
+-- chain) and clears the mark, so a later statement on a partition not covered yet is refused rather than logged as this
+-- one. A MERGE fires one per action, after all its rows: the first does the work.
 CREATE OR REPLACE FUNCTION splitgraph_audit.end_family_statement() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     depth text := pg_catalog.pg_trigger_depth()::text;
-    inserted bigint := coalesce(nullif(pg_catalog.current_setting('splitgraph.family_inserted_' || depth, true), '')::bigint, 0);
-    deleted bigint := coalesce(nullif(pg_catalog.current_setting('splitgraph.family_deleted_' || depth, true), '')::bigint, 0);
+    stmt text := pg_catalog.current_setting('splitgraph.statement_' || depth, true);
+    name text[];
+    counted record;
     ignored text;
 BEGIN
-    IF coalesce(pg_catalog.current_setting('splitgraph.family_' || depth, true), '') = '' THEN
+    IF pg_catalog.current_setting('splitgraph.family_' || depth, true) IS DISTINCT FROM TG_ARGV[TG_NARGS - 1] THEN
         RETURN NULL;
     END IF;
-    IF inserted <> 0 OR deleted <> 0 THEN
-        INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted, deleted)
-        VALUES (pg_catalog.current_setting('splitgraph.family_schema_' || depth), pg_catalog.current_setting('splitgraph.family_table_' || depth),
-                pg_catalog.pg_backend_pid(), inserted, deleted)
-        ON CONFLICT (schema_name, table_name, slot) DO UPDATE SET inserted = c.inserted + excluded.inserted, deleted = c.deleted + excluded.deleted;
-    END IF;
     ignored := pg_catalog.set_config('splitgraph.family_' || depth, '', true);
-    ignored := pg_catalog.set_config('splitgraph.family_inserted_' || depth, '', true);
-    ignored := pg_catalog.set_config('splitgraph.family_deleted_' || depth, '', true);
+    IF stmt IS NULL OR stmt !~ '^[0-9]+$' THEN
+        RETURN NULL;
+    END IF;
+    name := splitgraph_audit.family_name(TG_ARGV[TG_NARGS - 1]::oid);
+    -- The statement's entries come after its ID in the log (the ID is drawn first, from the same sequence).
+    SELECT pg_catalog.count(*) FILTER (WHERE l.action = 'I') AS inserted, pg_catalog.count(*) FILTER (WHERE l.action = 'D') AS deleted INTO counted
+    FROM splitgraph_audit.logged_actions l
+    WHERE l.schema_name = name[1] AND l.table_name = name[2] AND l.event_id > stmt::bigint AND l.statement_id = stmt::bigint;
+    IF counted.inserted <> 0 OR counted.deleted <> 0 THEN
+        PERFORM splitgraph_audit.add_counts(name[1], name[2], counted.inserted, counted.deleted);
+    END IF;
     RETURN NULL;
 END $$;
 
 -- AFTER each inserted, updated or deleted row of a partition (the root's row trigger, cloned): one log entry under the
--- root's name, with the statement's ID; inserts and deletes are counted in settings until the statement ends. Row
--- texts ('rows', 'texts') are the partition's row in its column order, which tracking and cover_partitions require to
--- be the root's (family_layout_differs).
+-- root's name, with the statement's ID. Row texts ('rows', 'texts') are the partition's row in its column order, which
+-- tracking and partition_changes require to be the root's (misaligned_members).
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_family_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     saved text[];
     depth text := pg_catalog.pg_trigger_depth()::text;
     stmt text;
-    counter text;
-    texts_mode boolean := coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false);
-    json_mode boolean := coalesce('json' = ANY (TG_ARGV), false);
-    ignored text;
+    name text[];
+    texts_mode boolean;
+    json_mode boolean;
 BEGIN
     IF TG_OP = 'UPDATE' AND OLD *= NEW THEN
         RETURN NULL;
@@ -684,21 +691,25 @@ BEGIN
         stmt := pg_catalog.set_config('splitgraph.statement_' || depth,
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
+    -- family_name's expression, written out: a call of a function with a pinned search_path costs a settings save and
+    -- restore per row.
+    name := pg_catalog.parse_ident(TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass::text);
+    texts_mode := 'rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV);
+    json_mode := 'json' = ANY (TG_ARGV);
     IF TG_OP = 'UPDATE' THEN
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, row_text, new_text, statement_id)
-        VALUES (pg_catalog.current_setting('splitgraph.family_schema_' || depth), pg_catalog.current_setting('splitgraph.family_table_' || depth), 'U',
+        VALUES (name[1], name[2], 'U',
                 CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
                 CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
                 CASE WHEN texts_mode THEN OLD::text END, CASE WHEN texts_mode THEN NEW::text END, stmt::bigint);
+    ELSIF TG_OP = 'INSERT' THEN
+        INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
+        VALUES (name[1], name[2], 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
+                CASE WHEN texts_mode THEN NEW::text END, stmt::bigint);
     ELSE
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-        SELECT pg_catalog.current_setting('splitgraph.family_schema_' || depth), pg_catalog.current_setting('splitgraph.family_table_' || depth),
-               pg_catalog.left(TG_OP, 1), CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r) ELSE pg_catalog.to_jsonb(r) END,
-               CASE WHEN texts_mode THEN r::text END, stmt::bigint
-        FROM (SELECT CASE WHEN TG_OP = 'INSERT' THEN NEW ELSE OLD END AS r) x;
-        counter := 'splitgraph.family_' || CASE WHEN TG_OP = 'INSERT' THEN 'inserted_' ELSE 'deleted_' END || depth;
-        ignored := pg_catalog.set_config(counter,
-            (coalesce(nullif(pg_catalog.current_setting(counter, true), '')::bigint, 0) OPERATOR(pg_catalog.+) 1)::text, true);
+        VALUES (name[1], name[2], 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
+                CASE WHEN texts_mode THEN OLD::text END, stmt::bigint);
     END IF;
     IF saved IS NOT NULL THEN
         saved := splitgraph_audit.restore_output_settings(saved);
@@ -714,16 +725,16 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     saved text[];
     root oid := TG_ARGV[TG_NARGS - 1]::oid;
-    tracked record;
+    name text[];
     leaf record;
     stmt bigint;
     n bigint;
     total bigint := 0;
 BEGIN
-    SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = root;
-    IF NOT FOUND OR pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
+    IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
         RETURN NULL;
     END IF;
+    name := splitgraph_audit.family_name(root);
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
@@ -738,13 +749,13 @@ BEGIN
             'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
             'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM ONLY %I.%I r',
             leaf.nspname, leaf.relname)
-        USING tracked.schema_name, tracked.table_name, stmt,
+        USING name[1], name[2], stmt,
               coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false), coalesce('json' = ANY (TG_ARGV), false);
         GET DIAGNOSTICS n = ROW_COUNT;
         total := total + n;
     END LOOP;
     IF total > 0 THEN
-        PERFORM splitgraph_audit.add_counts(tracked.schema_name, tracked.table_name, 0, total);
+        PERFORM splitgraph_audit.add_counts(name[1], name[2], 0, total);
     END IF;
     IF saved IS NOT NULL THEN
         saved := splitgraph_audit.restore_output_settings(saved);
