@@ -56,6 +56,48 @@ public sealed class ObjectsAndTransfersApiTests(TopologyFixture topology)
     }
 
     [Fact]
+    public async Task A_partitioned_table_written_through_its_partitions_arrives_whole_on_a_partitioned_remote()
+    {
+        const string create = "CREATE TABLE {0}.events (id int, at date, what text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at); " +
+            "CREATE TABLE {0}.events_2024 PARTITION OF {0}.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01'); " +
+            "CREATE TABLE {0}.events_2025 PARTITION OF {0}.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01'); " +
+            "INSERT INTO {0}.events VALUES (1, '2024-03-01', 'a'), (2, '2025-03-01', 'b');";
+        foreach (var engine in new[] { "local", "remote" })
+        {
+            await topology.ExecAsync(engine, $"CREATE SCHEMA {_schema}; " + string.Format(System.Globalization.CultureInfo.InvariantCulture, create, _schema));
+        }
+
+        var tracked = await ApiAssert.OkAsync<List<TableRef>>(await topology.Api.PostAsync("/api/engines/local/tracked-tables",
+            new TablesRequest([new TableRef(_schema, "events")])));
+        Assert.Equal([new TableRef(_schema, "events")], tracked.Where(t => t.Schema == _schema));
+        var partition = await topology.Api.PostAsync("/api/engines/local/tracked-tables", new TablesRequest([new TableRef(_schema, "events_2024")]));
+        Assert.Contains("track the partitioned table", (await ApiAssert.ProblemAsync(partition, HttpStatusCode.BadRequest)).Detail);
+
+        // Through a partition, through the root, and a row moved from 2024 to 2025.
+        await topology.ExecAsync("local",
+            $"INSERT INTO {_schema}.events_2025 VALUES (3, '2025-05-01', 'c'); UPDATE {_schema}.events SET at = at + 365 WHERE id = 1; " +
+            $"DELETE FROM {_schema}.events_2025 WHERE id = 2;");
+        Assert.Equal(new AggregateChanges(2, 2, 0),
+            await topology.GetJsonAsync<AggregateChanges>($"/api/engines/local/schemas/{_schema}/tables/events/changes?aggregate=true"));
+        var commit = await ApiAssert.OkAsync<CommitResult>(await topology.Api.PostAsync($"/api/engines/local/schemas/{_schema}/tables/events/commit", new { }));
+        Assert.Equal((2L, 2L), (commit.Upserts, commit.Deletes));
+        await ApiAssert.OkAsync<TransferResult>(await topology.Api.PostAsync("/api/engines/local/objects/upload", new TransferRequest([commit.ObjectId!], "remote")));
+        await ApiAssert.OkAsync<ApplyResult>(await topology.Api.PostAsync("/api/engines/remote/objects/apply", new ApplyRequest([commit.ObjectId!], _schema, "events", null)));
+        var query = $"SELECT tableoid::regclass::text, id, at, what FROM {_schema}.events ORDER BY id";
+        Assert.Equal(await topology.RowsAsync("local", query), await topology.RowsAsync("remote", query));
+
+        // A partition detached while tracked: its rows left unlogged, so commits answer 409 until a snapshot commit.
+        await topology.ExecAsync("local", $"ALTER TABLE {_schema}.events DETACH PARTITION {_schema}.events_2024;");
+        var refused = await ApiAssert.ProblemAsync(
+            await topology.Api.PostAsync($"/api/engines/local/schemas/{_schema}/tables/events/commit", new { }), HttpStatusCode.Conflict);
+        Assert.Contains($"detached or dropped (their rows left without being logged): {_schema}.events_2024", refused.Detail);
+        var snapshot = await ApiAssert.OkAsync<CommitResult>(await topology.Api.PostAsync($"/api/engines/local/schemas/{_schema}/tables/events/commit?snapshot=true", new { }));
+        Assert.Equal(2L, snapshot.Upserts);
+        await topology.ExecAsync("local", $"UPDATE {_schema}.events SET what = 'c!' WHERE id = 3;");
+        Assert.Equal(1L, (await ApiAssert.OkAsync<CommitResult>(await topology.Api.PostAsync($"/api/engines/local/schemas/{_schema}/tables/events/commit", new { }))).Upserts);
+    }
+
+    [Fact]
     public async Task Download_brings_back_a_deleted_object_and_reports_missing_ones()
     {
         var commit = await CommitChangesOnLocalAsync();
