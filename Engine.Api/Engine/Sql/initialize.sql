@@ -1055,6 +1055,11 @@ DECLARE
     todo record;
     changed integer := 0;
 BEGIN
+    -- Most engines track no partitioned table: one index-less read of tracked_tables, nothing else (the scan of
+    -- pg_trigger below costs ~3 ms with 500 tracked tables).
+    IF NOT EXISTS (SELECT 1 FROM splitgraph_audit.tracked_tables r JOIN pg_catalog.pg_class c ON c.oid = r.relid WHERE c.relkind = 'p') THEN
+        RETURN 0;
+    END IF;
     FOR todo IN
         SELECT r.relid AS root, m.relid::oid AS member, r.members FROM splitgraph_audit.tracked_tables r
         JOIN pg_catalog.pg_class c ON c.oid = r.relid
@@ -1078,7 +1083,8 @@ BEGIN
         END IF;
         changed := changed + 1;
     END LOOP;
-    -- Tables that left a tracked family (DETACH) keep its statement triggers until here.
+    -- Tables that left a tracked family (DETACH) keep its statement triggers until here (where they do nothing: their
+    -- functions check that the table is still in the family). Those left by a table no longer tracked stay, as harmless.
     FOR todo IN
         SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname) AS target FROM pg_catalog.pg_trigger t
         JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
