@@ -8,12 +8,15 @@ using Postgres.Testing;
 
 namespace Bench;
 
-/// <summary>P1…P11. Each figure is the median of <see cref="Options.Reps"/> runs; engine and baseline runs alternate
+/// <summary>P1…P12. Each figure is the median of <see cref="Options.Reps"/> runs; engine and baseline runs alternate
 /// in order from one repetition to the next so drift on a busy machine hits both alike.</summary>
 public sealed partial class Measures(Harness harness, Options options, Results results)
 {
     /// <summary>The narrow table every measure uses.</summary>
     private const string Columns = "id bigint PRIMARY KEY, a integer, b text, c timestamp with time zone";
+
+    /// <summary>The columns of P1's and P12's single-row tables (the key from a sequence, so pgbench inserts need no ID).</summary>
+    private const string SingleRowColumns = "id bigserial PRIMARY KEY, a integer NOT NULL, b text NOT NULL, c timestamptz NOT NULL DEFAULT now()";
 
     private const string RowSql = "g::bigint, (g % 1000)::int, md5(g::text), timestamptz '2024-01-01' + g * interval '1 second'";
 
@@ -39,6 +42,7 @@ public sealed partial class Measures(Harness harness, Options options, Results r
         "P9" => P9Async(),
         "P10" => P10Async(),
         "P11" => P11Async(),
+        "P12" => P12Async(),
         _ => throw new ArgumentException(id),
     };
 
@@ -50,13 +54,27 @@ public sealed partial class Measures(Harness harness, Options options, Results r
 
     private async Task P1Async()
     {
+        var rows = Math.Max(options.Clients * options.P1Transactions + 1000, options.Smoke ? 1000 : 100_000);
+        await SingleRowWritesAsync("p1", rows, table => $"CREATE TABLE bench.{table} ({SingleRowColumns})", op => $"P1 single-row {op}", 0.85);
+        results.Note($"P1: pgbench -M prepared, {options.Clients} clients, {options.P1Transactions} transactions per client per run, one statement per transaction " +
+            $"(autocommit), on a {rows:N0}-row table (id bigserial PK, int, text, timestamptz); UPDATE picks a random id, DELETE takes the next id from a sequence. " +
+            "Goal 0.85 for all three (the spec asks ≥ 0.85 for inserts, ≥ 0.75 for updates).");
+    }
+
+    /// <summary>
+    /// P1 and P12: single-row INSERT / UPDATE / DELETE by concurrent pgbench clients on a tracked table of
+    /// <paramref name="rows"/> rows (<c>bench.{prefix}_tracked</c>) against the same table untracked
+    /// (<c>bench.{prefix}_plain</c>), both made by <paramref name="create"/> and rebuilt for every repetition.
+    /// </summary>
+    private async Task SingleRowWritesAsync(string prefix, int rows, Func<string, string> create, Func<string, string> label, double goal)
+    {
         var pgbench = Path.Combine(harness.LocalServer.BinDirectory, "pgbench");
         var clients = options.Clients;
-        var rows = Math.Max(clients * options.P1Transactions + 1000, options.Smoke ? 1000 : 100_000);
         var folder = Directory.CreateTempSubdirectory("sgbench-pgbench-").FullName;
+        string Table(bool tracked) => tracked ? $"{prefix}_tracked" : $"{prefix}_plain";
         try
         {
-            foreach (var (op, goal) in new[] { ("INSERT", 0.85), ("UPDATE", 0.85), ("DELETE", 0.85) })
+            foreach (var op in new[] { "INSERT", "UPDATE", "DELETE" })
             {
                 var tps = new Dictionary<bool, List<double>> { [false] = [], [true] = [] };
                 for (var rep = 0; rep < options.Reps; rep++)
@@ -64,11 +82,11 @@ public sealed partial class Measures(Harness harness, Options options, Results r
                     await Harness.ExecAsync(LocalEp, $"TRUNCATE {Log}, splitgraph_audit.pending_counts");
                     foreach (var tracked in new[] { false, true })
                     {
-                        var table = tracked ? "p1_tracked" : "p1_plain";
+                        var table = Table(tracked);
                         await Harness.ExecAsync(LocalEp,
                             $"""
                             DROP TABLE IF EXISTS bench.{table};
-                            CREATE TABLE bench.{table} (id bigserial PRIMARY KEY, a integer NOT NULL, b text NOT NULL, c timestamptz NOT NULL DEFAULT now());
+                            {create(table)};
                             INSERT INTO bench.{table} (a, b) SELECT g % 1000, md5(g::text) FROM generate_series(1, {rows}) g;
                             DROP SEQUENCE IF EXISTS bench.{table}_del; CREATE SEQUENCE bench.{table}_del;
                             """);
@@ -89,32 +107,28 @@ public sealed partial class Measures(Harness harness, Options options, Results r
 
                     foreach (var tracked in EngineFirst(rep) ? new[] { true, false } : [false, true])
                     {
-                        var table = tracked ? "p1_tracked" : "p1_plain";
+                        var table = Table(tracked);
                         await harness.QuiesceAsync();
                         var value = await PgbenchAsync(pgbench, Path.Combine(folder, $"{op}-{table}.sql"), clients);
                         tps[tracked].Add(value);
-                        global::Bench.Log.Info($"  P1 {op} {(tracked ? "tracked" : "untracked")} rep {rep + 1}: {value:N0} tx/s");
+                        global::Bench.Log.Info($"  {label(op)} {(tracked ? "tracked" : "untracked")} rep {rep + 1}: {value:N0} tx/s");
                     }
 
-                    var logged = await Harness.ScalarAsync<long>(LocalEp, $"SELECT count(*) FROM {Log} WHERE table_name = 'p1_tracked'");
+                    var logged = await Harness.ScalarAsync<long>(LocalEp, $"SELECT count(*) FROM {Log} WHERE table_name = '{Table(true)}'");
                     var expected = (long)clients * options.P1Transactions;
                     if (logged != expected)
                     {
-                        results.Note($"P1 {op} rep {rep + 1}: {logged} log rows for {expected} statements (a no-op or lost statement?)");
+                        results.Note($"{label(op)} rep {rep + 1}: {logged} log rows for {expected} statements (a no-op or lost statement?)");
                     }
                 }
 
-                results.Higher($"P1 single-row {op}, tracked vs untracked ({clients} clients, pgbench)", Harness.Median(tps[true]), Harness.Median(tps[false]), "tx/s", goal);
+                results.Higher($"{label(op)}, tracked vs untracked ({clients} clients, pgbench)", Harness.Median(tps[true]), Harness.Median(tps[false]), "tx/s", goal);
             }
-
-            results.Note($"P1: pgbench -M prepared, {clients} clients, {options.P1Transactions} transactions per client per run, one statement per transaction " +
-                $"(autocommit), on a {rows:N0}-row table (id bigserial PK, int, text, timestamptz); UPDATE picks a random id, DELETE takes the next id from a sequence. " +
-                "Goal 0.85 for all three (the spec asks ≥ 0.85 for inserts, ≥ 0.75 for updates).");
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
-            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.p1_tracked, bench.p1_plain; TRUNCATE {Log}, splitgraph_audit.pending_counts");
+            await Harness.ExecAsync(LocalEp, $"DROP TABLE IF EXISTS bench.{Table(true)}, bench.{Table(false)}; TRUNCATE {Log}, splitgraph_audit.pending_counts");
         }
     }
 

@@ -3,7 +3,7 @@ namespace Bench;
 /// <summary>Command-line options. Sizes default to the figures; <c>--smoke</c> shrinks every one.</summary>
 public sealed class Options
 {
-    public static readonly string[] AllMeasures = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11"];
+    public static readonly string[] AllMeasures = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9", "P10", "P11", "P12"];
 
     public int Reps { get; set; } = 3;
 
@@ -111,11 +111,11 @@ public sealed class Options
           dotnet run -c Release --project bench -- [options]
 
           --smoke               every measure with tiny sizes, 1 rep (keeps the harness from rotting)
-          --only P1,P4          measures to run (P1…P11; P8 is not automated and only prints a note)
+          --only P1,P4          measures to run (P1…P12; P8 is not automated and only prints a note)
           --reps N              repetitions per figure, median reported (default 3)
-          --rows N              P2 bulk load / P4-P5 object / P6, P10 base table rows (default 1000000)
-          --clients N           P1 concurrent pgbench clients (default 8)
-          --p1-tx N             P1 transactions per client per run (default 1000)
+          --rows N              P2, P12 bulk load / P4-P5 object / P6, P10 base table rows (default 1000000)
+          --clients N           P1, P12 concurrent pgbench clients (default 8)
+          --p1-tx N             P1, P12 transactions per client per run (default 1000)
           --log-rows N          P3 rows in the whole log (default 5000000)
           --log-table-rows N    P3 logged rows of the measured table (default 1000000)
           --fragments N         P6, P10 fragments (default 10)
