@@ -34,7 +34,7 @@ public sealed class ChangeEngine(SqlEngine engine)
                 [table.Schema, table.Table], cancellationToken);
             await engine.ExecuteAsync(
                 """
-                INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name, column_types, members)
+                INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name, column_types, accepted_members)
                 SELECT x.r, $1, $2, splitgraph_audit.column_types(x.r), splitgraph_audit.family_members(x.r)
                 FROM (SELECT pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, $2::text))::oid AS r) x
                 ON CONFLICT (relid) DO UPDATE SET schema_name = excluded.schema_name, table_name = excluded.table_name,
@@ -126,6 +126,19 @@ public sealed class ChangeEngine(SqlEngine engine)
                       "table's statement triggers, so rows written through another would be missed. Use declarative partitioning " +
                       "(PARTITION BY), which is supported, or track a plain table."
                     : $"{quoted} is {family}.");
+        }
+
+        var foreign = await engine.ScalarAsync<string?>(
+            """
+            SELECT pg_catalog.string_agg(m.relid::regclass::text, ', ' ORDER BY m.relid::oid)
+            FROM pg_catalog.pg_partition_tree(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass) m
+            JOIN pg_catalog.pg_class c ON c.oid = m.relid WHERE c.relkind = 'f'
+            """, [table.Schema, table.Table], cancellationToken);
+        if (foreign is not null)
+        {
+            throw new InvalidInputException("Table cannot be tracked",
+                $"{quoted} has foreign tables as partitions ({foreign}): their rows live on another server, where TRUNCATE and " +
+                "writes issued there cannot be logged. Detach them to track the table.");
         }
 
         // Row texts are written in each partition's column order and read in the root's.
@@ -382,16 +395,25 @@ public sealed class ChangeEngine(SqlEngine engine)
         await engine.ScalarAsync<string?>("SELECT splitgraph_audit.partition_changes($1, $2)", [schema, table], cancellationToken);
 
     /// <summary>
-    /// After a snapshot commit of a partitioned table whose partitions changed: its partitions as they are now become the
-    /// accepted ones, and the pending changes (held by the snapshot, and no longer describing the table) are discarded.
+    /// The partitions of a tracked partitioned table as splitgraph_audit.family_members lists them (OID and attach), to
+    /// accept with <see cref="AcceptPartitionsAsync"/>: read before a snapshot's rows, so a partition attached meanwhile
+    /// (catalogue reads do not wait for the snapshot) is not accepted without its rows.
     /// </summary>
-    public async Task AcceptPartitionsAsync(string schema, string table, CancellationToken cancellationToken = default)
+    public async Task<string[]> GetFamilyMembersAsync(string schema, string table, CancellationToken cancellationToken = default) =>
+        await engine.ScalarAsync<string[]?>(
+            "SELECT splitgraph_audit.family_members(pg_catalog.format('%I.%I', $1::text, $2::text)::regclass)",
+            [schema, table], cancellationToken) ?? [];
+
+    /// <summary>
+    /// After a snapshot commit of a partitioned table whose partitions changed: <paramref name="members"/> (read before
+    /// the snapshot) become the accepted partitions, and the pending changes (held by the snapshot, and no longer
+    /// describing the table) are discarded.
+    /// </summary>
+    public async Task AcceptPartitionsAsync(string schema, string table, string[] members, CancellationToken cancellationToken = default)
     {
         await engine.ExecuteAsync(
-            """
-            UPDATE splitgraph_audit.tracked_tables SET members = splitgraph_audit.family_members(relid)
-            WHERE schema_name = $1 AND table_name = $2
-            """, [schema, table], cancellationToken);
+            "UPDATE splitgraph_audit.tracked_tables SET accepted_members = $3 WHERE schema_name = $1 AND table_name = $2",
+            [schema, table, ArrayParameter(members, NpgsqlDbType.Text)], cancellationToken);
         await DiscardPendingChangesAsync(schema, table, cancellationToken);
     }
 

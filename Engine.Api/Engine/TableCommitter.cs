@@ -33,6 +33,7 @@ public sealed class TableCommitter(SqlEngine engine)
         // A snapshot is how a partitioned table whose partitions changed (ATTACH, DETACH, DROP) is committed again.
         var acceptPartitions = snapshot && await changes.IsTrackedAsync(schema, table, cancellationToken)
             && await changes.ReconcileAsync(cancellationToken) && await changes.GetPartitionChangesAsync(schema, table, cancellationToken) is not null;
+        var members = acceptPartitions ? await changes.GetFamilyMembersAsync(schema, table, cancellationToken) : [];
 
         var key = await TableCatalog.GetChangeKeyAsync(engine, schema, table, columns, cancellationToken);
         var objects = new ObjectEngine(engine);
@@ -77,7 +78,7 @@ public sealed class TableCommitter(SqlEngine engine)
 
         if (acceptPartitions)
         {
-            await changes.AcceptPartitionsAsync(schema, table, cancellationToken);
+            await changes.AcceptPartitionsAsync(schema, table, members, cancellationToken);
         }
 
         if (!snapshot)

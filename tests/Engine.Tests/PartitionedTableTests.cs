@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Engine.Tests.Infrastructure;
 using Npgsql;
 
@@ -65,8 +66,8 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         Assert.False(await WithChangesAsync(c => c.IsTrackedAsync(schema, "t_a")));
         foreach (var member in new[] { "t", "t_a", "t_b", "t_b1", "t_b2", "t_c" })
         {
-            Assert.Equal(3L, await Db.ScalarAsync<long>(
-                "SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname IN ('audit_trigger_statement', 'audit_trigger_end', 'audit_trigger_truncate')",
+            Assert.Equal(5L, await Db.ScalarAsync<long>(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname IN ('audit_trigger_statement', 'audit_trigger_stmt_end', 'audit_trigger_truncate', 'audit_trigger_stm', 'audit_trigger_stm_delete')",
                 $"{schema}.{member}"));
         }
     }
@@ -245,5 +246,170 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
             "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relnamespace = $1::regnamespace AND t.tgname LIKE 'audit%'", schema));
         Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM splitgraph_audit.logged_actions WHERE schema_name = $1", schema));
         await Db.ExecAsync($"INSERT INTO {schema}.t_a VALUES (0, 'untracked', 0)");
+    }
+
+    [Fact]
+    public async Task Running_initialize_again_registers_no_partition_and_a_leaf_added_under_a_sub_partitioned_partition_logs_its_truncate()
+    {
+        var schema = await Db.NewSchemaAsync("part");
+        await Db.ExecAsync(
+            $"""
+            CREATE TABLE {schema}.t (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);
+            CREATE TABLE {schema}.t_a PARTITION OF {schema}.t FOR VALUES FROM (0) TO (10);
+            CREATE TABLE {schema}.t_b PARTITION OF {schema}.t FOR VALUES FROM (10) TO (100) PARTITION BY RANGE (id);
+            CREATE TABLE {schema}.t_b1 PARTITION OF {schema}.t_b FOR VALUES FROM (10) TO (20);
+            INSERT INTO {schema}.t VALUES (1, 'x'), (11, 'y');
+            """);
+        await Objects.CopyTableAsync(Db, schema, "t", "before");
+        await Objects.TrackAsync(Db, schema, "t");
+        await using (var engine = new SqlEngine(Db.Endpoint))
+        {
+            await engine.InitializeAsync();
+        }
+
+        Assert.Equal(0L, await Db.ScalarAsync<long>(
+            "SELECT count(*) FROM splitgraph_audit.tracked_tables r JOIN pg_class c ON c.oid = r.relid WHERE c.relnamespace = $1::regnamespace AND c.relispartition", schema));
+        await Db.ExecAsync($"CREATE TABLE {schema}.t_b2 PARTITION OF {schema}.t_b FOR VALUES FROM (20) TO (30)");
+        await Db.ExecAsync($"INSERT INTO {schema}.t VALUES (21, 'x'), (22, 'y')");
+        Assert.Equal(new AggregateChanges(2, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        await Db.ExecAsync($"TRUNCATE {schema}.t_b2");
+        await CommitAndApplyAsync(schema);
+    }
+
+    [Fact]
+    public async Task Truncate_of_the_root_logs_a_leaf_not_covered_yet_once()
+    {
+        var schema = await Db.NewSchemaAsync("part");
+        await Db.ExecAsync(
+            $"""
+            CREATE TABLE {schema}.t (a int, v text) PARTITION BY RANGE (a);
+            CREATE TABLE {schema}.t_a PARTITION OF {schema}.t FOR VALUES FROM (0) TO (10);
+            CREATE TABLE {schema}.t_b PARTITION OF {schema}.t FOR VALUES FROM (10) TO (100) PARTITION BY RANGE (a);
+            CREATE TABLE {schema}.t_b1 PARTITION OF {schema}.t_b FOR VALUES FROM (10) TO (20);
+            INSERT INTO {schema}.t VALUES (1, 'x'), (11, 'y');
+            """);
+        await Objects.CopyTableAsync(Db, schema, "t", "before");
+        await Objects.TrackAsync(Db, schema, "t");
+        // t_b3 is not covered yet when the root is truncated: the root's trigger and t_b's both see it below them.
+        await Db.ExecAsync(
+            $"CREATE TABLE {schema}.t_b3 PARTITION OF {schema}.t_b FOR VALUES FROM (30) TO (40); INSERT INTO {schema}.t VALUES (31, 'x'), (31, 'x');");
+        await Db.ExecAsync($"TRUNCATE {schema}.t; INSERT INTO {schema}.t VALUES (31, 'x')");
+        await CommitAndApplyAsync(schema);
+    }
+
+    [Fact]
+    public async Task Rows_an_attach_brought_are_reported_even_when_written_in_a_subtransaction_of_the_attaching_transaction()
+    {
+        var schema = await ArrangeAsync();
+        await Db.ExecAsync(
+            $"""
+            DO $$ BEGIN
+                CREATE TABLE {schema}.m (LIKE {schema}.t);
+                BEGIN INSERT INTO {schema}.m VALUES (150, 'brought', 0); EXCEPTION WHEN others THEN NULL; END;
+                ALTER TABLE {schema}.t ATTACH PARTITION {schema}.m FOR VALUES FROM (100) TO (200);
+            END $$;
+            """);
+
+        Assert.Contains($"attached with rows the log does not hold: {schema}.m", await WithChangesAsync(c => c.GetPartitionChangesAsync(schema, "t")));
+    }
+
+    [Fact]
+    public async Task A_partition_detached_changed_and_attached_again_is_reported()
+    {
+        var schema = await ArrangeAsync();
+        await Db.ExecAsync(
+            $"""
+            ALTER TABLE {schema}.t DETACH PARTITION {schema}.t_a;
+            DELETE FROM {schema}.t_a; INSERT INTO {schema}.t_a VALUES (2, 'changed while detached', 0);
+            ALTER TABLE {schema}.t ATTACH PARTITION {schema}.t_a FOR VALUES FROM (MINVALUE) TO (10);
+            """);
+
+        var changes = await WithChangesAsync(c => c.GetPartitionChangesAsync(schema, "t"));
+        Assert.Contains($"attached with rows the log does not hold: {schema}.t_a", changes);
+        Assert.Contains($"detached or dropped (their rows left without being logged): {schema}.t_a", changes);
+    }
+
+    [Fact]
+    public async Task Foreign_key_cascades_writable_ctes_and_functions_writing_the_table_mid_statement_are_logged()
+    {
+        var schema = await ArrangeAsync();
+        await Db.ExecAsync(
+            $"""
+            CREATE TABLE {schema}.parent (id int PRIMARY KEY);
+            INSERT INTO {schema}.parent SELECT g FROM generate_series(0, 25) g;
+            ALTER TABLE {schema}.t ADD FOREIGN KEY (id) REFERENCES {schema}.parent ON DELETE CASCADE ON UPDATE CASCADE;
+            CREATE TABLE {schema}.u (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);
+            CREATE TABLE {schema}.u_a PARTITION OF {schema}.u FOR VALUES FROM (0) TO (100);
+            CREATE FUNCTION {schema}.add(p int) RETURNS text LANGUAGE sql AS $$ INSERT INTO {schema}.parent VALUES (p + 200); INSERT INTO {schema}.t VALUES (p + 200, 'added', 0) RETURNING 'x' $$;
+            """);
+        await Objects.TrackAsync(Db, schema, "u");
+        await Db.ExecAsync($"DELETE FROM {schema}.parent WHERE id IN (3, 12); UPDATE {schema}.parent SET id = 100 WHERE id = 22");
+        await Db.ExecAsync($"WITH a AS (INSERT INTO {schema}.t VALUES (0, 'cte', 0)), b AS (INSERT INTO {schema}.u VALUES (1, 'cte')) UPDATE {schema}.t SET v = 'cte too' WHERE id = 5");
+        await Db.ExecAsync($"UPDATE {schema}.t SET v = {schema}.add(id) WHERE id IN (6, 16)");
+
+        await CommitAndApplyAsync(schema);
+        Assert.Equal(new AggregateChanges(1, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "u")));
+    }
+
+    [Fact]
+    public async Task A_foreign_table_partition_is_refused_at_track_time_and_reported_when_attached_later()
+    {
+        // (A partition of a table with a primary key cannot be a foreign table: this one has none.)
+        var schema = await Db.NewSchemaAsync("part");
+        await Db.ExecAsync(
+            $"""
+            CREATE TABLE {schema}.t (id int, v text) PARTITION BY RANGE (id);
+            CREATE TABLE {schema}.t_a PARTITION OF {schema}.t FOR VALUES FROM (0) TO (100);
+            INSERT INTO {schema}.t VALUES (1, 'x');
+            """);
+        await Objects.TrackAsync(Db, schema, "t");
+        await Db.ExecAsync(
+            $"""
+            CREATE SERVER {schema}_nowhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '127.0.0.1', port '1', dbname 'none');
+            CREATE FOREIGN TABLE {schema}.t_f PARTITION OF {schema}.t FOR VALUES FROM (100) TO (200) SERVER {schema}_nowhere;
+            """);
+
+        // Every engine call still works; commits answer 409 naming the partition.
+        Assert.Equal(new AggregateChanges(0, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Contains($"not covered by change tracking (foreign tables, or the engine may not add its triggers): {schema}.t_f",
+            (await Assert.ThrowsAsync<ConflictException>(() => Objects.CommitAsync(Db, schema, "t"))).Message);
+
+        await using var engine = Db.Engine();
+        var changes = new ChangeEngine(engine);
+        await changes.UntrackTablesAsync([new TableRef(schema, "t")]);
+        var refused = await Assert.ThrowsAsync<InvalidInputException>(() => changes.TrackTablesAsync([new TableRef(schema, "t")]));
+        Assert.Contains($"has foreign tables as partitions ({schema}.t_f)", refused.Message);
+    }
+
+    [Fact]
+    [SuppressMessage(ReviewedSql.Category, ReviewedSql.Rule, Justification = ReviewedSql.GeneratedNames)]
+    public async Task An_engine_call_does_not_wait_for_a_writer_holding_a_new_partition_and_covers_it_later()
+    {
+        var schema = await ArrangeAsync();
+        await Db.ExecAsync($"CREATE TABLE {schema}.t_d PARTITION OF {schema}.t FOR VALUES FROM (100) TO (200)");
+        await using (var writer = await Db.DataSource.OpenConnectionAsync())
+        {
+            await using var transaction = await writer.BeginTransactionAsync();
+            await using (var insert = new NpgsqlCommand($"INSERT INTO {schema}.t VALUES (100, 'held', 0)", writer, transaction))
+            {
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            // The writer holds t_d (ROW EXCLUSIVE): covering it would wait, so this call leaves it for later.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await using (var engine = Db.Engine())
+            {
+                Assert.Equal(new AggregateChanges(0, 0, 0), await new ChangeEngine(engine).GetAggregateChangesAsync(schema, "t", timeout.Token));
+                await engine.CommitAsync(timeout.Token);
+            }
+
+            Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = 'audit_trigger_stmt_end'", $"{schema}.t_d"));
+            await transaction.CommitAsync();
+        }
+
+        Assert.Equal(new AggregateChanges(1, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = 'audit_trigger_stmt_end'", $"{schema}.t_d"));
+        Assert.Null(await WithChangesAsync(c => c.GetPartitionChangesAsync(schema, "t")));
+        await CommitAndApplyAsync(schema);
     }
 }

@@ -390,6 +390,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     saved text[];
+    log_schema text := TG_TABLE_SCHEMA;
+    log_table text := TG_TABLE_NAME;
+    family boolean := false;
     n bigint;
     rest bigint;
     beyond bigint;
@@ -405,6 +408,18 @@ DECLARE
     -- Row texts: without a key ('rows') and with a key and a column jsonb does not write exactly ('texts').
     texts_mode boolean := coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false);
 BEGIN
+    IF 'part' = ANY (TG_ARGV) THEN
+        -- A member of a partitioned family: queries that only insert are logged here in one pass, under the root's
+        -- name; others row by row by log_family_row (see there).
+        IF pg_catalog.current_setting('splitgraph.family_' || pg_catalog.pg_trigger_depth() || '_' || TG_ARGV[TG_NARGS - 1], true) IS DISTINCT FROM 'I' THEN
+            RETURN NULL;
+        END IF;
+        SELECT r.schema_name, r.table_name INTO log_schema, log_table FROM splitgraph_audit.tracked_tables r WHERE r.relid = TG_ARGV[TG_NARGS - 1]::oid;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+        family := true;
+    END IF;
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
@@ -416,20 +431,20 @@ BEGIN
     IF rows_mode THEN
         -- No primary key ('rows'): every row with its exact text, no bulk entries (they hold keys).
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-        SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, ROW(r.*)::text, stmt_id FROM sg_new_rows r;
+        SELECT log_schema, log_table, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, ROW(r.*)::text, stmt_id FROM sg_new_rows r;
         GET DIAGNOSTICS n = ROW_COUNT;
     ELSE
     -- ('texts': the bulk entries past these keep only keys; readers then compare the live row's text.)
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END,
+    SELECT log_schema, log_table, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END,
            CASE WHEN texts_mode THEN ROW(r.*)::text END, stmt_id FROM sg_new_rows r LIMIT splitgraph_audit.bulk_per_row();
     GET DIAGNOSTICS n = ROW_COUNT;
     END IF;
     IF n = splitgraph_audit.bulk_per_row() AND NOT rows_mode THEN
-        key_columns := splitgraph_audit.primary_key_of(TG_RELID);
+        key_columns := splitgraph_audit.primary_key_of(CASE WHEN family THEN TG_ARGV[TG_NARGS - 1]::oid ELSE TG_RELID END);
         IF key_columns IS NULL THEN
             INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, statement_id)
-            SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, stmt_id FROM sg_new_rows r OFFSET splitgraph_audit.bulk_per_row();
+            SELECT log_schema, log_table, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, stmt_id FROM sg_new_rows r OFFSET splitgraph_audit.bulk_per_row();
             GET DIAGNOSTICS rest = ROW_COUNT;
         ELSE
             -- Key columns as k1, k2, … (no clash with user column names), aggregated into arrays a1, a2, …
@@ -453,7 +468,7 @@ BEGIN
                 '  RETURNING (changed_fields ->> ''sg_bulk'')::bigint AS n)'
                 'SELECT coalesce(pg_catalog.sum(n), 0) FROM logged',
                 key_slices, key_arrays, key_select)
-            INTO rest USING TG_TABLE_SCHEMA, TG_TABLE_NAME, stmt_id;
+            INTO rest USING log_schema, log_table, stmt_id;
             IF rest = splitgraph_audit.bulk_aggregate_rows() THEN
                 -- Larger statements: the rest in groups of bulk_entry_keys() by row number, in one pass.
                 EXECUTE pg_catalog.format(
@@ -466,7 +481,7 @@ BEGIN
                     '  RETURNING (changed_fields ->> ''sg_bulk'')::bigint AS n)'
                     'SELECT coalesce(pg_catalog.sum(n), 0) FROM logged',
                     key_groups, key_select)
-                INTO beyond USING TG_TABLE_SCHEMA, TG_TABLE_NAME, stmt_id;
+                INTO beyond USING log_schema, log_table, stmt_id;
                 rest := rest + beyond;
             END IF;
         END IF;
@@ -474,7 +489,7 @@ BEGIN
     END IF;
     IF n > 0 THEN
         INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, inserted)
-        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.pg_backend_pid(), n)
+        VALUES (log_schema, log_table, pg_catalog.pg_backend_pid(), n)
         ON CONFLICT (schema_name, table_name, slot) DO UPDATE SET inserted = c.inserted + excluded.inserted;
     END IF;
     IF saved IS NOT NULL THEN
@@ -488,11 +503,26 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     saved text[];
+    log_schema text := TG_TABLE_SCHEMA;
+    log_table text := TG_TABLE_NAME;
+    family boolean := false;
     n bigint;
     stmt text := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
     texts_mode boolean := coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false);
     json_mode boolean := coalesce('json' = ANY (TG_ARGV), false);
 BEGIN
+    IF 'part' = ANY (TG_ARGV) THEN
+        -- A member of a partitioned family: queries that only delete are logged here in one pass, under the root's
+        -- name; others row by row by log_family_row (see there).
+        IF pg_catalog.current_setting('splitgraph.family_' || pg_catalog.pg_trigger_depth() || '_' || TG_ARGV[TG_NARGS - 1], true) IS DISTINCT FROM 'D' THEN
+            RETURN NULL;
+        END IF;
+        SELECT r.schema_name, r.table_name INTO log_schema, log_table FROM splitgraph_audit.tracked_tables r WHERE r.relid = TG_ARGV[TG_NARGS - 1]::oid;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+        family := true;
+    END IF;
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
@@ -501,12 +531,12 @@ BEGIN
             pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-    SELECT TG_TABLE_SCHEMA, TG_TABLE_NAME, 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN texts_mode THEN ROW(r.*)::text END,
+    SELECT log_schema, log_table, 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN texts_mode THEN ROW(r.*)::text END,
            nullif(stmt, '')::bigint FROM sg_old_rows r;
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
         INSERT INTO splitgraph_audit.pending_counts AS c (schema_name, table_name, slot, deleted)
-        VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.pg_backend_pid(), n)
+        VALUES (log_schema, log_table, pg_catalog.pg_backend_pid(), n)
         ON CONFLICT (schema_name, table_name, slot) DO UPDATE SET deleted = c.deleted + excluded.deleted;
     END IF;
     IF saved IS NOT NULL THEN
@@ -594,122 +624,155 @@ END $$;
 -- Partitioned tables (trigger argument 'part', the root's OID last). PostgreSQL clones a row trigger of a partitioned
 -- table to every partition, present and future, but fires statement triggers only on the table a statement names, and
 -- an UPDATE that moves a row to another partition fires the DELETE row trigger of the old partition and the INSERT row
--- trigger of the new one, no UPDATE row trigger. So a partitioned table is logged by one row trigger on its root for
--- inserts, updates and deletes (log_family_row: under the root's name, moved rows as a delete and an insert of the same
--- statement), and the statement-level triggers (the statement's ID, the end of the statement, TRUNCATE) go on the root
--- and on every partition: DML and TRUNCATE issued on a partition are logged too. Partitions added later get theirs from
--- cover_partitions (at every engine call, reconcile); until then DML issued on such a partition itself is refused by the
--- row trigger (it cannot group the statement's rows), and DML through the root is logged.
+-- trigger of the new one, no UPDATE row trigger. So a partitioned table is logged under its root's name by
+--   * one row trigger on the root (log_family_row), cloned to every partition: updates, and the inserts and deletes of
+--     any query that also updates (moved rows are a delete and an insert of the same statement), MERGE included;
+--   * statement triggers on the root and on every partition: the statement's mark (begin_family_statement), queries
+--     that only insert or only delete, from their transition tables in one pass (log_inserts / log_deletes, bulk entries
+--     as for a plain table: PostgreSQL hands the root's trigger every row routed to any partition), the end of the
+--     statement (end_family_statement), TRUNCATE (log_family_truncate).
+-- DML and TRUNCATE issued on a partition are logged like DML through the root. Partitions added later get their
+-- statement triggers from cover_partitions (at every engine call, see reconcile); until then DML issued on such a
+-- partition itself is refused (SGP01) and DML through the root is logged.
+--
+-- The log's name for a family is its root's name in tracked_tables, read by the root's OID from the trigger's arguments
+-- (as reconcile keeps it: a rename moves the entries). Settings are no trust boundary (a writer can set them): they
+-- only mark statements, per trigger depth and family ('splitgraph.family_<depth>_<root OID>' holds the kinds of the
+-- query's actions, 'I', 'U', 'D' in firing order), and count a statement's inserts and deletes logged row by row, so a
+-- forged setting can at most misgroup or miscount its writer's own changes of that table.
 
--- BEFORE each INSERT/UPDATE/DELETE statement on the root or a partition: begin_statement's mark, and the family's mark
--- (the root's OID) in a transaction-local setting of this trigger depth. The row trigger logs only under such a mark of
--- its own family. Settings are not a trust boundary (a writer can set them): names and counts never come from them
--- (the root's name from the catalogue by the OID in the trigger's arguments, counts from the log rows), so a forged mark
--- can at most let its writer's own rows of an uncovered partition be grouped into a statement of its choosing.
+-- BEFORE each INSERT/UPDATE/DELETE statement on the root or a partition: begin_statement's mark, and the action's kind
+-- added to the family's mark (a MERGE fires one of these per action, an upsert an INSERT and an UPDATE).
 CREATE OR REPLACE FUNCTION splitgraph_audit.begin_family_statement() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    depth text := pg_catalog.pg_trigger_depth()::text;
+    mark text := 'splitgraph.family_' || pg_catalog.pg_trigger_depth() || '_' || TG_ARGV[TG_NARGS - 1];
+    ops text := coalesce(pg_catalog.current_setting(mark, true), '');
     ignored text;
 BEGIN
     -- A table detached from the family keeps these triggers until the next engine call removes them: no mark.
     IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM TG_ARGV[TG_NARGS - 1]::oid THEN
         RETURN NULL;
     END IF;
-    ignored := pg_catalog.set_config('splitgraph.statement_' || depth, '-', true);
-    ignored := pg_catalog.set_config('splitgraph.family_' || depth, TG_ARGV[TG_NARGS - 1], true);
+    IF ops = '' THEN
+        -- The query's first action: its statement ID is not drawn yet, nothing is counted yet.
+        ignored := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), '-', true);
+        ignored := pg_catalog.set_config(mark || '_ins', '0', true);
+        ignored := pg_catalog.set_config(mark || '_del', '0', true);
+    END IF;
+    ignored := pg_catalog.set_config(mark, ops || pg_catalog.left(TG_OP, 1), true);
     RETURN NULL;
 END $$;
 
--- The log's schema and table name of a tracked partitioned table: the root's current name, read from the catalogue
--- caches (regclass output, always schema-qualified under the functions' search_path, parsed back), as TG_TABLE_NAME
--- is for a plain table: reconcile moves the entries of a renamed table from its old name.
-CREATE OR REPLACE FUNCTION splitgraph_audit.family_name(p_root oid) RETURNS text[]
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT pg_catalog.parse_ident(p_root::pg_catalog.regclass::text);
-$$;
-
--- AFTER each INSERT/UPDATE/DELETE statement on the root or a partition: adds the statement's logged inserts and deletes
--- to the pending counts (once per statement, as log_inserts does: a counter row updated per row would grow a version
--- chain) and clears the mark, so a later statement on a partition not covered yet is refused rather than logged as this
--- one. A MERGE fires one per action, after all its rows: the first does the work.
+-- AFTER each INSERT/UPDATE/DELETE statement on the root or a partition (named to fire after log_inserts and
+-- log_deletes, which need the mark): adds the inserts and deletes the row trigger logged to the pending counts, once per
+-- statement (a counter row updated per row would grow a version chain), and clears the mark. Its query's row events
+-- have all fired by then; the row trigger logs rows of a covered partition that come later, or without a mark (a
+-- cascade of a foreign key, a writable CTE whose other part ended first), each as a statement of its own.
 CREATE OR REPLACE FUNCTION splitgraph_audit.end_family_statement() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    depth text := pg_catalog.pg_trigger_depth()::text;
-    stmt text := pg_catalog.current_setting('splitgraph.statement_' || depth, true);
-    name text[];
-    counted record;
+    mark text := 'splitgraph.family_' || pg_catalog.pg_trigger_depth() || '_' || TG_ARGV[TG_NARGS - 1];
+    inserted bigint;
+    deleted bigint;
+    tracked record;
     ignored text;
 BEGIN
-    IF pg_catalog.current_setting('splitgraph.family_' || depth, true) IS DISTINCT FROM TG_ARGV[TG_NARGS - 1] THEN
+    IF coalesce(pg_catalog.current_setting(mark, true), '') = '' THEN
         RETURN NULL;
     END IF;
-    ignored := pg_catalog.set_config('splitgraph.family_' || depth, '', true);
-    IF stmt IS NULL OR stmt !~ '^[0-9]+$' THEN
-        RETURN NULL;
-    END IF;
-    name := splitgraph_audit.family_name(TG_ARGV[TG_NARGS - 1]::oid);
-    -- The statement's entries come after its ID in the log (the ID is drawn first, from the same sequence).
-    SELECT pg_catalog.count(*) FILTER (WHERE l.action = 'I') AS inserted, pg_catalog.count(*) FILTER (WHERE l.action = 'D') AS deleted INTO counted
-    FROM splitgraph_audit.logged_actions l
-    WHERE l.schema_name = name[1] AND l.table_name = name[2] AND l.event_id > stmt::bigint AND l.statement_id = stmt::bigint;
-    IF counted.inserted <> 0 OR counted.deleted <> 0 THEN
-        PERFORM splitgraph_audit.add_counts(name[1], name[2], counted.inserted, counted.deleted);
+    inserted := coalesce(nullif(pg_catalog.current_setting(mark || '_ins', true), '')::bigint, 0);
+    deleted := coalesce(nullif(pg_catalog.current_setting(mark || '_del', true), '')::bigint, 0);
+    ignored := pg_catalog.set_config(mark, '', true);
+    IF inserted <> 0 OR deleted <> 0 THEN
+        SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = TG_ARGV[TG_NARGS - 1]::oid;
+        IF FOUND THEN
+            PERFORM splitgraph_audit.add_counts(tracked.schema_name, tracked.table_name, inserted, deleted);
+        END IF;
     END IF;
     RETURN NULL;
 END $$;
 
 -- AFTER each inserted, updated or deleted row of a partition (the root's row trigger, cloned): one log entry under the
--- root's name, with the statement's ID. Row texts ('rows', 'texts') are the partition's row in its column order, which
--- tracking and partition_changes require to be the root's (misaligned_members).
+-- root's name. Row texts ('rows', 'texts') are the partition's row in its column order, which tracking and
+-- partition_changes require to be the root's (misaligned_members).
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_family_row() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     saved text[];
     depth text := pg_catalog.pg_trigger_depth()::text;
+    mark text := 'splitgraph.family_' || depth || '_' || TG_ARGV[TG_NARGS - 1];
+    ops text;
     stmt text;
-    name text[];
+    alone boolean := false;
+    tracked record;
     texts_mode boolean;
     json_mode boolean;
+    ignored text;
 BEGIN
     IF TG_OP = 'UPDATE' AND OLD *= NEW THEN
         RETURN NULL;
     END IF;
-    IF pg_catalog.current_setting('splitgraph.family_' || depth, true) IS DISTINCT FROM TG_ARGV[TG_NARGS - 1] THEN
-        RAISE EXCEPTION USING ERRCODE = 'SGP01',
-            MESSAGE = pg_catalog.format('%s is a partition of the tracked table %s that change tracking does not cover yet (it was created or attached since the engine last ran)',
-                TG_RELID::pg_catalog.regclass, TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass),
-            HINT = pg_catalog.format('Write through %s, or let the engine cover the partition first: any call to the engine''s API does.',
-                TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass);
+    ops := coalesce(pg_catalog.current_setting(mark, true), '');
+    IF TG_OP <> 'UPDATE' AND ops = pg_catalog.left(TG_OP, 1) THEN
+        -- A query that only inserts or only deletes: the statement trigger logs it from its transition table.
+        RETURN NULL;
+    END IF;
+    IF ops = '' THEN
+        -- No statement of this family open at this depth. A partition without the statement triggers is not covered
+        -- yet: its statement could not be grouped, nor its TRUNCATE seen, so it is refused. Otherwise (a foreign key's
+        -- cascade, a writable CTE or a function whose own statement ended first) the row is a statement of its own.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = TG_RELID AND t.tgname = 'audit_trigger_stmt_end') THEN
+            RAISE EXCEPTION USING ERRCODE = 'SGP01',
+                MESSAGE = pg_catalog.format('%s is a partition of the tracked table %s that change tracking does not cover yet (it was created or attached since the engine last ran)',
+                    TG_RELID::pg_catalog.regclass, TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass),
+                HINT = pg_catalog.format('Write through %s, or let the engine cover the partition first: any call to the engine''s API does.',
+                    TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass);
+        END IF;
+        alone := true;
+    END IF;
+    SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = TG_ARGV[TG_NARGS - 1]::oid;
+    IF NOT FOUND THEN
+        RETURN NULL;
     END IF;
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
-    stmt := pg_catalog.current_setting('splitgraph.statement_' || depth, true);
-    IF stmt = '-' THEN
-        stmt := pg_catalog.set_config('splitgraph.statement_' || depth,
-            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+    IF alone THEN
+        stmt := pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text;
+    ELSE
+        stmt := pg_catalog.current_setting('splitgraph.statement_' || depth, true);
+        IF stmt = '-' THEN
+            stmt := pg_catalog.set_config('splitgraph.statement_' || depth,
+                pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+        END IF;
     END IF;
-    -- family_name's expression, written out: a call of a function with a pinned search_path costs a settings save and
-    -- restore per row.
-    name := pg_catalog.parse_ident(TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass::text);
     texts_mode := 'rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV);
     json_mode := 'json' = ANY (TG_ARGV);
     IF TG_OP = 'UPDATE' THEN
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, row_text, new_text, statement_id)
-        VALUES (name[1], name[2], 'U',
+        VALUES (tracked.schema_name, tracked.table_name, 'U',
                 CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
                 CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
-                CASE WHEN texts_mode THEN OLD::text END, CASE WHEN texts_mode THEN NEW::text END, stmt::bigint);
+                CASE WHEN texts_mode THEN OLD::text END, CASE WHEN texts_mode THEN NEW::text END, nullif(stmt, '')::bigint);
     ELSIF TG_OP = 'INSERT' THEN
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-        VALUES (name[1], name[2], 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
-                CASE WHEN texts_mode THEN NEW::text END, stmt::bigint);
+        VALUES (tracked.schema_name, tracked.table_name, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
+                CASE WHEN texts_mode THEN NEW::text END, nullif(stmt, '')::bigint);
     ELSE
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-        VALUES (name[1], name[2], 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
-                CASE WHEN texts_mode THEN OLD::text END, stmt::bigint);
+        VALUES (tracked.schema_name, tracked.table_name, 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
+                CASE WHEN texts_mode THEN OLD::text END, nullif(stmt, '')::bigint);
+    END IF;
+    IF TG_OP <> 'UPDATE' THEN
+        IF alone THEN
+            PERFORM splitgraph_audit.add_counts(tracked.schema_name, tracked.table_name,
+                CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE 0 END, CASE WHEN TG_OP = 'DELETE' THEN 1 ELSE 0 END);
+        ELSE
+            mark := mark || CASE WHEN TG_OP = 'INSERT' THEN '_ins' ELSE '_del' END;
+            ignored := pg_catalog.set_config(mark,
+                (coalesce(nullif(pg_catalog.current_setting(mark, true), '')::bigint, 0) OPERATOR(pg_catalog.+) 1)::text, true);
+        END IF;
     END IF;
     IF saved IS NOT NULL THEN
         saved := splitgraph_audit.restore_output_settings(saved);
@@ -718,23 +781,25 @@ BEGIN
 END $$;
 
 -- BEFORE TRUNCATE of the root or a partition: the rows of the truncated table itself (a partitioned table has none),
--- and those of every partition below it that is not covered yet (its own TRUNCATE trigger would log them), become
--- pending deletes under the root's name. A TRUNCATE of the root fires this on the root and on every covered partition.
+-- and those of the partitions below it that no covered table between them truncates itself (partitions not covered
+-- yet), become pending deletes under the root's name. A TRUNCATE of the root fires this on the root and on every
+-- covered partition, so each row is logged once.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_family_truncate() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     saved text[];
     root oid := TG_ARGV[TG_NARGS - 1]::oid;
-    name text[];
+    tracked record;
     leaf record;
     stmt bigint;
     n bigint;
     total bigint := 0;
 BEGIN
-    IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
+    SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = root;
+    IF NOT FOUND OR pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
         RETURN NULL;
     END IF;
-    name := splitgraph_audit.family_name(root);
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
@@ -742,20 +807,23 @@ BEGIN
     FOR leaf IN
         SELECT ns.nspname, c.relname FROM pg_catalog.pg_partition_tree(TG_RELID) m
         JOIN pg_catalog.pg_class c ON c.oid = m.relid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
-        WHERE m.isleaf AND (m.relid OPERATOR(pg_catalog.=) TG_RELID OR NOT EXISTS (
-            SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) m.relid AND t.tgname = 'audit_trigger_truncate'))
+        WHERE m.isleaf AND NOT EXISTS (
+            -- A covered table at or below this one (other than this one) that has the leaf in its tree logs it.
+            SELECT 1 FROM pg_catalog.pg_partition_ancestors(m.relid) a
+            JOIN pg_catalog.pg_trigger t ON t.tgrelid = a AND t.tgname = 'audit_trigger_truncate'
+            WHERE a OPERATOR(pg_catalog.<>) TG_RELID AND a = ANY (ARRAY(SELECT x.relid FROM pg_catalog.pg_partition_tree(TG_RELID) x)))
     LOOP
         EXECUTE pg_catalog.format(
             'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
             'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM ONLY %I.%I r',
             leaf.nspname, leaf.relname)
-        USING name[1], name[2], stmt,
+        USING tracked.schema_name, tracked.table_name, stmt,
               coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false), coalesce('json' = ANY (TG_ARGV), false);
         GET DIAGNOSTICS n = ROW_COUNT;
         total := total + n;
     END LOOP;
     IF total > 0 THEN
-        PERFORM splitgraph_audit.add_counts(name[1], name[2], 0, total);
+        PERFORM splitgraph_audit.add_counts(tracked.schema_name, tracked.table_name, 0, total);
     END IF;
     IF saved IS NOT NULL THEN
         saved := splitgraph_audit.restore_output_settings(saved);
@@ -773,7 +841,12 @@ DECLARE
 BEGIN
     EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON %s '
         'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.begin_family_statement(%s)', target, p_args);
-    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_end AFTER INSERT OR UPDATE OR DELETE ON %s '
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_stm AFTER INSERT ON %s '
+        'REFERENCING NEW TABLE AS sg_new_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_inserts(%s)', target, p_args);
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_stm_delete AFTER DELETE ON %s '
+        'REFERENCING OLD TABLE AS sg_old_rows FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_deletes(%s)', target, p_args);
+    -- Named to fire after those two (triggers of one event fire in name order): it clears the statement's mark.
+    EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_stmt_end AFTER INSERT OR UPDATE OR DELETE ON %s '
         'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.end_family_statement(%s)', target, p_args);
     EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_truncate BEFORE TRUNCATE ON %s '
         'FOR EACH STATEMENT EXECUTE FUNCTION splitgraph_audit.log_family_truncate(%s)', target, p_args);
@@ -824,7 +897,7 @@ BEGIN
         FROM (SELECT p_relid AS relid UNION SELECT m.relid FROM pg_catalog.pg_partition_tree(p_relid) m) x
         JOIN pg_catalog.pg_class c ON c.oid = x.relid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
     LOOP
-        FOREACH name IN ARRAY ARRAY['audit_trigger_statement', 'audit_trigger_end', 'audit_trigger_stm', 'audit_trigger_stm_delete', 'audit_trigger_row', 'audit_trigger_truncate'] LOOP
+        FOREACH name IN ARRAY ARRAY['audit_trigger_statement', 'audit_trigger_stmt_end', 'audit_trigger_stm', 'audit_trigger_stm_delete', 'audit_trigger_row', 'audit_trigger_truncate'] LOOP
             -- A partition's clone of the root's row trigger cannot be dropped on its own (it goes with the root's).
             IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = pg_catalog.to_regclass(member.target) AND t.tgname = name AND t.tgparentid <> 0) THEN
                 EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS %I ON %s', name, member.target);
@@ -841,7 +914,7 @@ BEGIN
     FOR tracked IN
         SELECT n.nspname, c.relname FROM pg_catalog.pg_trigger t
         JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE t.tgname = 'audit_trigger_row'
+        WHERE t.tgname = 'audit_trigger_row' AND t.tgparentid = 0
           AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger s WHERE s.tgrelid = t.tgrelid AND s.tgname = 'audit_trigger_statement')
     LOOP
         EXECUTE pg_catalog.format('CREATE TRIGGER audit_trigger_statement BEFORE INSERT OR UPDATE OR DELETE ON %I.%I '
@@ -892,8 +965,10 @@ CREATE TABLE IF NOT EXISTS splitgraph_audit.tracked_tables (
 INSERT INTO splitgraph_audit.tracked_tables (relid, schema_name, table_name)
 SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_trigger t
 JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE t.tgname = 'audit_trigger_row'
+WHERE t.tgname = 'audit_trigger_row' AND t.tgparentid = 0
 ON CONFLICT (relid) DO NOTHING;
+-- A partition is never tracked on its own (an earlier version of the statement above registered them).
+DELETE FROM splitgraph_audit.tracked_tables r USING pg_catalog.pg_class c WHERE c.oid = r.relid AND c.relispartition;
 
 -- Moves every log entry and count of one table name to another.
 CREATE OR REPLACE FUNCTION splitgraph_audit.move_changes(p_schema text, p_table text, p_to_schema text, p_to_table text) RETURNS void
@@ -995,16 +1070,19 @@ BEGIN
     UPDATE splitgraph_audit.tracked_tables SET column_types = now_types WHERE relid = tracked.relid;
 END $$;
 
--- Partitions of a tracked partitioned table as the engine last accepted them (at track, when covered, at a snapshot
--- commit): ATTACH, DETACH and DROP of a partition move rows in or out without any row trigger firing, so a change of
--- this set that brought or took rows means the log no longer describes the table (partition_changes).
-ALTER TABLE splitgraph_audit.tracked_tables ADD COLUMN IF NOT EXISTS members oid[];
+-- Partitions of a tracked partitioned table as the engine last accepted them, each as '<OID>:<xmin of its pg_inherits
+-- row>' (so a partition detached and attached again is a new one): ATTACH, DETACH and DROP of a partition move rows in
+-- or out without any row trigger firing, so a change of this set that brought or took rows means the log no longer
+-- describes the table (partition_changes). Set at track time and by a snapshot commit; cover_partitions adds
+-- partitions that came later and whose rows the log accounts for.
+ALTER TABLE splitgraph_audit.tracked_tables ADD COLUMN IF NOT EXISTS accepted_members text[];
 
--- The members of a partitioned family below its root, sorted (NULL for a plain table).
-CREATE OR REPLACE FUNCTION splitgraph_audit.family_members(p_root oid) RETURNS oid[]
+-- The members of a partitioned family below its root as '<OID>:<pg_inherits xmin>', sorted (NULL for a plain table).
+CREATE OR REPLACE FUNCTION splitgraph_audit.family_members(p_root oid) RETURNS text[]
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = p_root) = 'p' THEN
-        coalesce((SELECT pg_catalog.array_agg(m.relid::oid ORDER BY m.relid::oid) FROM pg_catalog.pg_partition_tree(p_root) m
+        coalesce((SELECT pg_catalog.array_agg(m.relid::oid::text || ':' || i.xmin::text ORDER BY m.relid::oid)
+                  FROM pg_catalog.pg_partition_tree(p_root) m JOIN pg_catalog.pg_inherits i ON i.inhrelid = m.relid
                   WHERE m.relid::oid OPERATOR(pg_catalog.<>) p_root), '{}') END;
 $$;
 
@@ -1022,109 +1100,162 @@ BEGIN
         WHERE splitgraph_audit.column_types(m.relid) IS DISTINCT FROM splitgraph_audit.column_types(p_root)), '{}');
 END $$;
 
--- Whether a partition holds a row older than its entry into the family: rows an ATTACH brought, which no trigger
--- logged. The entry is the newest pg_inherits link on its way up to the root (a partition of a sub-partitioned table
--- entered with it); rows are younger when written in a later transaction, or in that one after the ATTACH (cmin).
-CREATE OR REPLACE FUNCTION splitgraph_audit.has_rows_before_entry(p_root oid, p_member oid) RETURNS boolean
+-- Members of a tracked family the engine cannot log: foreign tables (no TRUNCATE triggers) and partitions without the
+-- statement triggers (created or attached since, and not covered: the engine may not add triggers to them).
+CREATE OR REPLACE FUNCTION splitgraph_audit.uncovered_members(p_root oid) RETURNS oid[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(pg_catalog.array_agg(m.relid::oid ORDER BY m.relid::oid), '{}') FROM pg_catalog.pg_partition_tree(p_root) m
+    JOIN pg_catalog.pg_class c ON c.oid = m.relid
+    WHERE c.relkind = 'f' OR NOT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = m.relid AND t.tgname = 'audit_trigger_stmt_end');
+$$;
+
+-- Whether the log accounts for every row of a partition that joined a tracked family: rows an ATTACH brought were
+-- written by transactions that logged nothing for the family (the partition was not in it), while rows written through
+-- the family since were logged by the same (sub)transaction. So for each writing transaction (the rows' xmin) the
+-- family's pending inserts and updates by that transaction must be at least as many as its rows here.
+CREATE OR REPLACE FUNCTION splitgraph_audit.rows_accounted(p_root oid, p_member oid) RETURNS boolean
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    entry record;
-    found boolean;
+    tracked record;
+    member record;
+    unaccounted boolean;
 BEGIN
-    SELECT i.xmin AS x, i.cmin::text::int AS c INTO entry FROM pg_catalog.pg_inherits i
-    WHERE i.inhrelid IN (SELECT a FROM pg_catalog.pg_partition_ancestors(p_member) a WHERE a OPERATOR(pg_catalog.<>) p_root)
-    ORDER BY pg_catalog.age(i.xmin), i.cmin::text::int DESC LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN false;
+    SELECT ns.nspname, c.relname, c.relkind INTO member FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.oid = p_member;
+    IF member.relkind = 'p' THEN
+        RETURN true;
     END IF;
+    SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = p_root;
     EXECUTE pg_catalog.format(
-        'SELECT EXISTS (SELECT 1 FROM ONLY %I.%I r WHERE pg_catalog.age(r.xmin) > pg_catalog.age($1) OR (r.xmin = $1 AND r.cmin::text::int < $2))',
-        (SELECT ns.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.oid = p_member),
-        (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p_member))
-    INTO found USING entry.x, entry.c;
-    RETURN found;
+        'WITH live AS (SELECT r.xmin::text AS x, pg_catalog.count(*) AS n FROM ONLY %I.%I r GROUP BY 1),'
+        ' logged AS (SELECT l.xmin::text AS x, pg_catalog.sum(CASE WHEN l.action = ''I'' THEN coalesce((l.changed_fields ->> ''sg_bulk'')::bigint, 1) ELSE 1 END) AS n'
+        '            FROM splitgraph_audit.logged_actions l WHERE l.schema_name = $1 AND l.table_name = $2 AND l.action IN (''I'', ''U'') GROUP BY 1)'
+        ' SELECT EXISTS (SELECT 1 FROM live LEFT JOIN logged ON logged.x = live.x WHERE live.n > coalesce(logged.n, 0))',
+        member.nspname, member.relname)
+    INTO unaccounted USING tracked.schema_name, tracked.table_name;
+    RETURN NOT unaccounted;
 END $$;
 
 -- Keeps the statement triggers of tracked partitioned families on every member: partitions created or attached since
--- get them (and join the accepted members when they brought no rows and their columns line up; otherwise
--- partition_changes reports them until a snapshot commit), tables detached since lose them. Runs at every engine call
--- (reconcile); one catalogue read when nothing changed. A partition the engine may not add triggers to stays uncovered.
+-- get them, and join the accepted members when the log accounts for their rows and their columns line up (otherwise
+-- partition_changes reports them until a snapshot commit); tables detached since lose them. Runs at every engine call
+-- (reconcile): one catalogue read when nothing changed. It never waits: a partition it cannot lock at once, or another
+-- engine call covering at the same time, leaves the work to the next call; a partition it may not add triggers to (or
+-- a foreign table) stays uncovered and is reported.
 CREATE OR REPLACE FUNCTION splitgraph_audit.cover_partitions() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     todo record;
     changed integer := 0;
 BEGIN
-    -- Most engines track no partitioned table: one index-less read of tracked_tables, nothing else (the scan of
-    -- pg_trigger below costs ~3 ms with 500 tracked tables).
-    IF NOT EXISTS (SELECT 1 FROM splitgraph_audit.tracked_tables r JOIN pg_catalog.pg_class c ON c.oid = r.relid WHERE c.relkind = 'p') THEN
+    -- Most engines track no partitioned table: one small read of tracked_tables.
+    IF NOT EXISTS (SELECT 1 FROM splitgraph_audit.tracked_tables r JOIN pg_catalog.pg_class c ON c.oid = r.relid
+                   WHERE c.relkind = 'p' AND NOT c.relispartition) THEN
         RETURN 0;
     END IF;
     FOR todo IN
-        SELECT r.relid AS root, m.relid::oid AS member, r.members FROM splitgraph_audit.tracked_tables r
-        JOIN pg_catalog.pg_class c ON c.oid = r.relid
+        SELECT r.relid AS root, m.relid::oid AS member, pg_catalog.format('%I.%I', ns.nspname, c.relname) AS target
+        FROM splitgraph_audit.tracked_tables r JOIN pg_catalog.pg_class rc ON rc.oid = r.relid
         CROSS JOIN LATERAL pg_catalog.pg_partition_tree(r.relid) m
-        WHERE c.relkind = 'p' AND NOT EXISTS (
-            SELECT 1 FROM pg_catalog.pg_trigger s WHERE s.tgrelid = m.relid AND s.tgname = 'audit_trigger_end')
+        JOIN pg_catalog.pg_class c ON c.oid = m.relid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+        WHERE rc.relkind = 'p' AND NOT rc.relispartition AND c.relkind <> 'f' AND NOT EXISTS (
+            SELECT 1 FROM pg_catalog.pg_trigger s WHERE s.tgrelid = m.relid AND s.tgname = 'audit_trigger_stmt_end')
     LOOP
-        -- One engine call at a time adds triggers (concurrent CREATE TRIGGER on one table fails).
-        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('splitgraph.reconcile'));
+        -- One engine call covers at a time (concurrent CREATE TRIGGER on one table fails); the others go on.
+        IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('splitgraph.cover_partitions')) THEN
+            RETURN changed;
+        END IF;
         BEGIN
+            EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE NOWAIT', todo.target);
             PERFORM splitgraph_audit.install_family_statement_triggers(todo.member,
                 (SELECT pg_catalog.string_agg(pg_catalog.quote_literal(x), ', ') FROM pg_catalog.unnest(splitgraph_audit.trigger_args(todo.root)) AS x));
-        EXCEPTION WHEN insufficient_privilege THEN
-            RAISE NOTICE 'partition % of tracked table % is not covered: %', todo.member::regclass, todo.root::regclass, SQLERRM;
-            CONTINUE;
+            changed := changed + 1;
+        EXCEPTION WHEN lock_not_available OR insufficient_privilege OR wrong_object_type OR feature_not_supported THEN
+            RAISE NOTICE 'partition % of tracked table % is not covered: %', todo.target, todo.root::pg_catalog.regclass, SQLERRM;
         END;
-        IF NOT (todo.member = ANY (coalesce(todo.members, '{}'))) AND NOT (todo.member = ANY (splitgraph_audit.misaligned_members(todo.root)))
-           AND NOT splitgraph_audit.has_rows_before_entry(todo.root, todo.member) THEN
-            UPDATE splitgraph_audit.tracked_tables SET members = (SELECT pg_catalog.array_agg(x ORDER BY x) FROM (
-                SELECT pg_catalog.unnest(coalesce(members, '{}')) UNION SELECT todo.member) u(x)) WHERE relid = todo.root;
-        END IF;
-        changed := changed + 1;
     END LOOP;
-    -- Tables that left a tracked family (DETACH) keep its statement triggers until here (where they do nothing: their
-    -- functions check that the table is still in the family). Those left by a table no longer tracked stay, as harmless.
+    -- Members not accepted yet (attached or created since): accepted when covered, in line, and their rows accounted for.
     FOR todo IN
-        SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname) AS target FROM pg_catalog.pg_trigger t
-        JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
-        WHERE t.tgname = 'audit_trigger_end' AND t.tgfoid = 'splitgraph_audit.end_family_statement()'::pg_catalog.regprocedure
-          AND NOT EXISTS (SELECT 1 FROM splitgraph_audit.tracked_tables r WHERE r.relid = pg_catalog.pg_partition_root(t.tgrelid))
+        SELECT r.relid AS root, pg_catalog.split_part(m, ':', 1)::oid AS member, m AS link
+        FROM splitgraph_audit.tracked_tables r JOIN pg_catalog.pg_class rc ON rc.oid = r.relid
+        CROSS JOIN LATERAL pg_catalog.unnest(splitgraph_audit.family_members(r.relid)) m
+        WHERE rc.relkind = 'p' AND NOT rc.relispartition AND NOT (m = ANY (coalesce(r.accepted_members, '{}')))
     LOOP
-        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_end ON %s', todo.target);
-        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_statement ON %s', todo.target);
-        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_truncate ON %s', todo.target);
-        changed := changed + 1;
+        IF NOT (todo.member = ANY (splitgraph_audit.uncovered_members(todo.root)))
+           AND NOT (todo.member = ANY (splitgraph_audit.misaligned_members(todo.root)))
+           AND splitgraph_audit.rows_accounted(todo.root, todo.member) THEN
+            UPDATE splitgraph_audit.tracked_tables SET accepted_members = (SELECT pg_catalog.array_agg(x ORDER BY x) FROM (
+                SELECT pg_catalog.unnest(coalesce(accepted_members, '{}')) UNION SELECT todo.link) u(x)) WHERE relid = todo.root;
+            changed := changed + 1;
+        END IF;
+    END LOOP;
+    -- Accepted members that left the family (DETACH) lose its statement triggers (they did nothing there: their
+    -- functions check that the table is still in the family).
+    FOR todo IN
+        SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname) AS target
+        FROM splitgraph_audit.tracked_tables r JOIN pg_catalog.pg_class rc ON rc.oid = r.relid
+        CROSS JOIN LATERAL pg_catalog.unnest(r.accepted_members) a
+        JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.split_part(a, ':', 1)::oid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+        WHERE rc.relkind = 'p' AND pg_catalog.pg_partition_root(c.oid) IS DISTINCT FROM r.relid
+          AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'audit_trigger_stmt_end'
+                      AND t.tgfoid = 'splitgraph_audit.end_family_statement()'::pg_catalog.regprocedure)
+    LOOP
+        BEGIN
+            EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE NOWAIT', todo.target);
+            EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_stmt_end ON %s', todo.target);
+            EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_statement ON %s', todo.target);
+            EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_truncate ON %s', todo.target);
+            EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_stm ON %s', todo.target);
+            EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_stm_delete ON %s', todo.target);
+            changed := changed + 1;
+        EXCEPTION WHEN lock_not_available OR insufficient_privilege THEN
+            RAISE NOTICE 'triggers of % (detached from a tracked table) stay: %', todo.target, SQLERRM;
+        END;
     END LOOP;
     RETURN changed;
 END $$;
 
--- What changed in a tracked partitioned table's partitions that the log cannot describe, or NULL: partitions attached
--- with rows, detached or dropped since the engine last accepted the set, and members whose columns do not line up.
+-- What changed in a tracked table's partitions that the log cannot describe, or NULL: partitions attached with rows
+-- the log does not hold, detached or dropped since the engine last accepted the set, not covered (no triggers: foreign
+-- tables, partitions the engine may not add triggers to), or whose columns do not line up; or the tracked table itself
+-- became a partition of another (rows written through that one bypass its statement triggers).
 CREATE OR REPLACE FUNCTION splitgraph_audit.partition_changes(p_schema text, p_table text) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tracked record;
-    now_members oid[];
+    now_members text[];
+    parent text;
     attached text;
     removed text;
+    uncovered text;
     misaligned text;
 BEGIN
-    SELECT r.relid, r.members INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.schema_name = p_schema AND r.table_name = p_table;
-    now_members := CASE WHEN FOUND THEN splitgraph_audit.family_members(tracked.relid) END;
-    IF now_members IS NULL THEN
+    SELECT r.relid, r.accepted_members INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.schema_name = p_schema AND r.table_name = p_table;
+    IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    SELECT pg_catalog.string_agg(m::pg_catalog.regclass::text, ', ' ORDER BY m) INTO attached
-    FROM pg_catalog.unnest(now_members) m WHERE NOT (m = ANY (coalesce(tracked.members, '{}')));
-    SELECT pg_catalog.string_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = m) THEN m::pg_catalog.regclass::text
-                                      ELSE 'a dropped table (OID ' || m || ')' END, ', ' ORDER BY m) INTO removed
-    FROM pg_catalog.unnest(tracked.members) m WHERE NOT (m = ANY (now_members));
+    SELECT i.inhparent::pg_catalog.regclass::text INTO parent FROM pg_catalog.pg_class c JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid
+    WHERE c.oid = tracked.relid AND c.relispartition;
+    now_members := splitgraph_audit.family_members(tracked.relid);
+    IF now_members IS NULL THEN
+        RETURN CASE WHEN parent IS NOT NULL THEN 'it became a partition of ' || parent || ': detach it, or track ' || parent || ' instead' END;
+    END IF;
+    SELECT pg_catalog.string_agg(pg_catalog.split_part(m, ':', 1)::oid::pg_catalog.regclass::text, ', ' ORDER BY m) INTO attached
+    FROM pg_catalog.unnest(now_members) m WHERE NOT (m = ANY (coalesce(tracked.accepted_members, '{}')));
+    SELECT pg_catalog.string_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.split_part(m, ':', 1)::oid)
+                                      THEN pg_catalog.split_part(m, ':', 1)::oid::pg_catalog.regclass::text
+                                      ELSE 'a dropped table (OID ' || pg_catalog.split_part(m, ':', 1) || ')' END, ', ' ORDER BY m) INTO removed
+    FROM pg_catalog.unnest(tracked.accepted_members) m WHERE NOT (m = ANY (now_members));
+    SELECT pg_catalog.string_agg(m::pg_catalog.regclass::text, ', ' ORDER BY m) INTO uncovered
+    FROM pg_catalog.unnest(splitgraph_audit.uncovered_members(tracked.relid)) m;
     SELECT pg_catalog.string_agg(m::pg_catalog.regclass::text, ', ' ORDER BY m) INTO misaligned
     FROM pg_catalog.unnest(splitgraph_audit.misaligned_members(tracked.relid)) m;
     RETURN nullif(pg_catalog.concat_ws('; ',
+        'it became a partition of ' || parent,
         'attached with rows the log does not hold: ' || attached,
         'detached or dropped (their rows left without being logged): ' || removed,
+        'not covered by change tracking (foreign tables, or the engine may not add its triggers): ' || uncovered,
         'columns not in the same order as the root''s (row texts would not line up): ' || misaligned), '');
 END $$;
 
