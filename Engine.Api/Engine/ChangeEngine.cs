@@ -412,7 +412,7 @@ public sealed class ChangeEngine(SqlEngine engine)
     public async Task AcceptPartitionsAsync(string schema, string table, string[] members, CancellationToken cancellationToken = default)
     {
         await engine.ExecuteAsync(
-            "UPDATE splitgraph_audit.tracked_tables SET accepted_members = $3 WHERE schema_name = $1 AND table_name = $2",
+            "UPDATE splitgraph_audit.tracked_tables SET accepted_members = $3, rejected_members = NULL WHERE schema_name = $1 AND table_name = $2",
             [schema, table, ArrayParameter(members, NpgsqlDbType.Text)], cancellationToken);
         await DiscardPendingChangesAsync(schema, table, cancellationToken);
     }

@@ -42,6 +42,13 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         return result;
     }
 
+    /// <summary>What partition_changes reports after an engine call (which covers and accepts partitions first).</summary>
+    private Task<string?> PartitionChangesAsync(string schema) => WithChangesAsync(async c =>
+    {
+        await c.ReconcileAsync();
+        return await c.GetPartitionChangesAsync(schema, "t");
+    });
+
     private async Task<CommitResult> CommitAndApplyAsync(string schema)
     {
         var result = await Objects.CommitAsync(Db, schema, "t");
@@ -174,7 +181,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         // Any engine call covers it; then direct writes are logged, and the partition (born empty) is accepted.
         Assert.Equal(new AggregateChanges(1, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         await Db.ExecAsync($"INSERT INTO {schema}.t_d VALUES (101, 'direct', 0); UPDATE {schema}.t_d SET v = 'direct!' WHERE id = 100");
-        Assert.Null(await WithChangesAsync(c => c.GetPartitionChangesAsync(schema, "t")));
+        Assert.Null(await PartitionChangesAsync(schema));
         Assert.Equal(2L, (await CommitAndApplyAsync(schema)).Upserts);
     }
 
@@ -206,7 +213,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         // A snapshot commit stores the table as it is, accepts the partitions and drops the pending changes it holds.
         var snapshot = await Objects.CommitAsync(Db, schema, "t", snapshot: true);
         Assert.Equal(await Db.RowsAsync($"{schema}.t"), (await Db.RowsAsync($"splitgraph_meta.\"{snapshot.ObjectId}\"")).Select(r => r[..^3] + ")").ToList());
-        Assert.Null(await WithChangesAsync(c => c.GetPartitionChangesAsync(schema, "t")));
+        Assert.Null(await PartitionChangesAsync(schema));
         Assert.Equal(new AggregateChanges(0, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
 
         // From there fragments work again.
@@ -310,7 +317,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
             END $$;
             """);
 
-        Assert.Contains($"attached with rows the log does not hold: {schema}.m", await WithChangesAsync(c => c.GetPartitionChangesAsync(schema, "t")));
+        Assert.Contains($"attached with rows the log does not hold: {schema}.m", await PartitionChangesAsync(schema));
     }
 
     [Fact]
@@ -324,7 +331,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
             ALTER TABLE {schema}.t ATTACH PARTITION {schema}.t_a FOR VALUES FROM (MINVALUE) TO (10);
             """);
 
-        var changes = await WithChangesAsync(c => c.GetPartitionChangesAsync(schema, "t"));
+        var changes = await PartitionChangesAsync(schema);
         Assert.Contains($"attached with rows the log does not hold: {schema}.t_a", changes);
         Assert.Contains($"detached or dropped (their rows left without being logged): {schema}.t_a", changes);
     }
@@ -409,7 +416,47 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
 
         Assert.Equal(new AggregateChanges(1, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = 'audit_trigger_stmt_end'", $"{schema}.t_d"));
-        Assert.Null(await WithChangesAsync(c => c.GetPartitionChangesAsync(schema, "t")));
+        Assert.Null(await PartitionChangesAsync(schema));
         await CommitAndApplyAsync(schema);
+    }
+
+    [Fact]
+    public async Task A_partition_attached_in_a_transaction_that_logged_other_changes_is_still_reported()
+    {
+        var schema = await ArrangeAsync();
+        await Db.ExecAsync(
+            $"""
+            UPDATE {schema}.t SET v = 'b' WHERE id = 1;
+            CREATE TABLE {schema}.m (LIKE {schema}.t); INSERT INTO {schema}.m VALUES (150, 'never logged', 0);
+            ALTER TABLE {schema}.t ATTACH PARTITION {schema}.m FOR VALUES FROM (100) TO (200);
+            INSERT INTO {schema}.t VALUES (151, 'logged', 0);
+            """);
+
+        Assert.Contains($"attached with rows the log does not hold: {schema}.m", await PartitionChangesAsync(schema));
+    }
+
+    [Fact]
+    public async Task A_key_swap_in_a_query_that_calls_a_function_writing_the_table_stays_one_step()
+    {
+        var schema = await ArrangeAsync("id int, v text, f float8, PRIMARY KEY (id) DEFERRABLE");
+        await Db.ExecAsync(
+            $"""
+            CREATE FUNCTION {schema}.touch() RETURNS text LANGUAGE sql AS $$ UPDATE {schema}.t SET v = v || '~' WHERE id = 25 RETURNING 'f' $$;
+            UPDATE {schema}.t SET id = CASE id WHEN 1 THEN 11 ELSE 1 END, v = v || {schema}.touch() WHERE id IN (1, 11);
+            """);
+        await CommitAndApplyAsync(schema);
+    }
+
+    [Fact]
+    public async Task A_user_statement_trigger_that_writes_the_table_again_orders_after_the_insert_that_fired_it()
+    {
+        var schema = await ArrangeAsync();
+        await Db.ExecAsync(
+            $"""
+            CREATE FUNCTION {schema}.fix() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE {schema}.t SET v = 'fixed' WHERE v = 'new'; RETURN NULL; END $$;
+            CREATE TRIGGER a_fix AFTER INSERT ON {schema}.t FOR EACH STATEMENT EXECUTE FUNCTION {schema}.fix();
+            INSERT INTO {schema}.t VALUES (101, 'new', 0), (5000, 'new', 0);
+            """);
+        Assert.Equal(2L, (await CommitAndApplyAsync(schema)).Upserts);
     }
 }

@@ -279,6 +279,23 @@ SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' S
     SELECT p_row::text;
 $$;
 
+-- Draws the ID of the statement at a trigger depth that is marked '-' (not drawn yet): the first AFTER trigger of a
+-- query does. Enclosing statements still undrawn draw first, so a statement that runs inside another's triggers (a user
+-- AFTER trigger that writes the table again) orders after it, as readers take statements in ID order.
+CREATE OR REPLACE FUNCTION splitgraph_audit.draw_statement(p_depth int) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ignored text;
+BEGIN
+    FOR d IN 1 .. p_depth LOOP
+        IF pg_catalog.current_setting('splitgraph.statement_' || d, true) = '-' THEN
+            ignored := pg_catalog.set_config('splitgraph.statement_' || d,
+                pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+        END IF;
+    END LOOP;
+    RETURN pg_catalog.current_setting('splitgraph.statement_' || p_depth);
+END $$;
+
 -- BEFORE each INSERT/UPDATE/DELETE statement on a tracked table: marks the statement's ID as not drawn yet ('-') in a
 -- transaction-local setting per trigger depth. The first AFTER trigger of the query draws it from the log's sequence
 -- (after every row lock the query waited for, so it orders after any change to the same rows by another transaction)
@@ -393,6 +410,7 @@ DECLARE
     log_schema text := TG_TABLE_SCHEMA;
     log_table text := TG_TABLE_NAME;
     family boolean := false;
+    family_name text[];
     n bigint;
     rest bigint;
     beyond bigint;
@@ -414,18 +432,19 @@ BEGIN
         IF pg_catalog.current_setting('splitgraph.family_' || pg_catalog.pg_trigger_depth() || '_' || TG_ARGV[TG_NARGS - 1], true) IS DISTINCT FROM 'I' THEN
             RETURN NULL;
         END IF;
-        SELECT r.schema_name, r.table_name INTO log_schema, log_table FROM splitgraph_audit.tracked_tables r WHERE r.relid = TG_ARGV[TG_NARGS - 1]::oid;
-        IF NOT FOUND THEN
+        IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM TG_ARGV[TG_NARGS - 1]::oid THEN
             RETURN NULL;
         END IF;
+        family_name := pg_catalog.parse_ident(TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass::text);
+        log_schema := family_name[1];
+        log_table := family_name[2];
         family := true;
     END IF;
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
     IF stmt = '-' THEN
-        stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
-            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+        stmt := splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth());
     END IF;
     stmt_id := nullif(stmt, '')::bigint;
     IF rows_mode THEN
@@ -506,6 +525,7 @@ DECLARE
     log_schema text := TG_TABLE_SCHEMA;
     log_table text := TG_TABLE_NAME;
     family boolean := false;
+    family_name text[];
     n bigint;
     stmt text := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
     texts_mode boolean := coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false);
@@ -517,18 +537,19 @@ BEGIN
         IF pg_catalog.current_setting('splitgraph.family_' || pg_catalog.pg_trigger_depth() || '_' || TG_ARGV[TG_NARGS - 1], true) IS DISTINCT FROM 'D' THEN
             RETURN NULL;
         END IF;
-        SELECT r.schema_name, r.table_name INTO log_schema, log_table FROM splitgraph_audit.tracked_tables r WHERE r.relid = TG_ARGV[TG_NARGS - 1]::oid;
-        IF NOT FOUND THEN
+        IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM TG_ARGV[TG_NARGS - 1]::oid THEN
             RETURN NULL;
         END IF;
+        family_name := pg_catalog.parse_ident(TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass::text);
+        log_schema := family_name[1];
+        log_table := family_name[2];
         family := true;
     END IF;
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
     IF stmt = '-' THEN
-        stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
-            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+        stmt := splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth());
     END IF;
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
     SELECT log_schema, log_table, 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN texts_mode THEN ROW(r.*)::text END,
@@ -567,8 +588,7 @@ BEGIN
     END IF;
     stmt := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
     IF stmt = '-' THEN
-        stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
-            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+        stmt := splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth());
     END IF;
     IF TG_NARGS = 0 THEN
         -- The common case: a key, jsonb-exact columns.
@@ -635,8 +655,8 @@ END $$;
 -- statement triggers from cover_partitions (at every engine call, see reconcile); until then DML issued on such a
 -- partition itself is refused (SGP01) and DML through the root is logged.
 --
--- The log's name for a family is its root's name in tracked_tables, read by the root's OID from the trigger's arguments
--- (as reconcile keeps it: a rename moves the entries). Settings are no trust boundary (a writer can set them): they
+-- The log's name for a family is its root's current name, read from the catalogue by the root's OID in the trigger's
+-- arguments (as TG_TABLE_NAME for a plain table; reconcile moves a renamed table's entries). Settings are no trust boundary (a writer can set them): they
 -- only mark statements, per trigger depth and family ('splitgraph.family_<depth>_<root OID>' holds the kinds of the
 -- query's actions, 'I', 'U', 'D' in firing order), and count a statement's inserts and deletes logged row by row, so a
 -- forged setting can at most misgroup or miscount its writer's own changes of that table.
@@ -659,8 +679,13 @@ BEGIN
         ignored := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), '-', true);
         ignored := pg_catalog.set_config(mark || '_ins', '0', true);
         ignored := pg_catalog.set_config(mark || '_del', '0', true);
+        ignored := pg_catalog.set_config(mark || '_open', '0', true);
     END IF;
     ignored := pg_catalog.set_config(mark, ops || pg_catalog.left(TG_OP, 1), true);
+    -- Statements opened and not ended at this depth: a statement run by a function inside a query's own statement
+    -- (at the same depth) ends first, and must not close the query's mark.
+    ignored := pg_catalog.set_config(mark || '_open',
+        (coalesce(nullif(pg_catalog.current_setting(mark || '_open', true), '')::int, 0) OPERATOR(pg_catalog.+) 1)::text, true);
     RETURN NULL;
 END $$;
 
@@ -673,22 +698,26 @@ CREATE OR REPLACE FUNCTION splitgraph_audit.end_family_statement() RETURNS trigg
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     mark text := 'splitgraph.family_' || pg_catalog.pg_trigger_depth() || '_' || TG_ARGV[TG_NARGS - 1];
+    open int;
     inserted bigint;
     deleted bigint;
-    tracked record;
+    name text[];
     ignored text;
 BEGIN
     IF coalesce(pg_catalog.current_setting(mark, true), '') = '' THEN
+        RETURN NULL;
+    END IF;
+    open := coalesce(nullif(pg_catalog.current_setting(mark || '_open', true), '')::int, 1) OPERATOR(pg_catalog.-) 1;
+    ignored := pg_catalog.set_config(mark || '_open', open::text, true);
+    IF open > 0 THEN
         RETURN NULL;
     END IF;
     inserted := coalesce(nullif(pg_catalog.current_setting(mark || '_ins', true), '')::bigint, 0);
     deleted := coalesce(nullif(pg_catalog.current_setting(mark || '_del', true), '')::bigint, 0);
     ignored := pg_catalog.set_config(mark, '', true);
     IF inserted <> 0 OR deleted <> 0 THEN
-        SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = TG_ARGV[TG_NARGS - 1]::oid;
-        IF FOUND THEN
-            PERFORM splitgraph_audit.add_counts(tracked.schema_name, tracked.table_name, inserted, deleted);
-        END IF;
+        name := pg_catalog.parse_ident(TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass::text);
+        PERFORM splitgraph_audit.add_counts(name[1], name[2], inserted, deleted);
     END IF;
     RETURN NULL;
 END $$;
@@ -705,7 +734,7 @@ DECLARE
     ops text;
     stmt text;
     alone boolean := false;
-    tracked record;
+    tracked text[];
     texts_mode boolean;
     json_mode boolean;
     ignored text;
@@ -731,10 +760,9 @@ BEGIN
         END IF;
         alone := true;
     END IF;
-    SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = TG_ARGV[TG_NARGS - 1]::oid;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
+    -- The root's current name from the catalogue caches (regclass output, always schema-qualified under this search_path),
+    -- as TG_TABLE_NAME is for a plain table: reconcile moves a renamed table's entries from its old name.
+    tracked := pg_catalog.parse_ident(TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass::text);
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
@@ -743,30 +771,29 @@ BEGIN
     ELSE
         stmt := pg_catalog.current_setting('splitgraph.statement_' || depth, true);
         IF stmt = '-' THEN
-            stmt := pg_catalog.set_config('splitgraph.statement_' || depth,
-                pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
+            stmt := splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth());
         END IF;
     END IF;
     texts_mode := 'rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV);
     json_mode := 'json' = ANY (TG_ARGV);
     IF TG_OP = 'UPDATE' THEN
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, row_text, new_text, statement_id)
-        VALUES (tracked.schema_name, tracked.table_name, 'U',
+        VALUES (tracked[1], tracked[2], 'U',
                 CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
                 CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
                 CASE WHEN texts_mode THEN OLD::text END, CASE WHEN texts_mode THEN NEW::text END, nullif(stmt, '')::bigint);
     ELSIF TG_OP = 'INSERT' THEN
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-        VALUES (tracked.schema_name, tracked.table_name, 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
+        VALUES (tracked[1], tracked[2], 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
                 CASE WHEN texts_mode THEN NEW::text END, nullif(stmt, '')::bigint);
     ELSE
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-        VALUES (tracked.schema_name, tracked.table_name, 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
+        VALUES (tracked[1], tracked[2], 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
                 CASE WHEN texts_mode THEN OLD::text END, nullif(stmt, '')::bigint);
     END IF;
     IF TG_OP <> 'UPDATE' THEN
         IF alone THEN
-            PERFORM splitgraph_audit.add_counts(tracked.schema_name, tracked.table_name,
+            PERFORM splitgraph_audit.add_counts(tracked[1], tracked[2],
                 CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE 0 END, CASE WHEN TG_OP = 'DELETE' THEN 1 ELSE 0 END);
         ELSE
             mark := mark || CASE WHEN TG_OP = 'INSERT' THEN '_ins' ELSE '_del' END;
@@ -790,16 +817,16 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     saved text[];
     root oid := TG_ARGV[TG_NARGS - 1]::oid;
-    tracked record;
+    tracked text[];
     leaf record;
     stmt bigint;
     n bigint;
     total bigint := 0;
 BEGIN
-    SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = root;
-    IF NOT FOUND OR pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
+    IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
         RETURN NULL;
     END IF;
+    tracked := pg_catalog.parse_ident(root::pg_catalog.regclass::text);
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
@@ -817,13 +844,13 @@ BEGIN
             'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
             'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM ONLY %I.%I r',
             leaf.nspname, leaf.relname)
-        USING tracked.schema_name, tracked.table_name, stmt,
+        USING tracked[1], tracked[2], stmt,
               coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false), coalesce('json' = ANY (TG_ARGV), false);
         GET DIAGNOSTICS n = ROW_COUNT;
         total := total + n;
     END LOOP;
     IF total > 0 THEN
-        PERFORM splitgraph_audit.add_counts(tracked.schema_name, tracked.table_name, 0, total);
+        PERFORM splitgraph_audit.add_counts(tracked[1], tracked[2], 0, total);
     END IF;
     IF saved IS NOT NULL THEN
         saved := splitgraph_audit.restore_output_settings(saved);
@@ -1074,17 +1101,52 @@ END $$;
 -- row>' (so a partition detached and attached again is a new one): ATTACH, DETACH and DROP of a partition move rows in
 -- or out without any row trigger firing, so a change of this set that brought or took rows means the log no longer
 -- describes the table (partition_changes). Set at track time and by a snapshot commit; cover_partitions adds
--- partitions that came later and whose rows the log accounts for.
+-- partitions that came later and whose rows the log accounts for, and remembers those it found it does not (checked
+-- once: a check reads the whole partition).
 ALTER TABLE splitgraph_audit.tracked_tables ADD COLUMN IF NOT EXISTS accepted_members text[];
+ALTER TABLE splitgraph_audit.tracked_tables ADD COLUMN IF NOT EXISTS rejected_members text[];
+
+-- An engine initialised by this version's development builds: family_members returned oid[], members had no
+-- pg_inherits xmin, and the end-of-statement trigger had a name that fired before log_inserts.
+DO $$
+DECLARE
+    old record;
+BEGIN
+    IF (SELECT p.prorettype FROM pg_catalog.pg_proc p WHERE p.oid = pg_catalog.to_regprocedure('splitgraph_audit.family_members(oid)'))
+       = 'pg_catalog.oid[]'::pg_catalog.regtype THEN
+        DROP FUNCTION splitgraph_audit.family_members(oid);
+    END IF;
+    FOR old IN
+        SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname) AS target FROM pg_catalog.pg_trigger t
+        JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+        WHERE t.tgname = 'audit_trigger_end'
+    LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER audit_trigger_end ON %s', old.target);
+    END LOOP;
+END $$;
+
+-- The members of a partitioned family (the root first, no parent), read from pg_inherits: pg_partition_tree locks every
+-- partition, so a writer holding one (TRUNCATE in an open transaction) would stall every engine call.
+CREATE OR REPLACE FUNCTION splitgraph_audit.family_tree(p_root oid) RETURNS TABLE (relid oid, relkind "char")
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE tree AS (
+        SELECT p_root AS relid
+        UNION ALL
+        SELECT i.inhrelid FROM tree t JOIN pg_catalog.pg_inherits i ON i.inhparent = t.relid)
+    SELECT t.relid, c.relkind FROM tree t JOIN pg_catalog.pg_class c ON c.oid = t.relid;
+$$;
 
 -- The members of a partitioned family below its root as '<OID>:<pg_inherits xmin>', sorted (NULL for a plain table).
 CREATE OR REPLACE FUNCTION splitgraph_audit.family_members(p_root oid) RETURNS text[]
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = p_root) = 'p' THEN
-        coalesce((SELECT pg_catalog.array_agg(m.relid::oid::text || ':' || i.xmin::text ORDER BY m.relid::oid)
-                  FROM pg_catalog.pg_partition_tree(p_root) m JOIN pg_catalog.pg_inherits i ON i.inhrelid = m.relid
-                  WHERE m.relid::oid OPERATOR(pg_catalog.<>) p_root), '{}') END;
+        coalesce((SELECT pg_catalog.array_agg(m.relid::text || ':' || i.xmin::text ORDER BY m.relid)
+                  FROM splitgraph_audit.family_tree(p_root) m JOIN pg_catalog.pg_inherits i ON i.inhrelid = m.relid), '{}') END;
 $$;
+
+-- Partitioned tables tracked by those development builds: their partitions as they are now.
+UPDATE splitgraph_audit.tracked_tables r SET accepted_members = splitgraph_audit.family_members(r.relid)
+FROM pg_catalog.pg_class c WHERE c.oid = r.relid AND c.relkind = 'p' AND r.accepted_members IS NULL;
 
 -- Whether a family logging row texts has a member whose columns differ from the root's in name, type or order
 -- (dropped columns aside): texts are written in the partition's order and read in the root's.
@@ -1096,7 +1158,7 @@ BEGIN
     IF NOT ('part' = ANY (args)) OR NOT ('rows' = ANY (args) OR 'texts' = ANY (args)) THEN
         RETURN '{}';
     END IF;
-    RETURN coalesce((SELECT pg_catalog.array_agg(m.relid::oid ORDER BY m.relid::oid) FROM pg_catalog.pg_partition_tree(p_root) m
+    RETURN coalesce((SELECT pg_catalog.array_agg(m.relid ORDER BY m.relid) FROM splitgraph_audit.family_tree(p_root) m
         WHERE splitgraph_audit.column_types(m.relid) IS DISTINCT FROM splitgraph_audit.column_types(p_root)), '{}');
 END $$;
 
@@ -1104,21 +1166,26 @@ END $$;
 -- statement triggers (created or attached since, and not covered: the engine may not add triggers to them).
 CREATE OR REPLACE FUNCTION splitgraph_audit.uncovered_members(p_root oid) RETURNS oid[]
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(pg_catalog.array_agg(m.relid::oid ORDER BY m.relid::oid), '{}') FROM pg_catalog.pg_partition_tree(p_root) m
-    JOIN pg_catalog.pg_class c ON c.oid = m.relid
-    WHERE c.relkind = 'f' OR NOT EXISTS (
+    SELECT coalesce(pg_catalog.array_agg(m.relid ORDER BY m.relid), '{}') FROM splitgraph_audit.family_tree(p_root) m
+    WHERE m.relkind = 'f' OR NOT EXISTS (
         SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = m.relid AND t.tgname = 'audit_trigger_stmt_end');
 $$;
 
 -- Whether the log accounts for every row of a partition that joined a tracked family: rows an ATTACH brought were
--- written by transactions that logged nothing for the family (the partition was not in it), while rows written through
--- the family since were logged by the same (sub)transaction. So for each writing transaction (the rows' xmin) the
--- family's pending inserts and updates by that transaction must be at least as many as its rows here.
+-- written while the partition was not in the family, so no trigger logged them; a row written through the family since
+-- has a pending insert or update of its key (of its exact text, without a key) by the same (sub)transaction, its xmin.
+-- Under the log's fixed output settings, so live values read as logged ones.
 CREATE OR REPLACE FUNCTION splitgraph_audit.rows_accounted(p_root oid, p_member oid) RETURNS boolean
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' SET extra_float_digits = 3 SET bytea_output = 'hex' AS $$
 DECLARE
-    tracked record;
     member record;
+    name text[] := pg_catalog.parse_ident(p_root::pg_catalog.regclass::text);
+    key_columns text[] := splitgraph_audit.primary_key_of(p_root);
+    live_key text;
+    new_key text;
+    bulk_key text;
     unaccounted boolean;
 BEGIN
     SELECT ns.nspname, c.relname, c.relkind INTO member FROM pg_catalog.pg_class c
@@ -1126,27 +1193,48 @@ BEGIN
     IF member.relkind = 'p' THEN
         RETURN true;
     END IF;
-    SELECT r.schema_name, r.table_name INTO tracked FROM splitgraph_audit.tracked_tables r WHERE r.relid = p_root;
+    IF key_columns IS NULL THEN
+        -- Without a key: as many logged copies of each row text by each transaction as live ones.
+        EXECUTE pg_catalog.format(
+            'WITH live AS (SELECT r.xmin::text AS x, ROW(r.*)::text AS t, pg_catalog.count(*) AS n FROM ONLY %I.%I r GROUP BY 1, 2),'
+            ' logged AS (SELECT l.xmin::text AS x, CASE WHEN l.action = ''U'' THEN l.new_text ELSE l.row_text END AS t, pg_catalog.count(*) AS n'
+            '            FROM splitgraph_audit.logged_actions l WHERE l.schema_name = $1 AND l.table_name = $2 AND l.action IN (''I'', ''U'') GROUP BY 1, 2)'
+            ' SELECT EXISTS (SELECT 1 FROM live LEFT JOIN logged ON logged.x = live.x AND logged.t = live.t WHERE live.n > coalesce(logged.n, 0))',
+            member.nspname, member.relname)
+        INTO unaccounted USING name[1], name[2];
+        RETURN NOT unaccounted;
+    END IF;
+    SELECT pg_catalog.string_agg(pg_catalog.format('%L, r.%I', k, k), ', '),
+           pg_catalog.string_agg(pg_catalog.format('%L, e.n -> %L', k, k), ', '),
+           pg_catalog.string_agg(pg_catalog.format('%L, l.row_data -> %L -> (i - 1)', k, k), ', ')
+    INTO live_key, new_key, bulk_key FROM pg_catalog.unnest(key_columns) AS k;
     EXECUTE pg_catalog.format(
-        'WITH live AS (SELECT r.xmin::text AS x, pg_catalog.count(*) AS n FROM ONLY %I.%I r GROUP BY 1),'
-        ' logged AS (SELECT l.xmin::text AS x, pg_catalog.sum(CASE WHEN l.action = ''I'' THEN coalesce((l.changed_fields ->> ''sg_bulk'')::bigint, 1) ELSE 1 END) AS n'
-        '            FROM splitgraph_audit.logged_actions l WHERE l.schema_name = $1 AND l.table_name = $2 AND l.action IN (''I'', ''U'') GROUP BY 1)'
-        ' SELECT EXISTS (SELECT 1 FROM live LEFT JOIN logged ON logged.x = live.x WHERE live.n > coalesce(logged.n, 0))',
-        member.nspname, member.relname)
-    INTO unaccounted USING tracked.schema_name, tracked.table_name;
+        'WITH live AS (SELECT r.xmin::text AS x, pg_catalog.jsonb_build_object(%s) AS k FROM ONLY %I.%I r),'
+        ' logged AS ('
+        '   SELECT l.xmin::text AS x, pg_catalog.jsonb_build_object(%s) AS k FROM splitgraph_audit.logged_actions l'
+        '   CROSS JOIN LATERAL (SELECT CASE WHEN l.action = ''U'' THEN l.changed_fields ELSE l.row_data END AS n) e'
+        '   WHERE l.schema_name = $1 AND l.table_name = $2 AND (l.action = ''U'' OR (l.action = ''I'' AND NOT coalesce(l.changed_fields ? ''sg_bulk'', false)))'
+        '   UNION ALL'
+        '   SELECT l.xmin::text, pg_catalog.jsonb_build_object(%s) FROM splitgraph_audit.logged_actions l'
+        '   CROSS JOIN LATERAL pg_catalog.generate_series(1, (l.changed_fields ->> ''sg_bulk'')::int) i'
+        '   WHERE l.schema_name = $1 AND l.table_name = $2 AND l.action = ''I'' AND l.changed_fields ? ''sg_bulk'')'
+        ' SELECT EXISTS (SELECT 1 FROM live WHERE NOT EXISTS (SELECT 1 FROM logged WHERE logged.x = live.x AND logged.k = live.k))',
+        live_key, member.nspname, member.relname, new_key, bulk_key)
+    INTO unaccounted USING name[1], name[2];
     RETURN NOT unaccounted;
 END $$;
 
 -- Keeps the statement triggers of tracked partitioned families on every member: partitions created or attached since
 -- get them, and join the accepted members when the log accounts for their rows and their columns line up (otherwise
 -- partition_changes reports them until a snapshot commit); tables detached since lose them. Runs at every engine call
--- (reconcile): one catalogue read when nothing changed. It never waits: a partition it cannot lock at once, or another
--- engine call covering at the same time, leaves the work to the next call; a partition it may not add triggers to (or
--- a foreign table) stays uncovered and is reported.
+-- (reconcile): a few catalogue reads when nothing changed. It never waits: a partition it cannot lock at once, or
+-- another engine call covering at the same time, leaves the work to the next call; a partition it may not add triggers
+-- to (or a foreign table) stays uncovered and is reported.
 CREATE OR REPLACE FUNCTION splitgraph_audit.cover_partitions() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     todo record;
+    accounted boolean;
     changed integer := 0;
 BEGIN
     -- Most engines track no partitioned table: one small read of tracked_tables.
@@ -1155,11 +1243,11 @@ BEGIN
         RETURN 0;
     END IF;
     FOR todo IN
-        SELECT r.relid AS root, m.relid::oid AS member, pg_catalog.format('%I.%I', ns.nspname, c.relname) AS target
+        SELECT r.relid AS root, m.relid AS member, pg_catalog.format('%I.%I', ns.nspname, c.relname) AS target
         FROM splitgraph_audit.tracked_tables r JOIN pg_catalog.pg_class rc ON rc.oid = r.relid
-        CROSS JOIN LATERAL pg_catalog.pg_partition_tree(r.relid) m
+        CROSS JOIN LATERAL splitgraph_audit.family_tree(r.relid) m
         JOIN pg_catalog.pg_class c ON c.oid = m.relid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
-        WHERE rc.relkind = 'p' AND NOT rc.relispartition AND c.relkind <> 'f' AND NOT EXISTS (
+        WHERE rc.relkind = 'p' AND NOT rc.relispartition AND m.relkind <> 'f' AND NOT EXISTS (
             SELECT 1 FROM pg_catalog.pg_trigger s WHERE s.tgrelid = m.relid AND s.tgname = 'audit_trigger_stmt_end')
     LOOP
         -- One engine call covers at a time (concurrent CREATE TRIGGER on one table fails); the others go on.
@@ -1175,20 +1263,30 @@ BEGIN
             RAISE NOTICE 'partition % of tracked table % is not covered: %', todo.target, todo.root::pg_catalog.regclass, SQLERRM;
         END;
     END LOOP;
-    -- Members not accepted yet (attached or created since): accepted when covered, in line, and their rows accounted for.
+    -- Members not accepted (attached or created since) nor rejected yet: accepted when covered, in line, and their rows
+    -- accounted for; rejected otherwise (reported until a snapshot commit; not checked again).
     FOR todo IN
         SELECT r.relid AS root, pg_catalog.split_part(m, ':', 1)::oid AS member, m AS link
         FROM splitgraph_audit.tracked_tables r JOIN pg_catalog.pg_class rc ON rc.oid = r.relid
         CROSS JOIN LATERAL pg_catalog.unnest(splitgraph_audit.family_members(r.relid)) m
-        WHERE rc.relkind = 'p' AND NOT rc.relispartition AND NOT (m = ANY (coalesce(r.accepted_members, '{}')))
+        WHERE rc.relkind = 'p' AND NOT rc.relispartition
+          AND NOT (m = ANY (coalesce(r.accepted_members, '{}'))) AND NOT (m = ANY (coalesce(r.rejected_members, '{}')))
+          AND NOT (pg_catalog.split_part(m, ':', 1)::oid = ANY (splitgraph_audit.uncovered_members(r.relid)))
     LOOP
-        IF NOT (todo.member = ANY (splitgraph_audit.uncovered_members(todo.root)))
-           AND NOT (todo.member = ANY (splitgraph_audit.misaligned_members(todo.root)))
-           AND splitgraph_audit.rows_accounted(todo.root, todo.member) THEN
-            UPDATE splitgraph_audit.tracked_tables SET accepted_members = (SELECT pg_catalog.array_agg(x ORDER BY x) FROM (
-                SELECT pg_catalog.unnest(coalesce(accepted_members, '{}')) UNION SELECT todo.link) u(x)) WHERE relid = todo.root;
-            changed := changed + 1;
-        END IF;
+        BEGIN
+            accounted := NOT (todo.member = ANY (splitgraph_audit.misaligned_members(todo.root)))
+                AND splitgraph_audit.rows_accounted(todo.root, todo.member);
+        EXCEPTION WHEN OTHERS THEN
+            -- (A partition the engine may not read, say.) Reported, as a partition whose rows are not accounted for.
+            RAISE NOTICE 'rows of partition % could not be checked: %', todo.member::pg_catalog.regclass, SQLERRM;
+            accounted := false;
+        END;
+        UPDATE splitgraph_audit.tracked_tables SET
+            accepted_members = CASE WHEN accounted THEN (SELECT pg_catalog.array_agg(x ORDER BY x) FROM (
+                SELECT pg_catalog.unnest(coalesce(accepted_members, '{}')) UNION SELECT todo.link) u(x)) ELSE accepted_members END,
+            rejected_members = CASE WHEN accounted THEN rejected_members ELSE coalesce(rejected_members, '{}') || todo.link END
+        WHERE relid = todo.root;
+        changed := changed + 1;
     END LOOP;
     -- Accepted members that left the family (DETACH) lose its statement triggers (they did nothing there: their
     -- functions check that the table is still in the family).
@@ -1242,7 +1340,8 @@ BEGIN
         RETURN CASE WHEN parent IS NOT NULL THEN 'it became a partition of ' || parent || ': detach it, or track ' || parent || ' instead' END;
     END IF;
     SELECT pg_catalog.string_agg(pg_catalog.split_part(m, ':', 1)::oid::pg_catalog.regclass::text, ', ' ORDER BY m) INTO attached
-    FROM pg_catalog.unnest(now_members) m WHERE NOT (m = ANY (coalesce(tracked.accepted_members, '{}')));
+    FROM pg_catalog.unnest(now_members) m WHERE NOT (m = ANY (coalesce(tracked.accepted_members, '{}')))
+      AND NOT (pg_catalog.split_part(m, ':', 1)::oid = ANY (splitgraph_audit.uncovered_members(tracked.relid)));
     SELECT pg_catalog.string_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.split_part(m, ':', 1)::oid)
                                       THEN pg_catalog.split_part(m, ':', 1)::oid::pg_catalog.regclass::text
                                       ELSE 'a dropped table (OID ' || pg_catalog.split_part(m, ':', 1) || ')' END, ', ' ORDER BY m) INTO removed
