@@ -1,0 +1,139 @@
+using Engine.Tests.Infrastructure;
+
+namespace Engine.Tests;
+
+/// <summary>
+/// Key matching uses each primary key column's own equality operator, read from its index's operator class: a bare
+/// <c>=</c> resolves through the session's search_path ("$user", public), where a writer with CREATE on public can plant
+/// an exact-type <c>=(varchar, varchar)</c> or <c>=(domain, domain)</c> that wins over pg_catalog's text equality, while
+/// <c>OPERATOR(pg_catalog.=)</c> would miss an extension's own (citext's case-insensitive one).
+/// </summary>
+public sealed class KeyEqualityTests(ITestOutputHelper output)
+{
+    /// <summary>
+    /// A table keyed by (varchar, domain over text) and a table without a key: inserts (a bulk entry among them),
+    /// updates, a key change, deletes and a row changed and back; then raising <c>=</c> operators are planted in public
+    /// for varchar, the domain and text. Net pages (cached and not), raw pages, commit and apply onto a copy of the
+    /// table as it was run without calling them and give the live table.
+    /// </summary>
+    [Fact]
+    public async Task Planted_equality_operators_in_public_are_never_called_for_keys()
+    {
+        await using var db = await TestDatabase.CreateAsync("plantedeq");
+        var schema = await db.NewSchemaAsync("eq");
+        await db.ExecAsync(
+            $"""
+            CREATE DOMAIN public.code AS text;
+            CREATE TABLE {schema}.t (id varchar(20), c public.code, v int, PRIMARY KEY (id, c));
+            INSERT INTO {schema}.t SELECT 'k' || g, 'c' || (g % 3), g FROM generate_series(1, 100) g;
+            CREATE TABLE {schema}.n (name varchar(20), v int);
+            INSERT INTO {schema}.n SELECT 'n' || (g % 10), g % 4 FROM generate_series(1, 40) g;
+            """);
+        await Objects.CopyTableAsync(db, schema, "t", "t_before");
+        await Objects.CopyTableAsync(db, schema, "n", "n_before");
+        await Objects.TrackAsync(db, schema, "t");
+        await Objects.TrackAsync(db, schema, "n");
+        // Written before the plants: the test's own statements compare varchar and the domain with a bare "=".
+        await db.ExecAsync(
+            $"""
+            INSERT INTO {schema}.t SELECT 'bulk' || g, 'b', 1000 + g FROM generate_series(1, 1500) g;
+            UPDATE {schema}.t SET v = -v WHERE v % 10 = 0;
+            UPDATE {schema}.t SET id = 'moved' || v WHERE v BETWEEN 20 AND 25;
+            UPDATE {schema}.t SET c = 'c9' WHERE v = 31;
+            DELETE FROM {schema}.t WHERE v % 7 = 0;
+            UPDATE {schema}.t SET v = 0 WHERE v = 5; UPDATE {schema}.t SET v = 5 WHERE v = 0;
+            UPDATE {schema}.t SET v = v + 1 WHERE id LIKE 'bulk1%';
+            INSERT INTO {schema}.n SELECT 'n' || g, 9 FROM generate_series(1, 5) g;
+            DELETE FROM {schema}.n WHERE v = 1;
+            UPDATE {schema}.n SET v = 7 WHERE v = 2;
+            """);
+
+        await db.ExecAsync(
+            """
+            CREATE FUNCTION public.planted_varchar_eq(varchar, varchar) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'planted =(varchar, varchar)'; END$$;
+            CREATE OPERATOR public.= (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = public.planted_varchar_eq);
+            CREATE FUNCTION public.planted_code_eq(public.code, public.code) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'planted =(code, code)'; END$$;
+            CREATE OPERATOR public.= (LEFTARG = public.code, RIGHTARG = public.code, FUNCTION = public.planted_code_eq);
+            CREATE FUNCTION public.planted_text_eq(text, text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'planted =(text, text)'; END$$;
+            CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = text, FUNCTION = public.planted_text_eq);
+            """);
+        // A bare "=" on the key's types now calls the plants (text = text still finds pg_catalog's exact match first).
+        foreach (var (call, message) in new[] { ("SELECT 'a'::varchar = 'a'::varchar", "planted =(varchar, varchar)"), ("SELECT 'a'::public.code = 'a'::public.code", "planted =(code, code)") })
+        {
+            var planted = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => db.ExecAsync(call));
+            Assert.Equal(message, planted.MessageText);
+        }
+
+        Assert.True(await db.ScalarAsync<bool>("SELECT 'a'::text = 'a'::text"));
+
+        await using (var engine = db.Engine())
+        {
+            var changes = new ChangeEngine(engine);
+            var net = (await changes.GetNetChangesAsync(schema, "t", 0, 100_000)).Entries;
+            var cached = await changes.GetNetChangesAsync(schema, "t", new NetPageRequest(0, 50, 0), null, new NetViewCache(), "e");
+            Assert.Equal(net.Count, cached.Total);
+            var raw = await changes.GetPendingChangesAsync(schema, "t", 0, 100_000);
+            Assert.Equal(1500, raw.Entries.Count(e => e.Upserted && e.OldRow is null && e.PrimaryKey.GetProperty("id").GetString()!.StartsWith("bulk", StringComparison.Ordinal)));
+            var multiset = (await changes.GetNetChangesAsync(schema, "n", 0, 100_000)).Entries;
+            output.WriteLine($"net: {net.Count} entries of t, {multiset.Count} of n; raw: {raw.Entries.Count} entries of t");
+        }
+
+        foreach (var table in new[] { "t", "n" })
+        {
+            var result = await Objects.CommitAsync(db, schema, table);
+            output.WriteLine($"{table}: {result.Upserts} upserts, {result.Deletes} deletes");
+            Assert.NotNull(result.ObjectId);
+            await Objects.ApplyAsync(db, [result.ObjectId], schema, table + "_before");
+            Assert.Equal(await db.RowsAsync($"{schema}.{table}"), await db.RowsAsync($"{schema}.{table}_before"));
+        }
+    }
+
+    /// <summary>
+    /// A citext key, the extension in a schema of its own (off the search_path, where a bare <c>=</c> falls back to
+    /// pg_catalog's case-sensitive text equality): updates that change only a key's case, and a delete followed by an
+    /// insert of the key in another case. By citext's uniqueness each is one key whose row changed: the commit holds three
+    /// upserts and no delete (with a case-sensitive match it would hold deletes of 'A', 'B', 'C' and upserts of 'a', 'b',
+    /// 'c', which the fragment's own citext key refuses), and applied to the table as it was it gives the live table.
+    /// </summary>
+    [Fact]
+    public async Task A_citext_key_is_matched_with_citexts_own_equality()
+    {
+        await using var db = await TestDatabase.CreateAsync("citext");
+        var schema = await db.NewSchemaAsync("ci");
+        await db.ExecAsync(
+            $"""
+            CREATE SCHEMA ext; CREATE EXTENSION citext SCHEMA ext;
+            CREATE TABLE {schema}.t (id ext.citext PRIMARY KEY, v int);
+            INSERT INTO {schema}.t VALUES ('A', 1), ('B', 2), ('C', 3), ('D', 4);
+            """);
+        await Objects.CopyTableAsync(db, schema, "t", "before");
+        await Objects.TrackAsync(db, schema, "t");
+        await db.ExecAsync(
+            $"""
+            UPDATE {schema}.t SET id = 'a' WHERE v = 1;
+            UPDATE {schema}.t SET id = 'c', v = 30 WHERE v = 3;
+            DELETE FROM {schema}.t WHERE v = 2;
+            INSERT INTO {schema}.t VALUES ('b', 20);
+            """);
+
+        await using (var engine = db.Engine())
+        {
+            Assert.Equal("\"$user\", public", await engine.ScalarAsync<string>("SHOW search_path"));
+            // Keyed by the key as logged: an update of 'A' to 'a' is a delete of 'A', then an upsert of 'a' (in position
+            // order), the upsert's row the live one.
+            var net = (await new ChangeEngine(engine).GetNetChangesAsync(schema, "t", 0, 1000)).Entries.ToList();
+            output.WriteLine(string.Join("\n", net.Select(e => $"{e.PrimaryKey.GetRawText()} {e.Kind} {e.NewRow?.GetRawText()}")));
+            string Key(ChangeEntry e) => e.PrimaryKey.GetProperty("id").GetString()!;
+            Assert.Equal(["A", "B", "C"], net.Where(e => !e.Upserted).Select(Key).Order(StringComparer.Ordinal));
+            Assert.Equal(["a", "b", "c"], net.Where(e => e.Upserted).Select(Key).Order(StringComparer.Ordinal));
+            Assert.All(net.Where(e => e.Upserted), upsert =>
+                Assert.True(net.IndexOf(net.Single(d => !d.Upserted && string.Equals(Key(d), Key(upsert), StringComparison.OrdinalIgnoreCase))) < net.IndexOf(upsert)));
+        }
+
+        var result = await Objects.CommitAsync(db, schema, "t");
+        Assert.Equal((3L, 0L), (result.Upserts, result.Deletes));
+        await Objects.ApplyAsync(db, [result.ObjectId!], schema, "before");
+        Assert.Equal(await db.RowsAsync($"{schema}.t"), await db.RowsAsync($"{schema}.before"));
+        Assert.Equal(["(D,4)", "(a,1)", "(b,20)", "(c,30)"], await db.RowsAsync($"{schema}.before"));
+    }
+}
