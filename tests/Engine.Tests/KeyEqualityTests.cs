@@ -136,4 +136,25 @@ public sealed class KeyEqualityTests(ITestOutputHelper output)
         Assert.Equal(await db.RowsAsync($"{schema}.t"), await db.RowsAsync($"{schema}.before"));
         Assert.Equal(["(D,4)", "(a,1)", "(b,20)", "(c,30)"], await db.RowsAsync($"{schema}.before"));
     }
+
+    /// <summary>
+    /// An interval key updated to an equal interval written otherwise ('1 day' to '24:00:00', equal by interval's
+    /// equality, logged as two keys): the commit holds one upsert of the live row, and the copy gets the new text.
+    /// </summary>
+    [Fact]
+    public async Task An_interval_key_updated_to_an_equal_interval_is_one_key()
+    {
+        await using var db = await TestDatabase.CreateAsync("intervalkey");
+        var schema = await db.NewSchemaAsync("iv");
+        await db.ExecAsync($"CREATE TABLE {schema}.t (id interval PRIMARY KEY, v int); INSERT INTO {schema}.t VALUES ('1 day', 1), ('2 days', 2)");
+        await Objects.CopyTableAsync(db, schema, "t", "before");
+        await Objects.TrackAsync(db, schema, "t");
+        await db.ExecAsync($"UPDATE {schema}.t SET id = '24 hours' WHERE v = 1");
+
+        var result = await Objects.CommitAsync(db, schema, "t");
+        Assert.Equal((1L, 0L), (result.Upserts, result.Deletes));
+        await Objects.ApplyAsync(db, [result.ObjectId!], schema, "before");
+        Assert.Equal(await db.RowsAsync($"{schema}.t"), await db.RowsAsync($"{schema}.before"));
+        Assert.Equal(["(\"2 days\",2)", "(24:00:00,1)"], await db.RowsAsync($"{schema}.before"));
+    }
 }
