@@ -156,7 +156,6 @@ public sealed record ChangeKey(IReadOnlyList<TableColumn> Columns, bool IsPrimar
 /// The equality operator a key column is matched with, as <c>OPERATOR("schema".=)</c>: its schema quoted, its name
 /// checked to be an operator name (both come from the catalogue).
 /// </summary>
-/// <param name="ImageExact">Equal values are identical datums (the operator class has btree's equalimage support).</param>
 public sealed partial record KeyEquality
 {
     public KeyEquality(string schema, string name, bool imageExact)
@@ -173,6 +172,7 @@ public sealed partial record KeyEquality
 
     public string Name { get; }
 
+    /// <summary>Equal values are identical datums (the operator class has btree's equalimage support).</summary>
     public bool ImageExact { get; }
 
     public string Sql => $"OPERATOR({Identifiers.Quote(Schema)}.{Name})";
