@@ -13,8 +13,9 @@ public sealed class KeyEqualityTests(ITestOutputHelper output)
     /// <summary>
     /// A table keyed by (varchar, domain over text) and a table without a key: inserts (a bulk entry among them),
     /// updates, a key change, deletes and a row changed and back; then raising <c>=</c> operators are planted in public
-    /// for varchar, the domain and text. Net pages (cached and not), raw pages, commit and apply onto a copy of the
-    /// table as it was run without calling them and give the live table.
+    /// for varchar, the domain and text (and a quote_nullable(varchar), which table dumps call). Net pages (cached and
+    /// not), raw pages, a dump, commit and apply onto a copy of the table as it was run without calling them and give
+    /// the live table.
     /// </summary>
     [Fact]
     public async Task Planted_equality_operators_in_public_are_never_called_for_keys()
@@ -56,6 +57,7 @@ public sealed class KeyEqualityTests(ITestOutputHelper output)
             CREATE OPERATOR public.= (LEFTARG = public.code, RIGHTARG = public.code, FUNCTION = public.planted_code_eq);
             CREATE FUNCTION public.planted_text_eq(text, text) RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'planted =(text, text)'; END$$;
             CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = text, FUNCTION = public.planted_text_eq);
+            CREATE FUNCTION public.quote_nullable(varchar) RETURNS text LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'planted quote_nullable(varchar)'; END$$;
             """);
         // A bare "=" on the key's types now calls the plants (text = text still finds pg_catalog's exact match first).
         foreach (var (call, message) in new[] { ("SELECT 'a'::varchar = 'a'::varchar", "planted =(varchar, varchar)"), ("SELECT 'a'::public.code = 'a'::public.code", "planted =(code, code)") })
@@ -77,6 +79,19 @@ public sealed class KeyEqualityTests(ITestOutputHelper output)
             var multiset = (await changes.GetNetChangesAsync(schema, "n", 0, 100_000)).Entries;
             output.WriteLine($"net: {net.Count} entries of t, {multiset.Count} of n; raw: {raw.Entries.Count} entries of t");
         }
+
+        // The table's dump (its literals made by quote_nullable) recreates it.
+        await Objects.CopyTableAsync(db, schema, "t", "t_dump");
+        await db.ExecAsync($"TRUNCATE {schema}.t_dump");
+        await using (var engine = db.Engine())
+        {
+            using var script = new StringWriter();
+            await engine.DumpTableSqlAsync(schema, "t", script, targetSchema: schema, targetTable: "t_dump");
+            await engine.CommitAsync();
+            await db.ExecAsync(script.ToString());
+        }
+
+        Assert.Equal(await db.RowsAsync($"{schema}.t"), await db.RowsAsync($"{schema}.t_dump"));
 
         foreach (var table in new[] { "t", "n" })
         {
