@@ -50,6 +50,9 @@ public sealed class FragmentApplier(SqlEngine engine)
             keys.Add(await KeyOfAsync(objectIds[i], specs[i], targetColumns, i > 0 ? keys[i - 1] : null, cancellationToken));
         }
 
+        var filterArguments = new List<object?>();
+        var where = await RowFilterSql.BuildAsync(engine, targetSchema, targetTable, filter, targetColumns, filterArguments, "f.", cancellationToken);
+
         var connection = await engine.ConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, engine.CurrentTransaction);
         for (var i = 0; i < objectIds.Count; i++)
@@ -64,12 +67,10 @@ public sealed class FragmentApplier(SqlEngine engine)
                 : $"WITH d AS ({DeleteCopies(target, fragment, Identifiers.Quote(flags[i]), specs[i].Select(c => Identifiers.Quote(c.Name)).ToList())} RETURNING 1) " +
                   "SELECT pg_catalog.count(*) FROM d"));
 
-            var arguments = new List<object?>();
-            var where = RowFilterSql.Build(filter, targetColumns, arguments, "f.");
             var insert = new NpgsqlBatchCommand(
                 $"INSERT INTO {target} ({columnList}) OVERRIDING SYSTEM VALUE SELECT {string.Join(", ", columns.Select(c => "f." + Identifiers.Quote(c.Name)))} " +
                 $"FROM {fragment} f WHERE f.{Identifiers.Quote(flags[i])}" + (where.Length > 0 ? $" AND {where}" : string.Empty));
-            foreach (var argument in arguments)
+            foreach (var argument in filterArguments)
             {
                 insert.Parameters.Add(new NpgsqlParameter { Value = argument });
             }

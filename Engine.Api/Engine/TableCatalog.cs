@@ -125,7 +125,7 @@ public static class TableCatalog
             r => (Column: r.GetString(0), Schema: r.IsDBNull(1) ? null : r.GetString(1), Name: r.IsDBNull(2) ? null : r.GetString(2), ImageExact: r.GetBoolean(3)),
             cancellationToken);
         return rows.Select(r => (r.Column, r.Schema is not null && r.Name is not null
-            ? new KeyEquality(r.Schema, r.Name, r.ImageExact)
+            ? new KeyEquality(new QualifiedOperator(r.Schema, r.Name), r.ImageExact)
             : throw new InvalidInputException("Key not comparable",
                 $"Primary key column {Identifiers.Printable(r.Column)} of \"{Identifiers.Printable(schema)}\".\"{Identifiers.Printable(table)}\" has no btree equality operator to match keys with."))).ToList();
     }
@@ -153,27 +153,35 @@ public sealed record ChangeKey(IReadOnlyList<TableColumn> Columns, bool IsPrimar
 }
 
 /// <summary>
-/// The equality operator a key column is matched with, as <c>OPERATOR("schema".=)</c>: its schema quoted, its name
-/// checked to be an operator name (both come from the catalogue).
+/// The equality operator a key column is matched with (<see cref="Sql"/>: <c>OPERATOR("schema".=)</c>).
 /// </summary>
-public sealed partial record KeyEquality
+/// <param name="ImageExact">Equal values are identical datums (the operator class has btree's equalimage support).</param>
+public sealed record KeyEquality(QualifiedOperator Operator, bool ImageExact)
 {
-    public KeyEquality(string schema, string name, bool imageExact)
+    /// <summary>pg_catalog's <c>=</c> of a type whose equality is identity (int, text, uuid…).</summary>
+    public static KeyEquality Builtin { get; } = new(QualifiedOperator.BuiltinEquals, ImageExact: true);
+
+    public string Sql => Operator.Sql;
+}
+
+/// <summary>
+/// An operator as <c>OPERATOR("schema".name)</c>, which PostgreSQL resolves among that schema's operators only: the
+/// schema quoted, the name checked to be an operator name (both come from the catalogue, never from a request).
+/// </summary>
+public sealed partial record QualifiedOperator
+{
+    public QualifiedOperator(string schema, string name)
     {
         Schema = Identifiers.Validate(schema, "operator schema");
         Name = OperatorName().IsMatch(name) ? name : throw new InvalidInputException("Invalid operator", $"'{Identifiers.Printable(name)}' is not an operator name.");
-        ImageExact = imageExact;
     }
 
-    /// <summary>pg_catalog's <c>=</c> of a type whose equality is identity (int, text, uuid…).</summary>
-    public static KeyEquality Builtin { get; } = new("pg_catalog", "=", imageExact: true);
+    /// <summary>pg_catalog's <c>=</c> (for text, an exact match no planted overload can beat; qualified all the same).</summary>
+    public static QualifiedOperator BuiltinEquals { get; } = new("pg_catalog", "=");
 
     public string Schema { get; }
 
     public string Name { get; }
-
-    /// <summary>Equal values are identical datums (the operator class has btree's equalimage support).</summary>
-    public bool ImageExact { get; }
 
     public string Sql => $"OPERATOR({Identifiers.Quote(Schema)}.{Name})";
 

@@ -38,7 +38,7 @@ internal static class TableDumper
             literals.Add($"pg_catalog.quote_nullable({value}) || ${arguments.Count}");
         }
 
-        var where = RowFilterSql.Build(filter, tableColumns, arguments);
+        var where = await RowFilterSql.BuildAsync(engine, schema, table, filter, tableColumns, arguments, cancellationToken: cancellationToken);
         var sql = $"SELECT {string.Join(" || ',' || ", literals)} FROM {Identifiers.Qualify(schema, table)}" +
                   (where.Length > 0 ? $" WHERE {where}" : string.Empty);
         var header = $"INSERT INTO {Identifiers.Qualify(targetSchema, targetTable)} ({string.Join(", ", selected.Select(c => Identifiers.Quote(c.Name)))})" +

@@ -22,7 +22,7 @@ public sealed partial class ChangeLogSqlTests(DatabaseFixture fixture, ITestOutp
     private static readonly TableColumn Amount = new(4, "Amount Due", "\"Money Type\"", true, true, Domain: true);
 
     /// <summary>("Region", "line no"): the first column's equality lives in an extension's schema (as citext's does).</summary>
-    private static readonly ChangeKey PrimaryKey = ChangeKey.Primary([Region, LineNo], [new KeyEquality("Ext Types", "=", imageExact: false), KeyEquality.Builtin]);
+    private static readonly ChangeKey PrimaryKey = ChangeKey.Primary([Region, LineNo], [new KeyEquality(new QualifiedOperator("Ext Types", "="), ImageExact: false), KeyEquality.Builtin]);
 
     private static readonly ChangeKey NoPrimaryKey = ChangeKey.WithoutPrimaryKey([Region, LineNo]);
 

@@ -93,11 +93,37 @@ public sealed class KeyEqualityTests(ITestOutputHelper output)
 
         Assert.Equal(await db.RowsAsync($"{schema}.t"), await db.RowsAsync($"{schema}.t_dump"));
 
+        // Row filters on the varchar and the domain column, in a dump and in an apply (the reference: pg_catalog's text operators).
+        RowFilter[] filter = [new("id", ">=", "k5"), new("c", "<>", "c1")];
+        const string Reference = "WHERE t.id::text OPERATOR(pg_catalog.>=) 'k5' AND t.c::text OPERATOR(pg_catalog.<>) 'c1'";
+        await db.ExecAsync($"TRUNCATE {schema}.t_dump");
+        await using (var engine = db.Engine())
+        {
+            using var script = new StringWriter();
+            await engine.DumpTableSqlAsync(schema, "t", script, filter: filter, targetSchema: schema, targetTable: "t_dump");
+            await engine.CommitAsync();
+            await db.ExecAsync(script.ToString());
+        }
+
+        var filtered = await db.RowsAsync($"(SELECT * FROM {schema}.t t {Reference})");
+        Assert.InRange(filtered.Count, 1, await db.ScalarAsync<long>($"SELECT count(*) FROM {schema}.t") - 1);
+        Assert.Equal(filtered, await db.RowsAsync($"{schema}.t_dump"));
+
         foreach (var table in new[] { "t", "n" })
         {
             var result = await Objects.CommitAsync(db, schema, table);
             output.WriteLine($"{table}: {result.Upserts} upserts, {result.Deletes} deletes");
             Assert.NotNull(result.ObjectId);
+            if (table == "t")
+            {
+                // Upserts the filter keeps, onto an empty copy.
+                await db.ExecAsync($"CREATE TABLE {schema}.t_filtered (LIKE {schema}.t)");
+                await Objects.ApplyAsync(db, [result.ObjectId], schema, "t_filtered", filter);
+                var upserted = await db.ScalarAsync<long>($"SELECT count(*) FROM splitgraph_meta.\"{result.ObjectId}\" t {Reference} AND t.sg_ud_flag");
+                Assert.Equal(upserted, (long)(await db.RowsAsync($"{schema}.t_filtered")).Count);
+                Assert.InRange(upserted, 1, result.Upserts - 1);
+            }
+
             await Objects.ApplyAsync(db, [result.ObjectId], schema, table + "_before");
             Assert.Equal(await db.RowsAsync($"{schema}.{table}"), await db.RowsAsync($"{schema}.{table}_before"));
         }
@@ -143,6 +169,16 @@ public sealed class KeyEqualityTests(ITestOutputHelper output)
             Assert.Equal(["a", "b", "c"], net.Where(e => e.Upserted).Select(Key).Order(StringComparer.Ordinal));
             Assert.All(net.Where(e => e.Upserted), upsert =>
                 Assert.True(net.IndexOf(net.Single(d => !d.Upserted && string.Equals(Key(d), Key(upsert), StringComparison.OrdinalIgnoreCase))) < net.IndexOf(upsert)));
+        }
+
+        // A row filter on the key compares with citext's own "=" too: 'A' finds 'a'.
+        await using (var engine = db.Engine())
+        {
+            using var script = new StringWriter();
+            await engine.DumpTableSqlAsync(schema, "t", script, filter: [new RowFilter("id", "=", "A")]);
+            await engine.CommitAsync();
+            Assert.Contains("('a'::ext.citext,'1'::integer)", script.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("'B'", script.ToString(), StringComparison.Ordinal);
         }
 
         var result = await Objects.CommitAsync(db, schema, "t");
