@@ -63,7 +63,7 @@ public static class RowFilterSql
             }
 
             var op = operators.GetValueOrDefault((c.Column.Name, c.Binary!))
-                ?? throw new InvalidInputException("Invalid filter", $"Column '{Identifiers.Printable(c.Column.Name)}' ({c.Column.Type}) has no '{c.Binary}': its type has no default btree operator class.");
+                ?? throw new InvalidInputException("Invalid filter", $"Column '{Identifiers.Printable(c.Column.Name)}' ({c.Column.Type}) has no '{c.Binary}': its type has no default btree (or, for = and <>, hash) operator class.");
             arguments.Add(c.Value);
             // The type name comes from the catalogue (format_type), never from the caller.
             return $"{quoted} {op.Sql} CAST(${arguments.Count}::text AS {c.Column.Type})";
@@ -74,7 +74,8 @@ public static class RowFilterSql
     /// The comparison operators (<c>&lt;</c> … <c>&gt;</c> by btree strategy, <c>&lt;&gt;</c> as the negator of <c>=</c>) of
     /// each column's type (a domain's base type) as PostgreSQL picks its default btree operator class: for the type
     /// itself, else the polymorphic class (arrays, enums, composites, ranges), else one of a type it is binary-coercible
-    /// to (varchar: text's), preferred types first. citext's are in citext's schema.
+    /// to (varchar: text's), preferred types first; without one, <c>=</c> and <c>&lt;&gt;</c> of its default hash class
+    /// (xid). citext's are in citext's schema.
     /// </summary>
     private static async Task<Dictionary<(string Column, string Operator), QualifiedOperator>> ComparisonsAsync(SqlEngine engine, string schema, string table,
         IReadOnlyList<string> columns, CancellationToken cancellationToken)
@@ -100,13 +101,14 @@ public static class RowFilterSql
             SELECT b.attname, s.op, n.nspname, o.oprname
             FROM base b
             CROSS JOIN LATERAL (
-                SELECT c.opcfamily, c.opcintype, c.opcmethod FROM pg_opclass c JOIN pg_am am ON am.oid = c.opcmethod JOIN pg_type it ON it.oid = c.opcintype
-                WHERE am.amname = 'btree' AND c.opcdefault
+                SELECT c.opcfamily, c.opcintype, c.opcmethod, am.amname FROM pg_opclass c JOIN pg_am am ON am.oid = c.opcmethod JOIN pg_type it ON it.oid = c.opcintype
+                WHERE am.amname IN ('btree', 'hash') AND c.opcdefault
                   AND (c.opcintype IN (b.typ, b.polymorphic)
                        OR EXISTS (SELECT 1 FROM pg_cast k WHERE k.castsource = b.typ AND k.casttarget = c.opcintype AND k.castmethod = 'b' AND k.castcontext = 'i'))
-                ORDER BY c.opcintype = b.typ DESC, c.opcintype = b.polymorphic DESC, it.typispreferred DESC LIMIT 1) c
-            CROSS JOIN LATERAL (VALUES (1, '<'), (2, '<='), (3, '='), (4, '>='), (5, '>'), (3, '<>')) AS s(strategy, op)
-            JOIN pg_amop m ON m.amopfamily = c.opcfamily AND m.amopmethod = c.opcmethod AND m.amopstrategy = s.strategy
+                ORDER BY am.amname = 'btree' DESC, c.opcintype = b.typ DESC, c.opcintype = b.polymorphic DESC, it.typispreferred DESC LIMIT 1) c
+            CROSS JOIN LATERAL (VALUES ('btree', 1, '<'), ('btree', 2, '<='), ('btree', 3, '='), ('btree', 4, '>='), ('btree', 5, '>'), ('btree', 3, '<>'),
+                                       ('hash', 1, '='), ('hash', 1, '<>')) AS s(method, strategy, op)
+            JOIN pg_amop m ON s.method = c.amname AND m.amopfamily = c.opcfamily AND m.amopmethod = c.opcmethod AND m.amopstrategy = s.strategy
                           AND m.amoplefttype = c.opcintype AND m.amoprighttype = c.opcintype
             JOIN pg_operator e ON e.oid = m.amopopr
             JOIN pg_operator o ON o.oid = CASE WHEN s.op = '<>' THEN e.oprnegate ELSE e.oid END

@@ -208,4 +208,42 @@ public sealed class KeyEqualityTests(ITestOutputHelper output)
         Assert.Equal(await db.RowsAsync($"{schema}.t"), await db.RowsAsync($"{schema}.before"));
         Assert.Equal(["(\"2 days\",2)", "(24:00:00,1)"], await db.RowsAsync($"{schema}.before"));
     }
+
+    /// <summary>
+    /// Row filters find each column type's operators as PostgreSQL's default operator classes give them: arrays, enums,
+    /// composites and ranges (polymorphic classes), cidr (inet's, binary-coercible), varchar (text's), "char", a domain
+    /// over int, xid (hash: = and &lt;&gt; only); box, whose "=" (equal area) is in no default class, is refused.
+    /// </summary>
+    [Fact]
+    public async Task Row_filters_use_the_operators_of_each_types_default_operator_class()
+    {
+        await using var db = await TestDatabase.CreateAsync("filterops");
+        var schema = await db.NewSchemaAsync("fo");
+        await db.ExecAsync(
+            $"""
+            CREATE TYPE {schema}.mood AS ENUM ('sad', 'ok', 'happy');
+            CREATE TYPE {schema}.pair AS (x int, y text);
+            CREATE DOMAIN {schema}.small AS int CHECK (VALUE < 100);
+            CREATE TABLE {schema}.f (id int, a int[], d {schema}.mood, e {schema}.pair, g int4range, h cidr, x xid, l "char", v varchar(5), s {schema}.small, b box);
+            INSERT INTO {schema}.f VALUES
+                (1, ARRAY[1,2], 'sad', '(1,z)', '[1,3)', '10.0.0.0/8', '5', 'q', 'apple', 1, '((0,0),(1,1))'),
+                (2, ARRAY[3], 'happy', '(2,y)', '[2,9)', '192.168.0.0/16', '7', 'r', 'pear', 50, '((0,0),(2,2))');
+            """);
+        (string Column, string Operator, string Value, int Id)[] cases =
+        [
+            ("a", "=", "{1,2}", 1), ("d", ">", "ok", 2), ("e", "=", "(2,y)", 2), ("g", "=", "[1,3)", 1), ("h", "<", "11.0.0.0/8", 1),
+            ("x", "<>", "5", 2), ("l", "=", "q", 1), ("v", "<", "b", 1), ("s", ">=", "10", 2),
+        ];
+        await using var engine = db.Engine();
+        foreach (var (column, op, value, id) in cases)
+        {
+            using var script = new StringWriter();
+            await engine.DumpTableSqlAsync(schema, "f", script, ["id"], [new RowFilter(column, op, value)]);
+            Assert.True(script.ToString().Contains($"('{id}'::integer)", StringComparison.Ordinal) && !script.ToString().Contains($"('{3 - id}'::integer)", StringComparison.Ordinal),
+                $"{column} {op} {value}: {script}");
+        }
+
+        var refused = await Assert.ThrowsAsync<InvalidInputException>(() => engine.DumpTableSqlAsync(schema, "f", TextWriter.Null, filter: [new RowFilter("b", "=", "((0,0),(1,1))")]));
+        Assert.Contains("'b' (box) has no '='", refused.Message, StringComparison.Ordinal);
+    }
 }
