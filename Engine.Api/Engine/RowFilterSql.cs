@@ -22,7 +22,7 @@ public static class RowFilterSql
     /// on a varchar, domain or enum column resolves through the session's search_path, where an exact-type operator
     /// planted in public wins.
     /// </summary>
-    /// <param name="schema">The table whose columns are filtered (their types are read from it).</param>
+    /// <param name="schema">With <paramref name="table"/>: the table whose columns are filtered (their types are read from it).</param>
     /// <param name="columnPrefix">e.g. <c>f.</c> to qualify columns; empty for none.</param>
     public static async Task<string> BuildAsync(SqlEngine engine, string schema, string table, IReadOnlyList<RowFilter>? filter, IReadOnlyList<TableColumn> columns,
         List<object?> arguments, string columnPrefix = "", CancellationToken cancellationToken = default)
