@@ -28,7 +28,10 @@ namespace Engine.Api.Engine;
 /// entry compare equal).</item>
 /// <item><c>{key_record(json, alias)}</c>: <c>pg_catalog.jsonb_to_record(json) AS alias("k1" type1, …)</c> of the key columns;
 /// <c>{key_record_with_domains(json, alias)}</c> adds the other domain columns as text (see the keyed commit).</item>
-/// <item><c>{key_match(left, right)}</c>: the two aliases' rows have the same key (<see cref="KeyMatch.Sql"/>).</item>
+/// <item><c>{key_match(left, right)}</c>: the two aliases' rows have the same key (<see cref="KeyMatch.Sql"/>: each primary
+/// key column compared with its own equality operator, schema-qualified from the catalogue, never a bare <c>=</c>).</item>
+/// <item><c>{one_row_per_key}</c>: <c>ON CONFLICT DO NOTHING</c> when the key's equality is not identity (see
+/// <see cref="CommitKeyed"/>), else nothing.</item>
 /// <item><c>{live_row(key)}</c>: <c>(SELECT splitgraph_audit.row_image(s.*) FROM {source} s, {key_record(key, k)}
 /// WHERE {key_match(s, k)})</c>, the live row of a key object as jsonb in the log's fixed format, or NULL.</item>
 /// <item><c>{live_text(key)}</c>: the same live row's exact text (<c>splitgraph_audit.record_text</c>, as the triggers
@@ -240,6 +243,11 @@ internal static partial class ChangeLogSql
     /// took twice as long). <c>{commit_values}</c> is, per column: a key column <c>CASE WHEN s.ctid IS NULL THEN k."c"
     /// ELSE s."c" END</c>; a domain column the same with <c>k."c"::type</c> (a delete carries the old value: a NOT NULL
     /// domain refuses NULL); any other <c>s."c"</c> (NULL in a delete, as in Splitgraph).
+    /// The net view keys entries by the key as logged, so where the key's equality is coarser than that (citext 'A' and
+    /// 'a', interval '1 day' and '24:00:00': an update of 'A' to 'a' is a delete of 'A' and an insert of 'a') two
+    /// entries can be one key: both find the same live row, or neither finds one. The staging table's primary key (the
+    /// same operator class) then keeps the first (<c>{one_row_per_key}</c>); keys whose equality is identity never
+    /// collide and skip the conflict check's cost.
     /// </summary>
     public const string CommitKeyed =
         """
@@ -248,6 +256,7 @@ internal static partial class ChangeLogSql
         INSERT INTO {target} ({columns}, {flag})
         SELECT {commit_values}, s.ctid IS NOT NULL
         FROM net_keys k LEFT JOIN {source} s ON {key_match(s, k)}
+        {one_row_per_key}
         """;
 
     /// <summary>
@@ -441,6 +450,7 @@ internal static partial class ChangeLogSql
             "bulk_key_arrays" => string.Join(", ", key.Columns.Select((_, i) => $"pg_catalog.jsonb_array_elements(b.keys -> {KeyName(i)})")),
             "bulk_key_pairs" => string.Join(", ", key.Columns.Select((_, i) => $"{KeyName(i)}, e.k{i + 1}")),
             "commit_values" => CommitValues(t, statement),
+            "one_row_per_key" => key.ImageExact ? "" : "ON CONFLICT DO NOTHING",
             "row_fields" => string.Join(", ", t.RequireColumns(statement).Select(c => $"({Arg(0)}).{Quoted(c)}")),
             _ => throw new InvalidOperationException($"{statement}: unknown placeholder {{{placeholder}}}."),
         };

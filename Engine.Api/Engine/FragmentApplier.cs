@@ -44,12 +44,21 @@ public sealed class FragmentApplier(SqlEngine engine)
         var target = Identifiers.Qualify(targetSchema, targetTable);
         var columnList = string.Join(", ", columns.Select(c => Identifiers.Quote(c.Name)));
 
+        var keys = new List<ChangeKey>();
+        for (var i = 0; i < objectIds.Count; i++)
+        {
+            keys.Add(await KeyOfAsync(objectIds[i], specs[i], targetColumns, i > 0 ? keys[i - 1] : null, cancellationToken));
+        }
+
+        var filterArguments = new List<object?>();
+        var where = await RowFilterSql.BuildAsync(engine, targetSchema, targetTable, filter, targetColumns, filterArguments, "f.", cancellationToken);
+
         var connection = await engine.ConnectionAsync(cancellationToken);
         await using var batch = new NpgsqlBatch(connection, engine.CurrentTransaction);
         for (var i = 0; i < objectIds.Count; i++)
         {
             var fragment = Identifiers.Qualify(ObjectEngine.MetaSchema, objectIds[i]);
-            var key = KeyOf(specs[i], targetColumns);
+            var key = keys[i];
             // Counts only the rows a delete entry removed; rows an upsert replaces are not deletions to the reader.
             // Without a primary key a delete row removes one copy of an identical row (duplicates are counted).
             batch.BatchCommands.Add(new NpgsqlBatchCommand(key.IsPrimaryKey
@@ -58,12 +67,10 @@ public sealed class FragmentApplier(SqlEngine engine)
                 : $"WITH d AS ({DeleteCopies(target, fragment, Identifiers.Quote(flags[i]), specs[i].Select(c => Identifiers.Quote(c.Name)).ToList())} RETURNING 1) " +
                   "SELECT pg_catalog.count(*) FROM d"));
 
-            var arguments = new List<object?>();
-            var where = RowFilterSql.Build(filter, targetColumns, arguments, "f.");
             var insert = new NpgsqlBatchCommand(
                 $"INSERT INTO {target} ({columnList}) OVERRIDING SYSTEM VALUE SELECT {string.Join(", ", columns.Select(c => "f." + Identifiers.Quote(c.Name)))} " +
                 $"FROM {fragment} f WHERE f.{Identifiers.Quote(flags[i])}" + (where.Length > 0 ? $" AND {where}" : string.Empty));
-            foreach (var argument in arguments)
+            foreach (var argument in filterArguments)
             {
                 insert.Parameters.Add(new NpgsqlParameter { Value = argument });
             }
@@ -104,33 +111,48 @@ public sealed class FragmentApplier(SqlEngine engine)
         }
     }
 
-    /// <summary>The object's key columns, or every comparable column of an object made from a table without a key.</summary>
-    private static ChangeKey KeyOf(IReadOnlyList<ObjectColumn> spec, IReadOnlyList<TableColumn> targetColumns)
+    /// <summary>
+    /// The object's key columns, matched with the equality operators of the object table's own primary key (the
+    /// target may have none), or every comparable column of an object made from a table without a key. The previous
+    /// fragment's key is reused when it has the same columns (a chain's objects share their types).
+    /// </summary>
+    private async Task<ChangeKey> KeyOfAsync(string objectId, IReadOnlyList<ObjectColumn> spec, IReadOnlyList<TableColumn> targetColumns, ChangeKey? previous,
+        CancellationToken cancellationToken)
     {
         var primary = spec.Where(c => c.IsPrimaryKey).Select(c => targetColumns.First(t => t.Name == c.Name)).ToList();
-        if (primary.Count > 0)
+        if (primary.Count == 0)
         {
-            return new ChangeKey(primary, IsPrimaryKey: true);
+            var comparable = targetColumns.Where(c => c.Comparable).ToList();
+            return ChangeKey.WithoutPrimaryKey(comparable.Count > 0 ? comparable : targetColumns);
         }
 
-        var comparable = targetColumns.Where(c => c.Comparable).ToList();
-        return new ChangeKey(comparable.Count > 0 ? comparable : targetColumns, IsPrimaryKey: false);
+        if (previous is { IsPrimaryKey: true } && previous.Columns.SequenceEqual(primary))
+        {
+            return previous;
+        }
+
+        var equalities = (await TableCatalog.GetPrimaryKeyEqualitiesAsync(engine, ObjectEngine.MetaSchema, objectId, cancellationToken))
+            .ToDictionary(k => k.Column, k => k.Equality);
+        return ChangeKey.Primary(primary, primary.Select(c => equalities.TryGetValue(c.Name, out var equality)
+            ? equality
+            : throw new ConflictException("Object damaged", $"Object {objectId}'s table has no primary key on its key column {Identifiers.Printable(c.Name)}.")).ToList());
     }
 
     /// <summary>
     /// Deletes exactly as many copies of each row as the fragment's delete rows hold (of every row text, the first n
-    /// copies found), as <c>ROW(…)::text</c> of the given columns on both sides.
+    /// copies found), as <c>ROW(…)::text</c> of the given columns on both sides, compared with pg_catalog's text equality.
     /// </summary>
     private static string DeleteCopies(string target, string fragment, string flag, IReadOnlyList<string> quotedColumns)
     {
         string Row(string alias) => $"ROW({string.Join(", ", quotedColumns.Select(c => $"{alias}.{c}"))})::text";
+        var equal = KeyEquality.Builtin.Sql;
         return $"""
             DELETE FROM {target} t USING (
                 SELECT x.ctid FROM (
                     SELECT s.ctid, {Row("s")} AS image, pg_catalog.row_number() OVER (PARTITION BY {Row("s")}) AS copy
-                    FROM {target} s WHERE {Row("s")} IN (SELECT {Row("f")} FROM {fragment} f WHERE NOT f.{flag})) x
+                    FROM {target} s WHERE {Row("s")} {equal} ANY (SELECT {Row("f")} FROM {fragment} f WHERE NOT f.{flag})) x
                 JOIN (SELECT {Row("f")} AS image, pg_catalog.count(*) AS n FROM {fragment} f WHERE NOT f.{flag} GROUP BY 1) d
-                  ON d.image = x.image AND x.copy <= d.n) v
+                  ON d.image {equal} x.image AND x.copy <= d.n) v
             WHERE t.ctid = v.ctid
             """;
     }

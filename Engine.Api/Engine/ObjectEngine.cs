@@ -332,18 +332,23 @@ public sealed class ObjectEngine(SqlEngine engine)
 internal static class KeyMatch
 {
     /// <summary>
-    /// Primary keys: plain equality (hashable, index-friendly). Other keys may hold NULLs: compare the key columns'
-    /// row text, which tells NULL from empty and stays hashable (IS NOT DISTINCT FROM would force nested loops).
+    /// Primary keys: each column's own equality operator, schema-qualified (<see cref="KeyEquality"/>; hashable,
+    /// index-friendly). A bare <c>=</c> would be resolved through the session's search_path, where an
+    /// <c>=(varchar, varchar)</c> planted in public wins over pg_catalog's text equality, and citext's <c>=</c> is not
+    /// found at all when its schema is off the path. Other keys may hold NULLs: compare the key columns' row text, which
+    /// tells NULL from empty and stays hashable (IS NOT DISTINCT FROM would force nested loops, and resolves <c>=</c>
+    /// through the path too).
     /// </summary>
     public static string Sql(ChangeKey key, string left, string right)
     {
         if (key.IsPrimaryKey)
         {
-            return string.Join(" AND ", key.Columns.Select(c => $"{left}.{Identifiers.Quote(c.Name)} = {right}.{Identifiers.Quote(c.Name)}"));
+            return string.Join(" AND ", key.Columns.Select((c, i) =>
+                $"{left}.{Identifiers.Quote(c.Name)} {key.Equalities[i].Sql} {right}.{Identifiers.Quote(c.Name)}"));
         }
 
         string Row(string alias) => $"ROW({string.Join(", ", key.Columns.Select(c => $"{alias}.{Identifiers.Quote(c.Name)}"))})::text";
-        return $"{Row(left)} = {Row(right)}";
+        return $"{Row(left)} {KeyEquality.Builtin.Sql} {Row(right)}";
     }
 
     /// <summary>

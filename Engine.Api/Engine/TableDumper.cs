@@ -33,11 +33,12 @@ internal static class TableDumper
         {
             arguments.Add("::" + column.Type);
             // "char" has no unambiguous quote_nullable and its text cast is one raw byte: take its output text.
-            var value = column.Type == "\"char\"" ? $"textin(charout({Identifiers.Quote(column.Name)}))" : Identifiers.Quote(column.Name);
-            literals.Add($"quote_nullable({value}) || ${arguments.Count}");
+            var value = column.Type == "\"char\"" ? $"pg_catalog.textin(pg_catalog.charout({Identifiers.Quote(column.Name)}))" : Identifiers.Quote(column.Name);
+            // Qualified: quote_nullable(anyelement) loses to an exact-type quote_nullable(varchar) planted in public.
+            literals.Add($"pg_catalog.quote_nullable({value}) || ${arguments.Count}");
         }
 
-        var where = RowFilterSql.Build(filter, tableColumns, arguments);
+        var where = await RowFilterSql.BuildAsync(engine, schema, table, filter, tableColumns, arguments, cancellationToken: cancellationToken);
         var sql = $"SELECT {string.Join(" || ',' || ", literals)} FROM {Identifiers.Qualify(schema, table)}" +
                   (where.Length > 0 ? $" WHERE {where}" : string.Empty);
         var header = $"INSERT INTO {Identifiers.Qualify(targetSchema, targetTable)} ({string.Join(", ", selected.Select(c => Identifiers.Quote(c.Name)))})" +

@@ -21,6 +21,11 @@ public sealed partial class ChangeLogSqlTests(DatabaseFixture fixture, ITestOutp
     private static readonly TableColumn Note = new(3, "Note Text", "text", false, true);
     private static readonly TableColumn Amount = new(4, "Amount Due", "\"Money Type\"", true, true, Domain: true);
 
+    /// <summary>("Region", "line no"): the first column's equality lives in an extension's schema (as citext's does).</summary>
+    private static readonly ChangeKey PrimaryKey = ChangeKey.Primary([Region, LineNo], [new KeyEquality(new QualifiedOperator("Ext Types", "="), ImageExact: false), KeyEquality.Builtin]);
+
+    private static readonly ChangeKey NoPrimaryKey = ChangeKey.WithoutPrimaryKey([Region, LineNo]);
+
     public static TheoryData<string> Statements() =>
     [
         nameof(ChangeLogSql.NetPage), nameof(ChangeLogSql.NetIndex), nameof(ChangeLogSql.NetRowsOf), nameof(ChangeLogSql.MultisetPage),
@@ -34,7 +39,7 @@ public sealed partial class ChangeLogSqlTests(DatabaseFixture fixture, ITestOutp
     {
         var template = (string)typeof(ChangeLogSql).GetField(statement)!.GetValue(null)!;
         var log = new CapturingLogger();
-        var key = new ChangeKey([Region, LineNo], IsPrimaryKey: statement != nameof(ChangeLogSql.CommitMultiset) && statement != nameof(ChangeLogSql.MultisetPage));
+        var key = statement is nameof(ChangeLogSql.CommitMultiset) or nameof(ChangeLogSql.MultisetPage) ? NoPrimaryKey : PrimaryKey;
         var sql = ChangeLogSql.Build(template, new ChangeLogTable(Schema, Table, key, [Region, LineNo, Note, Amount], "sg_staging_sample"), log, statement);
         output.WriteLine($"-- {statement} for \"{Schema}\".\"{Table}\", key (\"Region\", \"line no\"):\n{sql}");
 
@@ -84,7 +89,7 @@ public sealed partial class ChangeLogSqlTests(DatabaseFixture fixture, ITestOutp
     {
         "select", "from", "where", "and", "or", "not", "as", "in", "exists", "any", "all", "on", "using", "lateral",
         "values", "filter", "over", "coalesce", "nullif", "greatest", "least", "cast", "row", "rows", "with", "then",
-        "else", "when", "case", "by", "into", "join", "union", "is", "between", "returning", "distinct",
+        "else", "when", "case", "by", "into", "join", "union", "is", "between", "returning", "distinct", "operator",
     };
 
     /// <summary>
@@ -98,7 +103,7 @@ public sealed partial class ChangeLogSqlTests(DatabaseFixture fixture, ITestOutp
     {
         var template = (string)typeof(ChangeLogSql).GetField(statement)!.GetValue(null)!;
         var keyed = statement is not (nameof(ChangeLogSql.CommitMultiset) or nameof(ChangeLogSql.MultisetPage));
-        foreach (var key in keyed ? new[] { new ChangeKey([Region, LineNo], IsPrimaryKey: true), new ChangeKey([Region, LineNo], IsPrimaryKey: false) } : [new ChangeKey([Region, LineNo], IsPrimaryKey: false)])
+        foreach (var key in keyed ? new[] { PrimaryKey, NoPrimaryKey } : [NoPrimaryKey])
         {
             var sql = ChangeLogSql.Build(template, new ChangeLogTable(Schema, Table, key, [Region, LineNo, Note, Amount], "sg_staging_sample"), new CapturingLogger(), statement);
             // Comments, string literals and quoted names are not calls.
@@ -130,10 +135,59 @@ public sealed partial class ChangeLogSqlTests(DatabaseFixture fixture, ITestOutp
     [GeneratedRegex(@"(?<![\w.""':])(?<!\bAS\s+)(?<name>[A-Za-z_]\w*)\s*\(", RegexOptions.IgnoreCase)]
     private static partial Regex UnqualifiedCall();
 
+    /// <summary>
+    /// A bare <c>=</c> (or <c>&lt;&gt;</c>, <c>IN</c>, <c>IS [NOT] DISTINCT FROM</c>, <c>USING (…)</c>) on a key column resolves
+    /// through the session's search_path: every built statement compares key columns only with the key's own operators,
+    /// schema-qualified (here <c>"Ext Types".=</c> for "Region", as citext's lives in its extension's schema).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(AllStatements))]
+    public void A_built_statement_compares_key_columns_only_with_the_keys_operators(string statement)
+    {
+        var template = (string)typeof(ChangeLogSql).GetField(statement)!.GetValue(null)!;
+        var sql = ChangeLogSql.Build(template, new ChangeLogTable(Schema, Table, PrimaryKey, [Region, LineNo, Note, Amount], "sg_staging_sample"), new CapturingLogger(), statement);
+        var bare = BareKeyComparisons(sql, PrimaryKey.Names);
+        Assert.True(bare.Count == 0, $"{statement}: bare comparisons of key columns {string.Join(" | ", bare)} in\n{sql}");
+        if (template.Contains("{key_match", StringComparison.Ordinal))
+        {
+            Assert.Contains("s.\"Region\" OPERATOR(\"Ext Types\".=) k.\"Region\" AND s.\"line no\" OPERATOR(\"pg_catalog\".=) k.\"line no\"", sql, StringComparison.Ordinal);
+        }
+
+        // A key whose equality is not identity (the operator above) may meet one live row under two logged keys.
+        if (statement == nameof(ChangeLogSql.CommitKeyed))
+        {
+            Assert.EndsWith("ON CONFLICT DO NOTHING", sql.TrimEnd(), StringComparison.Ordinal);
+            var exact = ChangeKey.Primary([Region, LineNo], [KeyEquality.Builtin, KeyEquality.Builtin]);
+            Assert.DoesNotContain("ON CONFLICT", ChangeLogSql.Build(template, new ChangeLogTable(Schema, Table, exact, [Region, LineNo, Note, Amount], "sg_staging_sample"),
+                new CapturingLogger(), statement), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void The_bare_comparison_check_finds_planted_comparisons()
+    {
+        var found = BareKeyComparisons(
+            """
+            SELECT 1 FROM a s JOIN b k ON s."Region" = k."Region" AND s."line no" OPERATOR("pg_catalog".=) k."line no"
+            WHERE k."line no" IN (1) OR k."line no" <> 2 OR 3 = s."line no" OR s."Region" IS NOT DISTINCT FROM 'x' OR s."Region" IS DISTINCT FROM 'y'
+            UNION SELECT 1 FROM a JOIN b USING ("Region") WHERE s."Note Text" = 'z'
+            """, ["Region", "line no"]);
+        Assert.Equal(7, found.Count);
+    }
+
+    /// <summary>Comparisons of the named columns by a bare operator, IN, IS [NOT] DISTINCT FROM or a join's USING list.</summary>
+    private static List<string> BareKeyComparisons(string sql, IReadOnlyList<string> keyNames)
+    {
+        var names = string.Join("|", keyNames.Select(n => Regex.Escape($"\"{n}\"")));
+        var code = StringLiteral().Replace(Comment().Replace(sql, ""), "''");
+        var pattern = $@"(?:{names})\s*(?:=|<>|!=|\bIN\s*\(|\bIS\s+(?:NOT\s+)?DISTINCT\b)|(?<![<>!=])(?:=|<>|!=)\s*(?:\w+\.)?(?:{names})|\bUSING\s*\([^)]*(?:{names})";
+        return Regex.Matches(code, pattern, RegexOptions.IgnoreCase).Select(m => m.Value).ToList();
+    }
+
     [Fact]
     public void An_unknown_placeholder_is_refused()
     {
-        var key = new ChangeKey([Region, LineNo], IsPrimaryKey: true);
+        var key = PrimaryKey;
         var error = Assert.Throws<InvalidOperationException>(() =>
             ChangeLogSql.Build("SELECT {nothing} FROM {source}", new ChangeLogTable(Schema, Table, key), new CapturingLogger(), "sample"));
         Assert.Contains("{nothing}", error.Message, StringComparison.Ordinal);

@@ -36,6 +36,10 @@ public sealed partial class FaithfulChangesPropertyTests
         KeyShape("uuid_key", "uuid", g => $"md5(({g})::text)::uuid", id => $"md5({id}::text)::uuid"),
         KeyShape("text_key", "text", g => $"'k' || ({g})", id => $"{id} || 'x'"),
         KeyShape("float_key", "float8", g => $"({g})::float8 / 7", id => $"{id} + 1.0 / 3"),
+        // citext in a schema of its own, off the search_path: key moves change only the key's case ('k5' <-> 'K5'),
+        // one key by citext's equality and two as logged.
+        KeyShape("citext_key", "ext.citext", g => $"'k' || ({g})", id => $"CASE WHEN {id}::text = upper({id}::text) THEN lower({id}::text) ELSE upper({id}::text) END")
+            with { Prelude = "CREATE SCHEMA IF NOT EXISTS ext; CREATE EXTENSION IF NOT EXISTS citext SCHEMA ext;" },
         new("generated_identity_key",
             "CREATE TABLE {0} (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a int, b int GENERATED ALWAYS AS (a * 2) STORED, n numeric, name text);" +
             "INSERT INTO {0} (a, n, name) SELECT g, g, 'row' || g FROM generate_series(1, 30) g",

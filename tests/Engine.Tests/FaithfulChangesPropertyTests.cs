@@ -55,6 +55,7 @@ public sealed partial class FaithfulChangesPropertyTests(TwoDatabasesFixture fix
     [InlineData("uuid_key")]
     [InlineData("text_key")]
     [InlineData("float_key")]
+    [InlineData("citext_key")]
     [InlineData("generated_identity_key")]
     [InlineData("identity_generated_no_key")]
     [InlineData("domain_json_numeric")]
