@@ -444,7 +444,9 @@ BEGIN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
     IF stmt = '-' THEN
-        stmt := splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth());
+        -- At depth 1 (no enclosing statement) inline: draw_statement is a call with a pinned search_path.
+        stmt := CASE WHEN pg_catalog.pg_trigger_depth() > 1 THEN splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth())
+                     ELSE pg_catalog.set_config('splitgraph.statement_1', pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true) END;
     END IF;
     stmt_id := nullif(stmt, '')::bigint;
     IF rows_mode THEN
@@ -549,7 +551,9 @@ BEGIN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
     IF stmt = '-' THEN
-        stmt := splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth());
+        -- At depth 1 (no enclosing statement) inline: draw_statement is a call with a pinned search_path.
+        stmt := CASE WHEN pg_catalog.pg_trigger_depth() > 1 THEN splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth())
+                     ELSE pg_catalog.set_config('splitgraph.statement_1', pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true) END;
     END IF;
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
     SELECT log_schema, log_table, 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN texts_mode THEN ROW(r.*)::text END,
@@ -588,7 +592,9 @@ BEGIN
     END IF;
     stmt := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
     IF stmt = '-' THEN
-        stmt := splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth());
+        -- At depth 1 (no enclosing statement) inline: draw_statement is a call with a pinned search_path.
+        stmt := CASE WHEN pg_catalog.pg_trigger_depth() > 1 THEN splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth())
+                     ELSE pg_catalog.set_config('splitgraph.statement_1', pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true) END;
     END IF;
     IF TG_NARGS = 0 THEN
         -- The common case: a key, jsonb-exact columns.
@@ -771,7 +777,9 @@ BEGIN
     ELSE
         stmt := pg_catalog.current_setting('splitgraph.statement_' || depth, true);
         IF stmt = '-' THEN
-            stmt := splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth());
+            -- At depth 1 (no enclosing statement) inline: draw_statement is a call with a pinned search_path.
+        stmt := CASE WHEN pg_catalog.pg_trigger_depth() > 1 THEN splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth())
+                     ELSE pg_catalog.set_config('splitgraph.statement_1', pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true) END;
         END IF;
     END IF;
     texts_mode := 'rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV);
