@@ -21,14 +21,6 @@ public sealed class DdlWhilePendingTests(DatabaseFixture fixture) : IClassFixtur
         return schema;
     }
 
-    private async Task<T> WithChangesAsync<T>(Func<ChangeEngine, Task<T>> read)
-    {
-        await using var engine = Db.Engine();
-        var result = await read(new ChangeEngine(engine));
-        await engine.CommitAsync();
-        return result;
-    }
-
     [Fact]
     public async Task Pending_changes_follow_a_table_through_rename()
     {
@@ -36,8 +28,8 @@ public sealed class DdlWhilePendingTests(DatabaseFixture fixture) : IClassFixtur
         await Db.ExecAsync($"INSERT INTO {schema}.t VALUES (3, 'three'); UPDATE {schema}.t SET v = 'uno' WHERE id = 1");
         await Db.ExecAsync($"ALTER TABLE {schema}.t RENAME TO u; DELETE FROM {schema}.u WHERE id = 2");
 
-        Assert.Equal(["u"], await WithChangesAsync(c => c.GetChangedTablesAsync(schema)));
-        Assert.Equal(new AggregateChanges(1, 1, 1), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "u")));
+        Assert.Equal(["u"], await Db.WithChangesAsync(c => c.GetChangedTablesAsync(schema)));
+        Assert.Equal(new AggregateChanges(1, 1, 1), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "u")));
         var result = await Objects.CommitAsync(Db, schema, "u");
         Assert.Equal((2L, 1L), (result.Upserts, result.Deletes));
         await Objects.ApplyAsync(Db, [result.ObjectId!], schema, "before");
@@ -53,8 +45,8 @@ public sealed class DdlWhilePendingTests(DatabaseFixture fixture) : IClassFixtur
         await Db.ExecAsync($"INSERT INTO {schema}.t VALUES (3, 'three'); INSERT INTO {schema}.o VALUES (7), (8)");
         await Db.ExecAsync($"ALTER TABLE {schema}.t RENAME TO x; ALTER TABLE {schema}.o RENAME TO t; ALTER TABLE {schema}.x RENAME TO o");
 
-        Assert.Equal(new AggregateChanges(2, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
-        Assert.Equal(new AggregateChanges(1, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "o")));
+        Assert.Equal(new AggregateChanges(2, 0, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(1, 0, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "o")));
     }
 
     [Fact]
@@ -63,9 +55,9 @@ public sealed class DdlWhilePendingTests(DatabaseFixture fixture) : IClassFixtur
         var schema = await ArrangeAsync();
         await Db.ExecAsync($"DELETE FROM {schema}.t WHERE id = 1; INSERT INTO {schema}.t VALUES (5, 'five')");
         await Db.ExecAsync($"DROP TABLE {schema}.t");
-        Assert.Empty(await WithChangesAsync(c => c.GetChangedTablesAsync(schema)));
+        Assert.Empty(await Db.WithChangesAsync(c => c.GetChangedTablesAsync(schema)));
         // Discard names a table that no longer exists: nothing left to discard, no error.
-        Assert.Equal(0L, await WithChangesAsync(c => c.DiscardPendingChangesAsync(schema, "t")));
+        Assert.Equal(0L, await Db.WithChangesAsync(c => c.DiscardPendingChangesAsync(schema, "t")));
 
         await Db.ExecAsync($"CREATE TABLE {schema}.t (id int PRIMARY KEY, v text); INSERT INTO {schema}.t VALUES (1, 'one')");
         await Objects.TrackAsync(Db, schema, "t");
@@ -81,7 +73,7 @@ public sealed class DdlWhilePendingTests(DatabaseFixture fixture) : IClassFixtur
         await Db.ExecAsync($"DELETE FROM {schema}.t WHERE id = 1");
         await Db.ExecAsync($"DROP TABLE {schema}.t; CREATE TABLE {schema}.t (id int PRIMARY KEY, v text); INSERT INTO {schema}.t VALUES (1, 'one')");
         await Objects.TrackAsync(Db, schema, "t");
-        Assert.Equal(new AggregateChanges(0, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(0, 0, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         Assert.Null((await Objects.CommitAsync(Db, schema, "t")).ObjectId);
     }
 
@@ -100,10 +92,10 @@ public sealed class DdlWhilePendingTests(DatabaseFixture fixture) : IClassFixtur
         var refused = await Assert.ThrowsAsync<ConflictException>(() => Objects.CommitAsync(Db, schema, "t"));
         Assert.Contains($"\"{schema}\".\"t\"", refused.Message);
         Assert.Contains("discard", refused.Message);
-        await Assert.ThrowsAsync<ConflictException>(() => WithChangesAsync(c => c.GetNetChangesAsync(schema, "t")));
+        await Assert.ThrowsAsync<ConflictException>(() => Db.WithChangesAsync(c => c.GetNetChangesAsync(schema, "t")));
 
         // After a discard, commits work again under the new columns.
-        await WithChangesAsync(c => c.DiscardPendingChangesAsync(schema, "t"));
+        await Db.WithChangesAsync(c => c.DiscardPendingChangesAsync(schema, "t"));
         await Db.ExecAsync($"DELETE FROM {schema}.t WHERE ctid = (SELECT min(ctid) FROM {schema}.t)");
         Assert.Equal((0L, 1L), ((await Objects.CommitAsync(Db, schema, "t")) is var r ? (r.Upserts, r.Deletes) : default));
     }

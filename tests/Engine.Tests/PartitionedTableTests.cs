@@ -34,16 +34,8 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         return schema;
     }
 
-    private async Task<T> WithChangesAsync<T>(Func<ChangeEngine, Task<T>> read)
-    {
-        await using var engine = Db.Engine();
-        var result = await read(new ChangeEngine(engine));
-        await engine.CommitAsync();
-        return result;
-    }
-
     /// <summary>What partition_changes reports after an engine call (which covers and accepts partitions first).</summary>
-    private Task<string?> PartitionChangesAsync(string schema) => WithChangesAsync(async c =>
+    private Task<string?> PartitionChangesAsync(string schema) => Db.WithChangesAsync(async c =>
     {
         await c.ReconcileAsync();
         return await c.GetPartitionChangesAsync(schema, "t");
@@ -66,11 +58,11 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
     {
         var schema = await ArrangeAsync();
 
-        var tracked = await WithChangesAsync(c => c.GetTrackedTablesAsync());
+        var tracked = await Db.WithChangesAsync(c => c.GetTrackedTablesAsync());
         Assert.Contains(new TableRef(schema, "t"), tracked);
         Assert.DoesNotContain(tracked, t => t.Schema == schema && t.Table != "t");
-        Assert.True(await WithChangesAsync(c => c.IsTrackedAsync(schema, "t")));
-        Assert.False(await WithChangesAsync(c => c.IsTrackedAsync(schema, "t_a")));
+        Assert.True(await Db.WithChangesAsync(c => c.IsTrackedAsync(schema, "t")));
+        Assert.False(await Db.WithChangesAsync(c => c.IsTrackedAsync(schema, "t_a")));
         foreach (var member in new[] { "t", "t_a", "t_b", "t_b1", "t_b2", "t_c" })
         {
             Assert.Equal(5L, await Db.ScalarAsync<long>(
@@ -85,8 +77,8 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         var schema = await ArrangeAsync();
         await Db.ExecAsync($"UPDATE {schema}.t SET v = v || '!' WHERE id IN (3, 12, 22)");
 
-        Assert.Equal(["t"], await WithChangesAsync(c => c.GetChangedTablesAsync(schema)));
-        Assert.Equal(new AggregateChanges(0, 0, 3), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(["t"], await Db.WithChangesAsync(c => c.GetChangedTablesAsync(schema)));
+        Assert.Equal(new AggregateChanges(0, 0, 3), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         Assert.Equal(3L, (await CommitAndApplyAsync(schema)).Upserts);
     }
 
@@ -97,7 +89,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         await Db.ExecAsync($"UPDATE {schema}.t SET id = id + 100 WHERE id IN (2, 13)");
 
         // Each moved row is a delete in its old partition and an insert in the default one.
-        Assert.Equal(new AggregateChanges(2, 2, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(2, 2, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         var result = await CommitAndApplyAsync(schema);
         Assert.Equal((2L, 2L), (result.Upserts, result.Deletes));
         Assert.Equal(["(102,row2,2)", "(113,row13,13)"], await Db.RowsAsync($"(SELECT * FROM {schema}.t_c WHERE id > 100)"));
@@ -113,7 +105,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         await Db.ExecAsync($"TRUNCATE {schema}.t_c");
 
         // 0 inserted; 11, 12 and the 6 rows of the default partition (20–25) deleted; 16 updated.
-        Assert.Equal(new AggregateChanges(1, 8, 1), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(1, 8, 1), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         var result = await CommitAndApplyAsync(schema);
         Assert.Equal((2L, 8L), (result.Upserts, result.Deletes));
     }
@@ -124,7 +116,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         var schema = await ArrangeAsync();
         await Db.ExecAsync($"TRUNCATE {schema}.t");
 
-        Assert.Equal(new AggregateChanges(0, 25, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(0, 25, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         Assert.Equal(25L, (await CommitAndApplyAsync(schema)).Deletes);
     }
 
@@ -179,7 +171,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         Assert.Contains($"{schema}.t_d is a partition of the tracked table {schema}.t", refused.MessageText);
 
         // Any engine call covers it; then direct writes are logged, and the partition (born empty) is accepted.
-        Assert.Equal(new AggregateChanges(1, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(1, 0, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         await Db.ExecAsync($"INSERT INTO {schema}.t_d VALUES (101, 'direct', 0); UPDATE {schema}.t_d SET v = 'direct!' WHERE id = 100");
         Assert.Null(await PartitionChangesAsync(schema));
         Assert.Equal(2L, (await CommitAndApplyAsync(schema)).Upserts);
@@ -206,7 +198,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
 
         // At the next engine call that completes, the detached table loses the family's triggers; writing to it then
         // logs nothing and is not refused.
-        Assert.Equal(new AggregateChanges(1, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(1, 0, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         Assert.Equal(0L, await Db.ScalarAsync<long>("SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname LIKE 'audit%'", $"{schema}.t_a"));
         await Db.ExecAsync($"INSERT INTO {schema}.t_a VALUES (99, 'no longer a partition', 0)");
 
@@ -214,7 +206,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         var snapshot = await Objects.CommitAsync(Db, schema, "t", snapshot: true);
         Assert.Equal(await Db.RowsAsync($"{schema}.t"), (await Db.RowsAsync($"splitgraph_meta.\"{snapshot.ObjectId}\"")).Select(r => r[..^3] + ")").ToList());
         Assert.Null(await PartitionChangesAsync(schema));
-        Assert.Equal(new AggregateChanges(0, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(0, 0, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
 
         // From there fragments work again.
         await Db.ExecAsync($"TRUNCATE {schema}.before; INSERT INTO {schema}.before SELECT * FROM {schema}.t");
@@ -278,7 +270,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
             "SELECT count(*) FROM splitgraph_audit.tracked_tables r JOIN pg_class c ON c.oid = r.relid WHERE c.relnamespace = $1::regnamespace AND c.relispartition", schema));
         await Db.ExecAsync($"CREATE TABLE {schema}.t_b2 PARTITION OF {schema}.t_b FOR VALUES FROM (20) TO (30)");
         await Db.ExecAsync($"INSERT INTO {schema}.t VALUES (21, 'x'), (22, 'y')");
-        Assert.Equal(new AggregateChanges(2, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(2, 0, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         await Db.ExecAsync($"TRUNCATE {schema}.t_b2");
         await CommitAndApplyAsync(schema);
     }
@@ -355,7 +347,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
         await Db.ExecAsync($"UPDATE {schema}.t SET v = {schema}.add(id) WHERE id IN (6, 16)");
 
         await CommitAndApplyAsync(schema);
-        Assert.Equal(new AggregateChanges(1, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "u")));
+        Assert.Equal(new AggregateChanges(1, 0, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "u")));
     }
 
     [Fact]
@@ -377,7 +369,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
             """);
 
         // Every engine call still works; commits answer 409 naming the partition.
-        Assert.Equal(new AggregateChanges(0, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(0, 0, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         Assert.Contains($"not covered by change tracking (foreign tables, or the engine may not add its triggers): {schema}.t_f",
             (await Assert.ThrowsAsync<ConflictException>(() => Objects.CommitAsync(Db, schema, "t"))).Message);
 
@@ -414,7 +406,7 @@ public sealed class PartitionedTableTests(DatabaseFixture fixture) : IClassFixtu
             await transaction.CommitAsync();
         }
 
-        Assert.Equal(new AggregateChanges(1, 0, 0), await WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
+        Assert.Equal(new AggregateChanges(1, 0, 0), await Db.WithChangesAsync(c => c.GetAggregateChangesAsync(schema, "t")));
         Assert.Equal(1L, await Db.ScalarAsync<long>("SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = 'audit_trigger_stmt_end'", $"{schema}.t_d"));
         Assert.Null(await PartitionChangesAsync(schema));
         await CommitAndApplyAsync(schema);

@@ -394,6 +394,18 @@ BEGIN
     END IF;
 END $$;
 
+-- For log_inserts / log_deletes on a member of a partitioned family (trigger argument 'part', the root's OID last): the
+-- root's current name when the query at this trigger depth only inserts ('I') or only deletes ('D') as p_kind says and
+-- the table is still in the family, so its transition table is to be logged here under the root; NULL otherwise (the row
+-- trigger, log_family_row, logs the query row by row). Called once per statement. (TG_ARGV arrays start at 0.)
+CREATE OR REPLACE FUNCTION splitgraph_audit.family_statement_name(p_relid oid, p_args text[], p_kind text) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_catalog.parse_ident(p_args[pg_catalog.array_upper(p_args, 1)]::oid::pg_catalog.regclass::text)
+    WHERE pg_catalog.current_setting('splitgraph.family_' OPERATOR(pg_catalog.||) pg_catalog.pg_trigger_depth()
+              OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) p_args[pg_catalog.array_upper(p_args, 1)], true) OPERATOR(pg_catalog.=) p_kind
+      AND pg_catalog.pg_partition_root(p_relid) OPERATOR(pg_catalog.=) p_args[pg_catalog.array_upper(p_args, 1)]::oid;
+$$;
+
 -- Inserts and deletes are logged per statement from transition tables: one trigger call per statement,
 -- static SQL (PL/pgSQL caches a plan per table). Whole rows are written r.* : a bare r would mean a user
 -- column called "r" when the table has one.
@@ -429,13 +441,10 @@ BEGIN
     IF 'part' = ANY (TG_ARGV) THEN
         -- A member of a partitioned family: queries that only insert are logged here in one pass, under the root's
         -- name; others row by row by log_family_row (see there).
-        IF pg_catalog.current_setting('splitgraph.family_' || pg_catalog.pg_trigger_depth() || '_' || TG_ARGV[TG_NARGS - 1], true) IS DISTINCT FROM 'I' THEN
+        family_name := splitgraph_audit.family_statement_name(TG_RELID, TG_ARGV, 'I');
+        IF family_name IS NULL THEN
             RETURN NULL;
         END IF;
-        IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM TG_ARGV[TG_NARGS - 1]::oid THEN
-            RETURN NULL;
-        END IF;
-        family_name := pg_catalog.parse_ident(TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass::text);
         log_schema := family_name[1];
         log_table := family_name[2];
         family := true;
@@ -536,13 +545,10 @@ BEGIN
     IF 'part' = ANY (TG_ARGV) THEN
         -- A member of a partitioned family: queries that only delete are logged here in one pass, under the root's
         -- name; others row by row by log_family_row (see there).
-        IF pg_catalog.current_setting('splitgraph.family_' || pg_catalog.pg_trigger_depth() || '_' || TG_ARGV[TG_NARGS - 1], true) IS DISTINCT FROM 'D' THEN
+        family_name := splitgraph_audit.family_statement_name(TG_RELID, TG_ARGV, 'D');
+        IF family_name IS NULL THEN
             RETURN NULL;
         END IF;
-        IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM TG_ARGV[TG_NARGS - 1]::oid THEN
-            RETURN NULL;
-        END IF;
-        family_name := pg_catalog.parse_ident(TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass::text);
         log_schema := family_name[1];
         log_table := family_name[2];
         family := true;
@@ -740,7 +746,7 @@ DECLARE
     ops text;
     stmt text;
     alone boolean := false;
-    tracked text[];
+    root_name text[];
     texts_mode boolean;
     json_mode boolean;
     ignored text;
@@ -768,7 +774,7 @@ BEGIN
     END IF;
     -- The root's current name from the catalogue caches (regclass output, always schema-qualified under this search_path),
     -- as TG_TABLE_NAME is for a plain table: reconcile moves a renamed table's entries from its old name.
-    tracked := pg_catalog.parse_ident(TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass::text);
+    root_name := pg_catalog.parse_ident(TG_ARGV[TG_NARGS - 1]::oid::pg_catalog.regclass::text);
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
@@ -778,30 +784,30 @@ BEGIN
         stmt := pg_catalog.current_setting('splitgraph.statement_' || depth, true);
         IF stmt = '-' THEN
             -- At depth 1 (no enclosing statement) inline: draw_statement is a call with a pinned search_path.
-        stmt := CASE WHEN pg_catalog.pg_trigger_depth() > 1 THEN splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth())
-                     ELSE pg_catalog.set_config('splitgraph.statement_1', pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true) END;
+            stmt := CASE WHEN pg_catalog.pg_trigger_depth() > 1 THEN splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth())
+                         ELSE pg_catalog.set_config('splitgraph.statement_1', pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true) END;
         END IF;
     END IF;
     texts_mode := 'rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV);
     json_mode := 'json' = ANY (TG_ARGV);
     IF TG_OP = 'UPDATE' THEN
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, changed_fields, row_text, new_text, statement_id)
-        VALUES (tracked[1], tracked[2], 'U',
+        VALUES (root_name[1], root_name[2], 'U',
                 CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
                 CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
                 CASE WHEN texts_mode THEN OLD::text END, CASE WHEN texts_mode THEN NEW::text END, nullif(stmt, '')::bigint);
     ELSIF TG_OP = 'INSERT' THEN
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-        VALUES (tracked[1], tracked[2], 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
+        VALUES (root_name[1], root_name[2], 'I', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(NEW) ELSE pg_catalog.to_jsonb(NEW) END,
                 CASE WHEN texts_mode THEN NEW::text END, nullif(stmt, '')::bigint);
     ELSE
         INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
-        VALUES (tracked[1], tracked[2], 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
+        VALUES (root_name[1], root_name[2], 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(OLD) ELSE pg_catalog.to_jsonb(OLD) END,
                 CASE WHEN texts_mode THEN OLD::text END, nullif(stmt, '')::bigint);
     END IF;
     IF TG_OP <> 'UPDATE' THEN
         IF alone THEN
-            PERFORM splitgraph_audit.add_counts(tracked[1], tracked[2],
+            PERFORM splitgraph_audit.add_counts(root_name[1], root_name[2],
                 CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE 0 END, CASE WHEN TG_OP = 'DELETE' THEN 1 ELSE 0 END);
         ELSE
             mark := mark || CASE WHEN TG_OP = 'INSERT' THEN '_ins' ELSE '_del' END;
@@ -825,7 +831,7 @@ SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     saved text[];
     root oid := TG_ARGV[TG_NARGS - 1]::oid;
-    tracked text[];
+    root_name text[];
     leaf record;
     stmt bigint;
     n bigint;
@@ -834,7 +840,7 @@ BEGIN
     IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
         RETURN NULL;
     END IF;
-    tracked := pg_catalog.parse_ident(root::pg_catalog.regclass::text);
+    root_name := pg_catalog.parse_ident(root::pg_catalog.regclass::text);
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
@@ -852,13 +858,13 @@ BEGIN
             'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
             'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM ONLY %I.%I r',
             leaf.nspname, leaf.relname)
-        USING tracked[1], tracked[2], stmt,
+        USING root_name[1], root_name[2], stmt,
               coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false), coalesce('json' = ANY (TG_ARGV), false);
         GET DIAGNOSTICS n = ROW_COUNT;
         total := total + n;
     END LOOP;
     IF total > 0 THEN
-        PERFORM splitgraph_audit.add_counts(tracked[1], tracked[2], 0, total);
+        PERFORM splitgraph_audit.add_counts(root_name[1], root_name[2], 0, total);
     END IF;
     IF saved IS NOT NULL THEN
         saved := splitgraph_audit.restore_output_settings(saved);

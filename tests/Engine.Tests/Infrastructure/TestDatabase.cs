@@ -59,6 +59,15 @@ public sealed class TestDatabase : IAsyncDisposable
     /// <summary>A new engine session (one connection, one transaction, opened on first use).</summary>
     public SqlEngine Engine() => new(Endpoint);
 
+    /// <summary>Runs <paramref name="read"/> on a <see cref="ChangeEngine"/> in a transaction of its own, then commits it.</summary>
+    public async Task<T> WithChangesAsync<T>(Func<ChangeEngine, Task<T>> read)
+    {
+        await using var engine = Engine();
+        var result = await read(new ChangeEngine(engine));
+        await engine.CommitAsync();
+        return result;
+    }
+
     /// <summary>Runs SQL outside any engine session (autocommit), optionally with positional parameters.</summary>
     public async Task ExecAsync(string sql, params object?[] arguments)
     {
