@@ -279,23 +279,6 @@ SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'postgres' SET TimeZone = 'UTC' S
     SELECT p_row::text;
 $$;
 
--- Draws the ID of the statement at a trigger depth that is marked '-' (not drawn yet): the first AFTER trigger of a
--- query does. Enclosing statements still undrawn draw first, so a statement that runs inside another's triggers (a user
--- AFTER trigger that writes the table again) orders after it, as readers take statements in ID order.
-CREATE OR REPLACE FUNCTION splitgraph_audit.draw_statement(p_depth int) RETURNS text
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    ignored text;
-BEGIN
-    FOR d IN 1 .. p_depth LOOP
-        IF pg_catalog.current_setting('splitgraph.statement_' || d, true) = '-' THEN
-            ignored := pg_catalog.set_config('splitgraph.statement_' || d,
-                pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
-        END IF;
-    END LOOP;
-    RETURN pg_catalog.current_setting('splitgraph.statement_' || p_depth);
-END $$;
-
 -- BEFORE each INSERT/UPDATE/DELETE statement on a tracked table: marks the statement's ID as not drawn yet ('-') in a
 -- transaction-local setting per trigger depth. The first AFTER trigger of the query draws it from the log's sequence
 -- (after every row lock the query waited for, so it orders after any change to the same rows by another transaction)
@@ -453,9 +436,8 @@ BEGIN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
     IF stmt = '-' THEN
-        -- At depth 1 (no enclosing statement) inline: draw_statement is a call with a pinned search_path.
-        stmt := CASE WHEN pg_catalog.pg_trigger_depth() > 1 THEN splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth())
-                     ELSE pg_catalog.set_config('splitgraph.statement_1', pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true) END;
+        stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
+            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
     stmt_id := nullif(stmt, '')::bigint;
     IF rows_mode THEN
@@ -557,9 +539,8 @@ BEGIN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
     IF stmt = '-' THEN
-        -- At depth 1 (no enclosing statement) inline: draw_statement is a call with a pinned search_path.
-        stmt := CASE WHEN pg_catalog.pg_trigger_depth() > 1 THEN splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth())
-                     ELSE pg_catalog.set_config('splitgraph.statement_1', pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true) END;
+        stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
+            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
     INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id)
     SELECT log_schema, log_table, 'D', CASE WHEN json_mode THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN texts_mode THEN ROW(r.*)::text END,
@@ -598,9 +579,8 @@ BEGIN
     END IF;
     stmt := pg_catalog.current_setting('splitgraph.statement_' || pg_catalog.pg_trigger_depth(), true);
     IF stmt = '-' THEN
-        -- At depth 1 (no enclosing statement) inline: draw_statement is a call with a pinned search_path.
-        stmt := CASE WHEN pg_catalog.pg_trigger_depth() > 1 THEN splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth())
-                     ELSE pg_catalog.set_config('splitgraph.statement_1', pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true) END;
+        stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
+            pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
     END IF;
     IF TG_NARGS = 0 THEN
         -- The common case: a key, jsonb-exact columns.
@@ -783,9 +763,8 @@ BEGIN
     ELSE
         stmt := pg_catalog.current_setting('splitgraph.statement_' || depth, true);
         IF stmt = '-' THEN
-            -- At depth 1 (no enclosing statement) inline: draw_statement is a call with a pinned search_path.
-            stmt := CASE WHEN pg_catalog.pg_trigger_depth() > 1 THEN splitgraph_audit.draw_statement(pg_catalog.pg_trigger_depth())
-                         ELSE pg_catalog.set_config('splitgraph.statement_1', pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true) END;
+            stmt := pg_catalog.set_config('splitgraph.statement_' || pg_catalog.pg_trigger_depth(),
+                pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass)::text, true);
         END IF;
     END IF;
     texts_mode := 'rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV);
@@ -908,8 +887,15 @@ BEGIN
     IF 'part' = ANY (args) THEN
         EXECUTE pg_catalog.format('CREATE OR REPLACE TRIGGER audit_trigger_row AFTER INSERT OR UPDATE OR DELETE ON %s '
             'FOR EACH ROW EXECUTE FUNCTION splitgraph_audit.log_family_row(%s)', target, arg_list);
-        FOR member IN SELECT m.relid FROM pg_catalog.pg_partition_tree(p_relid) m LOOP
-            PERFORM splitgraph_audit.install_family_statement_triggers(member, arg_list);
+        -- Foreign tables cannot have these triggers; a partition the engine may not change stays uncovered. Both are
+        -- reported by partition_changes (track refuses foreign partitions before this).
+        FOR member IN SELECT m.relid FROM pg_catalog.pg_partition_tree(p_relid) m
+                      JOIN pg_catalog.pg_class c ON c.oid = m.relid WHERE c.relkind <> 'f' LOOP
+            BEGIN
+                PERFORM splitgraph_audit.install_family_statement_triggers(member, arg_list);
+            EXCEPTION WHEN insufficient_privilege OR wrong_object_type OR feature_not_supported THEN
+                RAISE NOTICE 'partition % of tracked table % is not covered: %', member::pg_catalog.regclass, p_relid::pg_catalog.regclass, SQLERRM;
+            END;
         END LOOP;
         RETURN;
     END IF;
@@ -965,8 +951,9 @@ END $$;
 
 -- Tables tracked by an older engine may carry logging triggers with older arguments (before 'json' or 'texts', or
 -- before a type left the jsonb-exact whitelist): entries they log lack what readers now expect. At every initialize,
--- the logging triggers whose arguments differ from trigger_args are re-created with them, in the script's transaction;
--- triggers that are already right are left alone, so a repeat costs one catalogue scan. Arguments are trigger_args'
+-- a table whose logging triggers' arguments differ from trigger_args gets its whole set re-installed (install_triggers,
+-- CREATE OR REPLACE: the triggers keep their OIDs), in the script's transaction; tables whose triggers are right are
+-- left alone, so a repeat costs one catalogue scan. Arguments are trigger_args'
 -- words (quote_literal); names are quoted with %I.
 CREATE OR REPLACE FUNCTION splitgraph_audit.sync_trigger_args() RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -1009,7 +996,9 @@ JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace n O
 WHERE t.tgname = 'audit_trigger_row' AND t.tgparentid = 0
 ON CONFLICT (relid) DO NOTHING;
 -- A partition is never tracked on its own (an earlier version of the statement above registered them).
-DELETE FROM splitgraph_audit.tracked_tables r USING pg_catalog.pg_class c WHERE c.oid = r.relid AND c.relispartition;
+-- (A tracked table attached as a partition since keeps its own trigger and its row: partition_changes reports it.)
+DELETE FROM splitgraph_audit.tracked_tables r USING pg_catalog.pg_class c WHERE c.oid = r.relid AND c.relispartition
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = r.relid AND t.tgname = 'audit_trigger_row' AND t.tgparentid = 0);
 
 -- Moves every log entry and count of one table name to another.
 CREATE OR REPLACE FUNCTION splitgraph_audit.move_changes(p_schema text, p_table text, p_to_schema text, p_to_table text) RETURNS void
@@ -1133,10 +1122,14 @@ BEGIN
     FOR old IN
         SELECT pg_catalog.format('%I.%I', ns.nspname, c.relname) AS target FROM pg_catalog.pg_trigger t
         JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
-        WHERE t.tgname = 'audit_trigger_end'
+        WHERE t.tgname = 'audit_trigger_end' AND t.tgparentid = 0
+          AND t.tgfoid = 'splitgraph_audit.end_family_statement()'::pg_catalog.regprocedure
     LOOP
-        EXECUTE pg_catalog.format('DROP TRIGGER audit_trigger_end ON %s', old.target);
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS audit_trigger_end ON %s', old.target);
     END LOOP;
+    DROP FUNCTION IF EXISTS splitgraph_audit.family_name(oid);
+    DROP FUNCTION IF EXISTS splitgraph_audit.has_rows_before_entry(oid, oid);
+    ALTER TABLE splitgraph_audit.tracked_tables DROP COLUMN IF EXISTS members;
 END $$;
 
 -- The members of a partitioned family (the root first, no parent), read from pg_inherits: pg_partition_tree locks every
