@@ -606,6 +606,26 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- The TRUNCATE triggers' common step (log_truncate, log_family_truncate): every row of a table, before TRUNCATE takes
+-- it, becomes a pending delete under the given log name and statement ID (under the caller's fixed output settings);
+-- returns how many. p_only reads the table without its inheritance children (a partition's rows alone).
+CREATE OR REPLACE FUNCTION splitgraph_audit.log_rows_deleted(p_relid oid, p_only boolean, p_schema text, p_table text, p_statement bigint, p_args text[])
+RETURNS bigint LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n bigint;
+BEGIN
+    EXECUTE pg_catalog.format(
+        'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
+        'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM %s%I.%I r',
+        CASE WHEN p_only THEN 'ONLY ' ELSE '' END,
+        (SELECT ns.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace WHERE c.oid = p_relid),
+        (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p_relid))
+    USING p_schema, p_table, p_statement,
+          coalesce('rows' = ANY (p_args) OR 'texts' = ANY (p_args), false), coalesce('json' = ANY (p_args), false);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END $$;
+
 -- TRUNCATE is not lost: every row present before it becomes a pending delete. It is a statement of its own.
 CREATE OR REPLACE FUNCTION splitgraph_audit.log_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -617,13 +637,8 @@ BEGIN
     IF splitgraph_audit.output_settings_differ() THEN
         saved := splitgraph_audit.fix_output_settings();
     END IF;
-    EXECUTE pg_catalog.format(
-        'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
-        'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM %I.%I r',
-        TG_TABLE_SCHEMA, TG_TABLE_NAME)
-    USING TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass),
-          coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false), coalesce('json' = ANY (TG_ARGV), false);
-    GET DIAGNOSTICS n = ROW_COUNT;
+    n := splitgraph_audit.log_rows_deleted(TG_RELID, false, TG_TABLE_SCHEMA, TG_TABLE_NAME,
+        pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass), TG_ARGV);
     IF n > 0 THEN
         PERFORM splitgraph_audit.add_counts(TG_TABLE_SCHEMA, TG_TABLE_NAME, 0, n);
     END IF;
@@ -813,7 +828,6 @@ DECLARE
     root_name text[];
     leaf record;
     stmt bigint;
-    n bigint;
     total bigint := 0;
 BEGIN
     IF pg_catalog.pg_partition_root(TG_RELID) IS DISTINCT FROM root THEN
@@ -825,22 +839,14 @@ BEGIN
     END IF;
     stmt := pg_catalog.nextval('splitgraph_audit.logged_actions_event_id_seq'::pg_catalog.regclass);
     FOR leaf IN
-        SELECT ns.nspname, c.relname FROM pg_catalog.pg_partition_tree(TG_RELID) m
-        JOIN pg_catalog.pg_class c ON c.oid = m.relid JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace
+        SELECT m.relid FROM pg_catalog.pg_partition_tree(TG_RELID) m
         WHERE m.isleaf AND NOT EXISTS (
             -- A covered table at or below this one (other than this one) that has the leaf in its tree logs it.
             SELECT 1 FROM pg_catalog.pg_partition_ancestors(m.relid) a
             JOIN pg_catalog.pg_trigger t ON t.tgrelid = a AND t.tgname = 'audit_trigger_truncate'
             WHERE a OPERATOR(pg_catalog.<>) TG_RELID AND a = ANY (ARRAY(SELECT x.relid FROM pg_catalog.pg_partition_tree(TG_RELID) x)))
     LOOP
-        EXECUTE pg_catalog.format(
-            'INSERT INTO splitgraph_audit.logged_actions (schema_name, table_name, action, row_data, row_text, statement_id) '
-            'SELECT $1, $2, ''D'', CASE WHEN $5 THEN splitgraph_audit.row_jsonb(r.*) ELSE pg_catalog.to_jsonb(r.*) END, CASE WHEN $4 THEN ROW(r.*)::text END, $3 FROM ONLY %I.%I r',
-            leaf.nspname, leaf.relname)
-        USING root_name[1], root_name[2], stmt,
-              coalesce('rows' = ANY (TG_ARGV) OR 'texts' = ANY (TG_ARGV), false), coalesce('json' = ANY (TG_ARGV), false);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        total := total + n;
+        total := total + splitgraph_audit.log_rows_deleted(leaf.relid, true, root_name[1], root_name[2], stmt, TG_ARGV);
     END LOOP;
     IF total > 0 THEN
         PERFORM splitgraph_audit.add_counts(root_name[1], root_name[2], 0, total);
